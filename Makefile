@@ -1,0 +1,44 @@
+# The README's commands. Everything installs itself: only python3 is needed beforehand.
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .uv
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_BATCHES ?= 24
+DEMO_SEED ?= 7
+export BIOTWIN_HOME ?= $(CURDIR)/.biotwin
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: install demo test ui lint format bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python "$$(command -v $(PYTHON))"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/biotwin demo --batches $(DEMO_BATCHES) --seed $(DEMO_SEED)
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+ui: install
+	$(BIN)/biotwin ui
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .biotwin .pytest_cache

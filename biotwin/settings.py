@@ -1,0 +1,52 @@
+"""The one place where environment variables become paths and options.
+
+Read at call time, never at import time, so tests can point a fresh `Settings` at a temporary
+directory without reloading modules. Every setting has a working local default under
+`BIOTWIN_HOME` (default `./.biotwin`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    landing: Path
+    warehouse: Path
+    reference: Path
+    dagster_home: Path
+    lineage_dir: Path
+    openlineage_url: str | None
+    openlineage_namespace: str
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return PROJECT_ROOT / "dbt_project"
+
+
+def settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `env` (default: the process environment)."""
+    env = os.environ if env is None else env
+    home = Path(env.get("BIOTWIN_HOME", ".biotwin")).resolve()
+
+    def path(name: str, default: Path) -> Path:
+        value = env.get(name)
+        return Path(value).resolve() if value else default
+
+    return Settings(
+        home=home,
+        landing=path("BIOTWIN_LANDING", home / "landing"),
+        warehouse=path("BIOTWIN_WAREHOUSE", home / "warehouse.duckdb"),
+        reference=path("BIOTWIN_REFERENCE", PROJECT_ROOT / "reference"),
+        dagster_home=path("DAGSTER_HOME", home / "dagster"),
+        lineage_dir=path("BIOTWIN_LINEAGE_DIR", home / "lineage"),
+        openlineage_url=env.get("OPENLINEAGE_URL") or None,
+        openlineage_namespace=env.get("OPENLINEAGE_NAMESPACE", "biotwin"),
+    )

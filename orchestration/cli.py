@@ -1,0 +1,153 @@
+"""`biotwin` command line: generate demo data, run the pipeline in-process, open the UI.
+
+Heavy imports (Dagster, the definitions) happen inside the commands that need them, so
+`biotwin generate` stays quick and nothing touches the warehouse at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+from biotwin.settings import PROJECT_ROOT, settings
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from synthetic.generate import generate
+
+    doc = generate(Path(args.out), args.batches, args.seed, args.start, args.fault_fraction)
+    _print_generate_summary(Path(args.out), doc)
+    return 0
+
+
+def _print_generate_summary(out: Path, doc: dict) -> None:
+    print(f"wrote synthetic plant to {out}")
+    print(f"  batches: {len(doc['batches'])}  extract at: {doc['generator']['extract_at_utc']}")
+    for system, sites in doc["files"].items():
+        print(f"  {system:<12} " + "  ".join(f"{s}: {n} files" for s, n in sites.items()))
+    print(f"  historian rows: {doc['historian_rows']:,}  planted mess items: {len(doc['mess'])}")
+
+
+def _instance():
+    """The persistent Dagster instance under $BIOTWIN_HOME/dagster (what `biotwin ui` shows)."""
+    from dagster import DagsterInstance
+
+    home = settings().dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DAGSTER_HOME", str(home))
+    return DagsterInstance.get()
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("main")
+    selection = args.select.split(",") if args.select else None
+    result = job.execute_in_process(
+        instance=_instance(), asset_selection=_asset_keys(selection), raise_on_error=False
+    )
+    _print_run_summary(result)
+    return 0 if result.success else 1
+
+
+def _asset_keys(selection: list[str] | None):
+    if not selection:
+        return None
+    from dagster import AssetKey
+
+    return [AssetKey(s.split("/")) for s in selection]
+
+
+def _print_run_summary(result) -> None:
+    print(f"run {result.run_id}: {'succeeded' if result.success else 'FAILED'}")
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        meta = {k: v.value for k, v in mat.metadata.items() if k != "by_system"}
+        print(f"  {mat.asset_key.to_user_string()}: {meta}")
+        if "by_system" in mat.metadata:
+            print("    " + mat.metadata["by_system"].value.replace("\n", "\n    "))
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    s = settings()
+    if not (s.home / "manifest.json").exists():
+        print(f"no demo landing zone under {s.home}: generating {args.batches} batches")
+        from synthetic.generate import generate
+
+        doc = generate(s.home, args.batches, args.seed)
+        _print_generate_summary(s.home, doc)
+    else:
+        print(f"using the existing demo landing zone under {s.home}")
+    return _cmd_run(argparse.Namespace(select=None))
+
+
+def _cmd_ui(args: argparse.Namespace) -> int:
+    s = settings()
+    s.dagster_home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "DAGSTER_HOME": str(s.dagster_home)}
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    cmd = [
+        dagster,
+        "dev",
+        "-w",
+        str(PROJECT_ROOT / "workspace.yaml"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(args.port),
+    ]
+    return subprocess.call(cmd, cwd=PROJECT_ROOT, env=env)  # noqa: S603 - fixed argv
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="biotwin", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write a synthetic plant's landing zone")
+    gen.add_argument("--out", required=True, help="output folder (landing/, reference/, ...)")
+    gen.add_argument("--batches", type=int, default=24)
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        default=None,
+        help="first day of the period (default 2026-10-19: DST changes inside)",
+    )
+    gen.add_argument(
+        "--fault-fraction",
+        type=float,
+        default=0.15,
+        help="share of batches with an injected process fault",
+    )
+    gen.set_defaults(func=_cmd_generate)
+
+    run = sub.add_parser("run", help="materialise the pipeline in-process")
+    run.add_argument("--select", default=None, help="comma-separated asset keys (a/b for a.b)")
+    run.set_defaults(func=_cmd_run)
+
+    demo = sub.add_parser("demo", help="generate the demo plant if absent, then run everything")
+    demo.add_argument("--batches", type=int, default=24)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=_cmd_demo)
+
+    ui = sub.add_parser("ui", help="Dagster UI on 127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=_cmd_ui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "start", "absent") is None:
+        from synthetic.generate import DEFAULT_START
+
+        args.start = DEFAULT_START
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""Dagster resources: thin wrappers over `biotwin.settings`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster import ConfigurableResource
+
+from biotwin.settings import settings
+
+
+class PlantPaths(ConfigurableResource):
+    """Where the landing zone, reference data and warehouse are.
+
+    Empty fields mean "from the environment at run time" (BIOTWIN_* variables), so loading the
+    definitions never freezes a path; tests pass explicit paths.
+    """
+
+    landing: str = ""
+    reference: str = ""
+    warehouse: str = ""
+
+    def landing_path(self) -> Path:
+        return Path(self.landing) if self.landing else settings().landing
+
+    def reference_path(self) -> Path:
+        return Path(self.reference) if self.reference else settings().reference
+
+    def warehouse_path(self) -> Path:
+        return Path(self.warehouse) if self.warehouse else settings().warehouse

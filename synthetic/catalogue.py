@@ -1,0 +1,370 @@
+"""The synthetic plant, described as data: sites, equipment, tags, parameters, units, processes.
+
+Everything the generator writes into `reference/` comes from here, so the reference CSVs and the
+landing files can never disagree about a tag name or a unit. The two sites differ on purpose, the
+way real sites do: tag naming, engineering units, historian interface and LIMS conventions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# ---------------------------------------------------------------------------------------------
+# Parameters: the canonical vocabulary every source is mapped onto.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parameter:
+    parameter_id: str
+    name: str
+    canonical_unit: str
+    kind: str  # process / lab / outcome
+    plausible_min: float
+    plausible_max: float
+
+
+PARAMETERS: tuple[Parameter, ...] = (
+    # process (historian)
+    Parameter("temperature", "Culture temperature", "degC", "process", 2.0, 45.0),
+    Parameter("ph", "Culture pH", "pH", "process", 5.5, 8.5),
+    Parameter("dissolved_oxygen", "Dissolved oxygen (air saturation)", "%", "process", 0.0, 150.0),
+    Parameter("agitation", "Agitation speed", "rpm", "process", 0.0, 400.0),
+    Parameter("o2_flow", "Oxygen sparge flow", "mL/min", "process", 0.0, 5000.0),
+    Parameter("feed_rate", "Feed pump rate", "mL/h", "process", 0.0, 5000.0),
+    Parameter("culture_volume", "Culture volume", "L", "process", 0.0, 250.0),
+    Parameter(
+        "vcd_online",
+        "Viable cell density (capacitance probe)",
+        "1e6 cells/mL",
+        "process",
+        0.0,
+        60.0,
+    ),
+    Parameter("incubator_co2", "Incubator CO2", "%", "process", 0.0, 20.0),
+    # lab (LIMS, instruments)
+    Parameter("vcd", "Viable cell density", "1e6 cells/mL", "lab", 0.0, 60.0),
+    Parameter("total_cell_density", "Total cell density", "1e6 cells/mL", "lab", 0.0, 80.0),
+    Parameter("viability", "Viability", "%", "lab", 0.0, 100.0),
+    Parameter("cell_diameter", "Average viable cell diameter", "um", "lab", 3.0, 40.0),
+    Parameter("glucose", "Glucose", "g/L", "lab", 0.0, 20.0),
+    Parameter("lactate", "Lactate", "g/L", "lab", 0.0, 10.0),
+    Parameter("glutamine", "Glutamine", "mmol/L", "lab", 0.0, 20.0),
+    Parameter("ammonium", "Ammonium", "mmol/L", "lab", 0.0, 30.0),
+    Parameter("vcn", "Vector copy number", "copies/cell", "lab", 0.0, 20.0),
+    Parameter("endotoxin", "Endotoxin", "EU/mL", "lab", 0.0, 100.0),
+    Parameter("ifng_release", "Potency: IFN-gamma release", "pg/mL", "lab", 0.0, 1.0e6),
+    Parameter("sterility", "Sterility", "", "lab", 0.0, 0.0),
+    Parameter("mycoplasma", "Mycoplasma", "", "lab", 0.0, 0.0),
+    Parameter("identity", "Identity", "", "lab", 0.0, 0.0),
+    Parameter("rcl", "Replication-competent lentivirus", "", "lab", 0.0, 0.0),
+    Parameter("p24", "p24 antigen", "ng/mL", "lab", 0.0, 1.0e5),
+    # outcomes
+    Parameter("harvest_tvc", "Total viable cells at harvest", "1e9 cells", "outcome", 0.0, 500.0),
+    Parameter("fold_expansion", "Fold expansion seed to harvest", "ratio", "outcome", 0.0, 5000.0),
+    Parameter(
+        "transduction_efficiency",
+        "CAR+ cells (transduction efficiency)",
+        "%",
+        "outcome",
+        0.0,
+        100.0,
+    ),
+    Parameter("vector_titer", "Functional vector titer", "TU/mL", "outcome", 0.0, 1.0e10),
+)
+
+PARAMETER_BY_ID = {p.parameter_id: p for p in PARAMETERS}
+
+# to = from * factor + offset
+UNIT_CONVERSIONS: tuple[tuple[str, str, float, float], ...] = (
+    ("degF", "degC", 5.0 / 9.0, -160.0 / 9.0),
+    ("K", "degC", 1.0, -273.15),
+    ("cells/mL", "1e6 cells/mL", 1.0e-6, 0.0),
+    ("x10^6 cells/mL", "1e6 cells/mL", 1.0, 0.0),
+    ("10^6 cells/mL", "1e6 cells/mL", 1.0, 0.0),
+    ("1e5 cells/mL", "1e6 cells/mL", 0.1, 0.0),
+    ("fraction", "%", 100.0, 0.0),
+    ("mL/min", "mL/h", 60.0, 0.0),
+    ("sccm", "mL/min", 1.0, 0.0),
+    ("L/min", "mL/min", 1000.0, 0.0),
+    ("mg/L", "g/L", 0.001, 0.0),
+    ("mM", "mmol/L", 1.0, 0.0),
+    ("kg", "L", 1.0, 0.0),  # culture weight read as volume (density ~1 kg/L); documented
+    ("cells", "1e9 cells", 1.0e-9, 0.0),
+    ("1e6 cells", "1e9 cells", 1.0e-3, 0.0),
+    ("TU/L", "TU/mL", 1.0e-3, 0.0),
+    ("pg/mL", "pg/mL", 1.0, 0.0),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sites
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Site:
+    site_id: str
+    name: str
+    timezone: str
+    is_cdmo: bool
+    historian_format: str  # "csv" (naive local time) or "pi_json" (UTC)
+    sample_id_pattern: str
+    metabolite_vendor: str  # allotropy Vendor name in lower case
+    bioreactors: tuple[str, ...]  # every unit the site has; a plan uses as many as it needs
+    incubators: tuple[str, ...]
+    vector_bioreactors: tuple[str, ...] = ()  # a separate suite for vector production
+    # parameter_id -> tag template ({eq} = compact equipment id) and source unit
+    tags: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # tags this site's historian writes that no one mapped (site onboarding left them out):
+    # (tag template, unit, series key)
+    unmapped_tags: tuple[tuple[str, str, str], ...] = ()
+    # LIMS conventions: (analysis, component, unit) per parameter
+    lims_tests: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+
+
+BOS = Site(
+    site_id="BOS",
+    name="Boston Cell Therapy Center",
+    timezone="America/New_York",
+    is_cdmo=False,
+    historian_format="csv",
+    sample_id_pattern=r"^(?P<batch>[A-Z]+-[0-9]{4}-[0-9]{4})-[A-Z0-9]+$",
+    metabolite_vendor="roche_cedex_bioht",
+    bioreactors=tuple(f"BR-{101 + i}" for i in range(10)),
+    incubators=tuple(f"INC-{11 + i}" for i in range(6)),
+    tags={
+        "temperature": ("{eq}.TEMP_PV", "degC"),
+        "ph": ("{eq}.PH_PV", "pH"),
+        "dissolved_oxygen": ("{eq}.DO_PV", "%"),
+        "agitation": ("{eq}.AGIT_PV", "rpm"),
+        "o2_flow": ("{eq}.O2_FLOW_PV", "sccm"),
+        "feed_rate": ("{eq}.FEED_RATE_PV", "mL/h"),
+        "culture_volume": ("{eq}.VOLUME_PV", "L"),
+        "vcd_online": ("{eq}.VCD_CAP_PV", "10^6 cells/mL"),
+        "incubator_co2": ("{eq}.CO2_PV", "%"),
+    },
+    unmapped_tags=(("{eq}.JACKET_TEMP_PV", "degC", "_jacket_temperature"),),
+    lims_tests={
+        "vcd": ("CELL_COUNT", "Viable Cell Density", "10^6 cells/mL"),
+        "viability": ("CELL_COUNT", "Viability", "%"),
+        "harvest_tvc": ("CELL_COUNT", "Total Viable Cells", "1e9 cells"),
+        "transduction_efficiency": ("FLOW_CAR", "CAR Positive", "%"),
+        "vcn": ("QPCR_VCN", "VCN", "copies/cell"),
+        "endotoxin": ("ENDOTOXIN", "Endotoxin", "EU/mL"),
+        "ifng_release": ("POTENCY_IFNG", "IFN-gamma", "pg/mL"),
+        "sterility": ("STERILITY", "Sterility", ""),
+        "mycoplasma": ("MYCO_PCR", "Mycoplasma", ""),
+        "identity": ("IDENTITY", "Identity", ""),
+        "vector_titer": ("TITER", "Functional Titer", "TU/mL"),
+        "p24": ("P24", "p24", "ng/mL"),
+        "rcl": ("RCL", "RCL", ""),
+    },
+)
+
+BSL = Site(
+    site_id="BSL",
+    name="Basel Contract Manufacturing (CDMO)",
+    timezone="Europe/Zurich",
+    is_cdmo=True,
+    historian_format="pi_json",
+    sample_id_pattern=r"^(?P<batch>[A-Z]+[0-9]{8})_[A-Z0-9]+$",
+    metabolite_vendor="novabio_flex2",
+    bioreactors=tuple(f"BR-{201 + i}" for i in range(10)),
+    incubators=tuple(f"INC-{21 + i}" for i in range(6)),
+    vector_bioreactors=tuple(f"BR-{251 + i}" for i in range(4)),
+    tags={
+        "temperature": ("BSL:{eq}:TIC-101.PV", "degF"),
+        "ph": ("BSL:{eq}:AIC-102.PV", "pH"),
+        "dissolved_oxygen": ("BSL:{eq}:AIC-103.PV", "fraction"),
+        "agitation": ("BSL:{eq}:SIC-104.PV", "rpm"),
+        "o2_flow": ("BSL:{eq}:FIC-105.PV", "L/min"),
+        "feed_rate": ("BSL:{eq}:FIC-106.PV", "mL/min"),
+        "culture_volume": ("BSL:{eq}:WIT-107.PV", "kg"),
+        "vcd_online": ("BSL:{eq}:AI-108.PV", "cells/mL"),
+        "incubator_co2": ("BSL:{eq}:AIC-201.PV", "%"),
+    },
+    unmapped_tags=(("BSL:{eq}:PT-109.PV", "mbar", "_headspace_pressure"),),
+    lims_tests={
+        "vcd": ("VICELL", "VCD", "cells/mL"),
+        "viability": ("VICELL", "VIAB", "fraction"),
+        "harvest_tvc": ("VICELL", "TVC", "cells"),
+        "transduction_efficiency": ("FACS", "CAR+", "fraction"),
+        "vcn": ("DDPCR", "VCN", "copies/cell"),
+        "endotoxin": ("LAL", "ENDO", "EU/mL"),
+        "ifng_release": ("ELISA", "IFNG", "pg/mL"),
+        "sterility": ("BACT", "RESULT", ""),
+        "mycoplasma": ("MYCO", "RESULT", ""),
+        "identity": ("ID", "RESULT", ""),
+        "vector_titer": ("TU", "TITER", "TU/mL"),
+        "p24": ("P24ELISA", "P24", "ng/mL"),
+        "rcl": ("RCL", "RESULT", ""),
+    },
+)
+
+SITES: tuple[Site, ...] = (BOS, BSL)
+SITE_BY_ID = {s.site_id: s for s in SITES}
+
+BIOREACTOR_PARAMETERS = (
+    "temperature",
+    "ph",
+    "dissolved_oxygen",
+    "agitation",
+    "o2_flow",
+    "feed_rate",
+    "culture_volume",
+    "vcd_online",
+)
+INCUBATOR_PARAMETERS = ("temperature", "incubator_co2")
+
+
+def compact_equipment(equipment_id: str) -> str:
+    """BOS writes `BR101` in tag names where the batch record says `BR-101`."""
+    return equipment_id.replace("-", "")
+
+
+def tag_name(site: Site, parameter_id: str, equipment_id: str) -> str:
+    template, _ = site.tags[parameter_id]
+    return format_tag(site, template, equipment_id)
+
+
+def format_tag(site: Site, template: str, equipment_id: str) -> str:
+    eq = compact_equipment(equipment_id) if site.site_id == "BOS" else equipment_id
+    return template.format(eq=eq)
+
+
+def equipment_parameters(equipment_id: str) -> tuple[str, ...]:
+    return BIOREACTOR_PARAMETERS if equipment_id.startswith("BR-") else INCUBATOR_PARAMETERS
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    unit_procedure: str
+    operation: str
+    phase: str
+    equipment_kind: str  # bioreactor / incubator / none
+    hours: float  # nominal duration; the expansion phase duration comes from the harvest day
+
+
+@dataclass(frozen=True)
+class Process:
+    product_id: str
+    process_type: str
+    batch_prefix: str
+    recipe_id: str
+    recipe_version: str
+    expected_duration_h: float
+    outcome_parameter_id: str
+    grid_step_h: float
+    phases: tuple[PhaseSpec, ...]
+    working_volume_l: float
+    doses_per_lot: int
+
+
+CART = Process(
+    product_id="CART-CD19",
+    process_type="autologous",
+    batch_prefix="CART",
+    recipe_id="MBR-CART-001",
+    recipe_version="3",
+    expected_duration_h=226.0,
+    outcome_parameter_id="harvest_tvc",
+    grid_step_h=1.0,
+    phases=(
+        PhaseSpec("Cell Selection", "Apheresis receipt", "Selection", "none", 6.0),
+        PhaseSpec("Activation", "Culture", "Activation", "incubator", 24.0),
+        PhaseSpec("Transduction", "Culture", "Transduction", "incubator", 24.0),
+        PhaseSpec("Expansion", "Culture", "Fed expansion", "bioreactor", 0.0),
+        PhaseSpec("Harvest", "Harvest", "Harvest", "none", 3.0),
+        PhaseSpec("Formulation", "Fill and freeze", "Cryopreservation", "none", 4.0),
+    ),
+    working_volume_l=1.0,
+    doses_per_lot=1,
+)
+
+ALLO = Process(
+    product_id="ALLO-NK01",
+    process_type="allogeneic",
+    batch_prefix="ALNK",
+    recipe_id="MBR-ALNK-002",
+    recipe_version="5",
+    expected_duration_h=298.0,
+    outcome_parameter_id="harvest_tvc",
+    grid_step_h=2.0,
+    phases=(
+        PhaseSpec("Thaw", "Cell bank thaw", "Thaw and seed", "none", 4.0),
+        PhaseSpec("Expansion", "Culture", "Fed expansion", "bioreactor", 0.0),
+        PhaseSpec("Harvest", "Harvest", "Harvest", "none", 4.0),
+        PhaseSpec("Formulation", "Fill and freeze", "Cryopreservation", "none", 6.0),
+    ),
+    working_volume_l=50.0,
+    doses_per_lot=120,
+)
+
+LVV = Process(
+    product_id="LVV-CD19",
+    process_type="vector",
+    batch_prefix="LVV",
+    recipe_id="MBR-LVV-004",
+    recipe_version="2",
+    expected_duration_h=134.0,
+    outcome_parameter_id="vector_titer",
+    grid_step_h=1.0,
+    phases=(
+        PhaseSpec("Upstream", "Culture", "Seed expansion", "bioreactor", 72.0),
+        PhaseSpec("Upstream", "Transfection", "Transfection", "bioreactor", 4.0),
+        PhaseSpec("Upstream", "Culture", "Production", "bioreactor", 48.0),
+        PhaseSpec("Downstream", "Harvest", "Clarification", "none", 4.0),
+        PhaseSpec("Downstream", "Purification", "Purification and fill", "none", 6.0),
+    ),
+    working_volume_l=50.0,
+    doses_per_lot=0,
+)
+
+PROCESSES: tuple[Process, ...] = (CART, ALLO, LVV)
+PROCESS_BY_PRODUCT = {p.product_id: p for p in PROCESSES}
+
+# Specifications: product, parameter, sample point, min, max, criticality.
+SPECIFICATIONS: tuple[tuple[str, str, str, float | None, float | None, str], ...] = (
+    ("CART-CD19", "viability", "FINAL", 70.0, None, "CQA"),
+    ("CART-CD19", "harvest_tvc", "HARVEST", 0.8, None, "CQA"),
+    ("CART-CD19", "transduction_efficiency", "FINAL", 15.0, None, "CQA"),
+    ("CART-CD19", "vcn", "FINAL", None, 5.0, "CQA"),
+    ("CART-CD19", "endotoxin", "FINAL", None, 5.0, "CQA"),
+    ("CART-CD19", "ifng_release", "FINAL", 100.0, None, "CQA"),
+    ("CART-CD19", "vcd", "IPC", 0.2, None, "KPI"),
+    ("CART-CD19", "temperature", "", 36.0, 38.0, "CPP"),
+    ("CART-CD19", "ph", "", 6.8, 7.4, "CPP"),
+    ("CART-CD19", "dissolved_oxygen", "", 20.0, 80.0, "CPP"),
+    ("ALLO-NK01", "viability", "FINAL", 75.0, None, "CQA"),
+    ("ALLO-NK01", "harvest_tvc", "HARVEST", 60.0, None, "CQA"),
+    ("ALLO-NK01", "endotoxin", "FINAL", None, 5.0, "CQA"),
+    ("ALLO-NK01", "temperature", "", 36.0, 38.0, "CPP"),
+    ("ALLO-NK01", "ph", "", 6.8, 7.4, "CPP"),
+    ("ALLO-NK01", "dissolved_oxygen", "", 20.0, 80.0, "CPP"),
+    ("LVV-CD19", "vector_titer", "HARVEST", 2.0e7, None, "CQA"),
+    ("LVV-CD19", "endotoxin", "FINAL", None, 10.0, "CQA"),
+    ("LVV-CD19", "temperature", "", 36.0, 38.0, "CPP"),
+    ("LVV-CD19", "ph", "", 6.8, 7.4, "CPP"),
+)
+
+# Instrument fields (ASM names as allotropy writes them) -> parameter.
+INSTRUMENT_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("beckman_vi_cell_blu", "viable cell density", "vcd"),
+    ("beckman_vi_cell_blu", "total cell density", "total_cell_density"),
+    ("beckman_vi_cell_blu", "viability", "viability"),
+    ("beckman_vi_cell_blu", "average live cell diameter", "cell_diameter"),
+    ("roche_cedex_bioht", "glucose", "glucose"),
+    ("roche_cedex_bioht", "lactate", "lactate"),
+    ("roche_cedex_bioht", "glutamine", "glutamine"),
+    ("roche_cedex_bioht", "ammonia", "ammonium"),
+    ("novabio_flex2", "glucose", "glucose"),
+    ("novabio_flex2", "lactate", "lactate"),
+    ("novabio_flex2", "glutamine", "glutamine"),
+    ("novabio_flex2", "ammonium", "ammonium"),
+)

@@ -1,0 +1,107 @@
+"""Reference CSVs for the synthetic plant (the shipped `reference/` is this output)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from synthetic.catalogue import (
+    INSTRUMENT_FIELDS,
+    PARAMETERS,
+    PROCESSES,
+    SITES,
+    SPECIFICATIONS,
+    UNIT_CONVERSIONS,
+    equipment_parameters,
+    format_tag,
+)
+
+REFERENCE_FILES = (
+    "sites.csv",
+    "parameters.csv",
+    "units.csv",
+    "tags.csv",
+    "lab_tests.csv",
+    "instrument_fields.csv",
+    "specifications.csv",
+    "processes.csv",
+)
+
+
+def _num(v: float | None) -> str:
+    if v is None:
+        return ""
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+def reference_tables() -> dict[str, list[list[str]]]:
+    """Header row plus data rows for every reference file."""
+    tags = [["site_id", "tag", "equipment_id", "parameter_id", "source_unit"]]
+    lab_tests = [["site_id", "analysis", "component", "parameter_id"]]
+    for site in SITES:
+        for eq in (*site.bioreactors, *site.vector_bioreactors, *site.incubators):
+            for pid in equipment_parameters(eq):
+                template, unit = site.tags[pid]
+                tags.append([site.site_id, format_tag(site, template, eq), eq, pid, unit])
+        for pid, (analysis, component, _unit) in site.lims_tests.items():
+            lab_tests.append([site.site_id, analysis, component, pid])
+    return {
+        "sites.csv": [["site_id", "name", "timezone", "sample_id_pattern"]]
+        + [[s.site_id, s.name, s.timezone, s.sample_id_pattern] for s in SITES],
+        "parameters.csv": [
+            ["parameter_id", "name", "canonical_unit", "kind", "plausible_min", "plausible_max"]
+        ]
+        + [
+            [
+                p.parameter_id,
+                p.name,
+                p.canonical_unit,
+                p.kind,
+                _num(p.plausible_min),
+                _num(p.plausible_max),
+            ]
+            for p in PARAMETERS
+        ],
+        "units.csv": [["from_unit", "to_unit", "factor", "offset"]]
+        + [[f, t, repr(factor), repr(offset)] for f, t, factor, offset in UNIT_CONVERSIONS],
+        "tags.csv": tags,
+        "lab_tests.csv": lab_tests,
+        "instrument_fields.csv": [["vendor", "field", "parameter_id"]]
+        + [list(r) for r in INSTRUMENT_FIELDS],
+        "specifications.csv": [
+            ["product_id", "parameter_id", "sample_point", "spec_min", "spec_max", "criticality"]
+        ]
+        + [[a, b, c, _num(lo), _num(hi), crit] for a, b, c, lo, hi, crit in SPECIFICATIONS],
+        "processes.csv": [
+            [
+                "product_id",
+                "process_type",
+                "expected_duration_h",
+                "outcome_parameter_id",
+                "grid_step_h",
+            ]
+        ]
+        + [
+            [
+                p.product_id,
+                p.process_type,
+                _num(p.expected_duration_h),
+                p.outcome_parameter_id,
+                _num(p.grid_step_h),
+            ]
+            for p in PROCESSES
+        ],
+    }
+
+
+def write_reference(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, rows in reference_tables().items():
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(rows)
+        path = folder / name
+        path.write_bytes(buf.getvalue().encode("utf-8"))
+        paths.append(path)
+    return paths
