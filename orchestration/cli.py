@@ -146,7 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         from synthetic.generate import DEFAULT_START
 
         args.start = DEFAULT_START
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ValueError as exc:  # bad arguments a user can fix: no traceback
+        print(f"biotwin: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -355,10 +355,10 @@ SPECIFICATIONS: tuple[tuple[str, str, str, float | None, float | None, str], ...
 
 # Instrument fields (ASM names as allotropy writes them) -> parameter.
 INSTRUMENT_FIELDS: tuple[tuple[str, str, str], ...] = (
-    ("beckman_vi_cell_blu", "viable cell density", "vcd"),
-    ("beckman_vi_cell_blu", "total cell density", "total_cell_density"),
-    ("beckman_vi_cell_blu", "viability", "viability"),
-    ("beckman_vi_cell_blu", "average live cell diameter", "cell_diameter"),
+    ("beckman_vi_cell_blu", "viable cell density (cell counter)", "vcd"),
+    ("beckman_vi_cell_blu", "total cell density (cell counter)", "total_cell_density"),
+    ("beckman_vi_cell_blu", "viability (cell counter)", "viability"),
+    ("beckman_vi_cell_blu", "average live cell diameter (cell counter)", "cell_diameter"),
     ("roche_cedex_bioht", "glucose", "glucose"),
     ("roche_cedex_bioht", "lactate", "lactate"),
     ("roche_cedex_bioht", "glutamine", "glutamine"),

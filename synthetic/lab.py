@@ -44,13 +44,12 @@ def sampling_times(run: BatchRun) -> list[tuple[str, datetime]]:
         times.append(t)
         day += timedelta(days=1)
     times.append(end - timedelta(minutes=45))
-    out = []
+    out: list[tuple[str, datetime]] = []
     for k, t in enumerate(times):
-        point = (
-            "HRV"
-            if k == len(times) - 1
-            else f"D{int((t - plan.start).total_seconds() // 86400):02d}"
-        )
+        day = int((t - plan.start).total_seconds() // 86400)
+        point = "HRV" if k == len(times) - 1 else f"D{day:02d}"
+        if out and out[-1][0] == point:
+            continue  # one sample per culture day: the inoculation sample counts for its day
         out.append((point, t))
     return out
 

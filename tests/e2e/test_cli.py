@@ -1,0 +1,55 @@
+"""The installed command line, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from biotwin.settings import PROJECT_ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def _run(args: list[str], env: dict | None = None, timeout: int = 300):
+    return subprocess.run(
+        args,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def test_generate_then_run(tmp_path: Path) -> None:
+    out = tmp_path / "plant"
+    gen = _run(
+        [str(BIN / "biotwin"), "generate", "--out", str(out), "--batches", "4", "--seed", "3"]
+    )
+    assert gen.returncode == 0, gen.stderr
+    assert "historian rows" in gen.stdout
+    doc = json.loads((out / "manifest.json").read_text())
+    assert len(doc["batches"]) == 4
+    run = _run([str(BIN / "biotwin"), "run"], env={"BIOTWIN_HOME": str(out)})
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "landing_inventory" in run.stdout and "succeeded" in run.stdout
+    assert (out / "dagster").is_dir(), "runs are kept in the instance under BIOTWIN_HOME"
+
+
+def test_generate_rejects_too_few_batches(tmp_path: Path) -> None:
+    gen = _run([str(BIN / "biotwin"), "generate", "--out", str(tmp_path), "--batches", "2"])
+    assert gen.returncode != 0
+    assert "at least 3" in gen.stderr
+
+
+def test_dagster_definitions_validate(tmp_path: Path) -> None:
+    res = _run(
+        [str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        env={"DAGSTER_HOME": str(tmp_path)},
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "Validation successful" in res.stderr + res.stdout

@@ -1,0 +1,122 @@
+"""The generated data behave like the process: growth, learnable outcomes, visible faults."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.helpers import read_historian, read_reference
+
+
+@pytest.fixture(scope="module")
+def trajectories(plant_dir: Path) -> pd.DataFrame:
+    return pd.read_csv(plant_dir / "truth" / "trajectories.csv")
+
+
+def _series(traj: pd.DataFrame, batch: str, parameter: str) -> pd.Series:
+    sub = traj[(traj.batch_id == batch) & (traj.parameter_id == parameter)]
+    return sub.set_index("elapsed_h")["value"].sort_index()
+
+
+def test_viable_cells_grow_during_the_culture_of_normal_batches(manifest, trajectories) -> None:
+    grew = 0
+    normal = [
+        b
+        for b in manifest["batches"]
+        if b["fault"] is None and b["state_at_extract"] != "in_progress"
+    ]
+    assert normal
+    for b in normal:
+        vcd = _series(trajectories, b["batch_id"], "vcd_online")
+        first_day, last_day = vcd.iloc[:24].mean(), vcd.iloc[-24:].mean()
+        assert last_day > 1.5 * first_day, b["batch_id"]
+        grew += 1
+    assert grew == len(normal)
+
+
+def test_outcome_follows_from_the_trajectory(manifest, trajectories) -> None:
+    """Harvest total viable cells = final online VCD x final volume (a learnable relation)."""
+    done = [b for b in manifest["batches"] if b["state_at_extract"] != "in_progress"]
+    for b in done:
+        vcd = _series(trajectories, b["batch_id"], "vcd_online").iloc[-3:].mean()
+        vol = _series(trajectories, b["batch_id"], "culture_volume").iloc[-3:].mean()
+        assert vcd * vol == pytest.approx(b["outcomes"]["harvest_tvc"], rel=0.12), b["batch_id"]
+
+
+def test_oxygen_demand_tracks_the_cells(manifest, trajectories) -> None:
+    for b in manifest["batches"]:
+        if b["fault"] or b["state_at_extract"] == "in_progress":
+            continue
+        vcd = _series(trajectories, b["batch_id"], "vcd_online")
+        o2 = _series(trajectories, b["batch_id"], "o2_flow")
+        joined = pd.concat([vcd, o2], axis=1).dropna()
+        assert np.corrcoef(joined.iloc[:, 0], joined.iloc[:, 1])[0, 1] > 0.8
+
+
+FAULT_SIGNATURE = {
+    # (parameter, canonical threshold, comparison) visible in the files 2 h after onset
+    "do_control_loss": ("dissolved_oxygen", 10.0, "below"),
+    "temperature_excursion": ("temperature", 38.5, "above"),
+    "feed_failure": ("feed_rate", 0.01, "below"),
+}
+
+
+def test_injected_faults_are_visible_in_the_historian_files(plant_dir: Path, manifest) -> None:
+    tags = read_reference(plant_dir, "tags.csv")
+    seen = 0
+    for b in manifest["batches"]:
+        fault = b["fault"]
+        if fault is None or not fault["observable_by_extract"]:
+            continue
+        parameter, threshold, direction = FAULT_SIGNATURE[fault["type"]]
+        tag = next(
+            t
+            for t in tags
+            if t["site_id"] == b["site_id"]
+            and t["equipment_id"] == fault["equipment_id"]
+            and t["parameter_id"] == parameter
+        )
+        onset = datetime.fromisoformat(fault["onset_utc"].replace("Z", "+00:00"))
+        probe = onset + timedelta(hours=2)
+        values = _values_near(plant_dir, b["site_id"], tag, probe)
+        if not values:
+            continue  # the probe time is after the extract
+        value = float(np.median(values))
+        if tag["source_unit"] == "degF":
+            value = (value - 32) * 5 / 9
+        elif tag["source_unit"] == "fraction":
+            value *= 100
+        assert (value < threshold) if direction == "below" else (value > threshold), (
+            b["batch_id"],
+            fault,
+            value,
+        )
+        seen += 1
+    assert seen >= 1
+
+
+def _values_near(plant_dir: Path, site: str, tag: dict, at: datetime) -> list[float]:
+    from zoneinfo import ZoneInfo
+
+    folder = plant_dir / "landing" / "historian" / site
+    eq = tag["equipment_id"]
+    if site == "BOS":
+        local = at.astimezone(ZoneInfo("America/New_York"))
+        path = folder / f"PI_EXPORT_{eq.replace('-', '')}_{local:%Y%m%d}.csv"
+        prefix = local.strftime("%Y-%m-%dT%H:")
+    else:
+        path = folder / f"recorded_{eq}_{at:%Y%m%d}.json"
+        prefix = at.strftime("%Y-%m-%dT%H:")
+    if not path.exists():
+        return []
+    return [
+        float(r["value"])
+        for r in read_historian(path)
+        if r["tag"] == tag["tag"]
+        and r["timestamp"].startswith(prefix)
+        and r["quality"] in ("", "Good")
+    ]
