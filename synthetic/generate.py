@@ -712,16 +712,12 @@ def _write_historian(
         )
     truth = pd.concat(truths, ignore_index=True) if truths else pd.DataFrame()
     if not truth.empty:
-        truth = (
-            truth.groupby(["batch_id", "parameter_id", "hour"], sort=True)
-            .apply(
-                lambda g: pd.Series(
-                    {"mean": np.average(g["mean"], weights=g["count"]), "count": g["count"].sum()}
-                ),
-                include_groups=False,
-            )
-            .reset_index()
-        )
+        # an elapsed hour can straddle two export files: add up sums and counts, then divide
+        truth = truth.groupby(["batch_id", "parameter_id", "hour"], sort=True)[
+            ["sum", "count"]
+        ].sum()
+        truth = truth.assign(mean=truth["sum"] / truth["count"]).reset_index()
+        truth = truth[["batch_id", "parameter_id", "hour", "mean", "count"]]
     return truth, total_rows
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from synthetic.catalogue import PARAMETER_BY_ID, Site, equipment_parameters, format_tag
-from synthetic.series import EquipmentUse, epoch_minute
+from synthetic.series import EquipmentUse
 from synthetic.units import round_for_unit, to_source
 
 DIGITAL_STATES = {"I/O Timeout": 246, "Bad Input": 307, "Shutdown": 254, "No Data": 248}
@@ -150,24 +150,23 @@ def _json_value(value: float, state: str) -> str:
 def write_pi_json(path: Path, frame: pd.DataFrame, server: str) -> None:
     """The PI Web API `streamsets/recorded` response body, one stream per tag."""
     stamps = utc_strings(frame["minute"].to_numpy())
+    values = frame["value"].to_numpy()
+    states = frame["state"].to_numpy()
+    quality = frame["quality"].to_numpy()
+    units = frame["units"].to_numpy()
     streams = []
-    for tag in pd.unique(frame["tag"]):
-        idx = np.flatnonzero((frame["tag"] == tag).to_numpy())
-        sub = frame.iloc[idx]
-        q = sub["quality"].to_numpy()
+    for tag, idx in frame.groupby("tag", sort=False).indices.items():
         items = ",".join(
-            f'{{"Timestamp":"{t}","Value":{_json_value(v, s)},'
-            f'"Good":{"true" if qq != "Bad" and not s else "false"},'
-            f'"Questionable":{"true" if qq == "Questionable" else "false"},'
-            f'"Substituted":{"true" if qq == "Substituted" else "false"},"Annotated":false}}'
-            for t, v, s, qq in zip(
-                stamps[idx], sub["value"].to_numpy(), sub["state"].to_numpy(), q, strict=True
-            )
+            f'{{"Timestamp":"{stamps[i]}","Value":{_json_value(values[i], states[i])},'
+            f'"Good":{"true" if quality[i] != "Bad" and not states[i] else "false"},'
+            f'"Questionable":{"true" if quality[i] == "Questionable" else "false"},'
+            f'"Substituted":{"true" if quality[i] == "Substituted" else "false"},'
+            f'"Annotated":false}}'
+            for i in idx
         )
-        unit = sub["units"].iloc[0]
         streams.append(
             f'{{"Name":{json.dumps(tag)},"Path":{json.dumps(f"{server}{tag}")},'
-            f'"UnitsAbbreviation":{json.dumps(unit)},"Items":[{items}]}}'
+            f'"UnitsAbbreviation":{json.dumps(units[idx[0]])},"Items":[{items}]}}'
         )
     path.write_text('{"Items":[' + ",".join(streams) + '],"Links":{}}', encoding="utf-8")
 
@@ -181,20 +180,13 @@ def write_export(path: Path, site: Site, frame: pd.DataFrame) -> None:
 
 
 def hourly_truth(frame: pd.DataFrame) -> pd.DataFrame:
-    """Ground truth: mean canonical value per batch, parameter and elapsed hour, from the rows
-    that carry a real measurement (Good quality, numeric, inside a phase, not planted noise)."""
+    """Ground truth per batch, parameter and elapsed hour (sum and count of canonical values),
+    from the rows that carry a real measurement (Good, numeric, in a phase, not planted noise)."""
     ok = frame["clean"] & frame["in_phase"] & (frame["parameter_id"] != "")
     sub = frame.loc[ok, ["batch_id", "parameter_id", "elapsed_h", "canonical"]]
     sub = sub.assign(hour=np.floor(sub["elapsed_h"]).astype(int))
     return (
         sub.groupby(["batch_id", "parameter_id", "hour"], sort=True)["canonical"]
-        .agg(["mean", "count"])
+        .agg(["sum", "count"])
         .reset_index()
     )
-
-
-def minutes_window(start: date, days: int) -> tuple[int, int]:
-    from datetime import UTC, datetime, time
-
-    a = datetime.combine(start, time(), tzinfo=UTC)
-    return epoch_minute(a), epoch_minute(a + timedelta(days=days))

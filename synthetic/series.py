@@ -255,6 +255,20 @@ def _bioreactor_use(run: BatchRun) -> EquipmentUse:
         + np.where(inside, 0.0, rng.normal(0.0, 0.3, n)),
         "agitation": frame(cond["agitation"], sp.agitation, 0.0),
         "o2_flow": frame(o2, 0.0, 0.0),
+        # CO2 holds pH down early; the controller backs off as lactate acidifies the culture
+        "co2_flow": frame(
+            np.clip(3.0 * traj.volume * (1.0 - 0.3 * traj.lactate), 0.0, None)
+            * (1 + _ar1(rng, len(k), 0.05)),
+            2.0 * plan.culture_start.volume,
+            0.0,
+        ),
+        "air_flow": frame(
+            20.0 * traj.volume**0.8 * (1 + rng.normal(0.0, 0.01, len(k))),
+            20.0 * plan.culture_start.volume**0.8,
+            0.0,
+        ),
+        # base neutralises lactate: the totaliser only counts up, and is reset after harvest
+        "base_added": frame(np.maximum.accumulate(4.0 * traj.volume * traj.lactate), 0.0, 0.0),
         "feed_rate": frame(cond["feed_rate"], 0.0, 0.0),
         "culture_volume": frame(
             traj.volume * (1 + rng.normal(0, 0.0008, len(k))), plan.culture_start.volume, 0.0
