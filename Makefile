@@ -42,3 +42,6 @@ format: install
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .biotwin .pytest_cache
+
+bench: install
+	$(BIN)/python bench/generate.py --batches $${BENCH_BATCHES:-400}

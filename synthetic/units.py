@@ -46,7 +46,7 @@ DECIMALS = {
     "L/min": 5,
     "mL/h": 2,
     "mL/min": 4,
-    "L": 3,
+    "L": 5,
     "kg": 3,
     "10^6 cells/mL": 3,
     "cells/mL": -3,
