@@ -48,7 +48,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     job = defs.resolve_job_def("main")
     selection = args.select.split(",") if args.select else None
     result = job.execute_in_process(
-        instance=_instance(), asset_selection=_asset_keys(selection), raise_on_error=False
+        instance=_instance(),
+        asset_selection=_asset_keys(selection),
+        raise_on_error=False,
+        # the console gets warnings and the summary; every event is in the instance (biotwin ui)
+        run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
     )
     _print_run_summary(result)
     return 0 if result.success else 1
@@ -82,7 +86,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         _print_generate_summary(s.home, doc)
     else:
         print(f"using the existing demo landing zone under {s.home}")
-    return _cmd_run(argparse.Namespace(select=None))
+    return _cmd_run(argparse.Namespace(select=None, log_level="WARNING"))
 
 
 def _cmd_ui(args: argparse.Namespace) -> int:
@@ -127,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="materialise the pipeline in-process")
     run.add_argument("--select", default=None, help="comma-separated asset keys (a/b for a.b)")
+    run.add_argument("--log-level", default="WARNING", help="Dagster console log level")
     run.set_defaults(func=_cmd_run)
 
     demo = sub.add_parser("demo", help="generate the demo plant if absent, then run everything")
