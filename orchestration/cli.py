@@ -38,6 +38,9 @@ def _instance():
 
     home = settings().dagster_home
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text((Path(__file__).parent / "dagster.yaml").read_text())
     os.environ.setdefault("DAGSTER_HOME", str(home))
     return DagsterInstance.get()
 
@@ -91,7 +94,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_ui(args: argparse.Namespace) -> int:
     s = settings()
-    s.dagster_home.mkdir(parents=True, exist_ok=True)
+    _instance()  # makes sure the instance folder and its dagster.yaml exist
     env = {**os.environ, "DAGSTER_HOME": str(s.dagster_home)}
     dagster = str(Path(sys.executable).with_name("dagster"))
     cmd = [
