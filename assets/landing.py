@@ -1,31 +1,125 @@
-"""Landing-zone assets (Dagster edge): what the plant has dropped, by system and site."""
+"""Landing-zone ingestion assets (Dagster edge): one per source system, plus reference data.
+
+The work is done by `assets.ingest` (plain functions); these assets open the warehouse, call it,
+and report: the file ledger per status as metadata, and two checks — the structural contract
+(blocking: rows lost or unaccounted for stop downstream; quarantined rows are a warning) and
+plausibility (never blocking).
+"""
 # No `from __future__ import annotations` here: Dagster reads the context type hint at runtime.
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from collections.abc import Iterator
 
-from assets.landing_files import inventory, summarise
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from assets.ingest.core import SystemSummary
+from assets.ingest.reference import load_reference
+from assets.ingest.run import LOADERS, contract_of, ingest
+from assets.ingest.warehouse import connect
+from assets.plausibility import plausibility
 from orchestration.resources import PlantPaths
 
+WAREHOUSE_POOL = "warehouse"  # DuckDB: one writer at a time
+REFERENCE_KEY = AssetKey(["ref", "reference_data"])
 
-@asset(group_name="landing", description="Every file in the landing zone with its sha256.")
-def landing_inventory(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
-    root = paths.landing_path()
-    files = inventory(root)
-    by_system = summarise(files)
-    distinct = len({f.sha256 for f in files})
-    context.log.info("landing zone %s: %d files, %d distinct contents", root, len(files), distinct)
-    rows = [
-        f"| {system} | {site} | {n} |"
-        for system, sites in sorted(by_system.items())
-        for site, n in sorted(sites.items())
-    ]
-    table = "| system | site | files |\n| --- | --- | --- |\n" + "\n".join(rows)
+
+@asset(
+    key=REFERENCE_KEY,
+    group_name="reference",
+    pool=WAREHOUSE_POOL,
+    description="Reference CSVs (sites, parameters, units, tags, …) loaded into ref.* under "
+    "contracts; a row that breaks its contract stops the load and names file, row and rule.",
+)
+def reference_data(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
+    con = connect(paths.warehouse_path())
+    try:
+        counts = load_reference(con, paths.reference_path())
+    finally:
+        con.close()
     return MaterializeResult(
-        metadata={
-            "files": len(files),
-            "distinct_contents": distinct,
-            "bytes": sum(f.size for f in files),
-            "by_system": MetadataValue.md(table),
-            "landing_root": str(root),
-        }
+        metadata={f"rows/{k}": v for k, v in counts.items()}
+        | {"reference_dir": str(paths.reference_path())}
     )
+
+
+def _ledger_table(summary: SystemSummary) -> str:
+    lines = ["| status | files |", "| --- | --- |"]
+    lines += [f"| {status} | {n} |" for status, n in sorted(summary.by_status.items())]
+    return "\n".join(lines)
+
+
+def _ingestion_asset(system: str):
+    key = AssetKey(["raw", system])
+
+    @asset(
+        key=key,
+        group_name="landing",
+        pool=WAREHOUSE_POOL,
+        deps=[REFERENCE_KEY],
+        description=f"New {system} files from the landing zone into raw.* with provenance; "
+        "every file recorded in raw.file_ledger, bad rows in raw.quarantine.",
+        check_specs=[
+            AssetCheckSpec(
+                "structural_contract",
+                asset=key,
+                blocking=True,
+                description="every row read is loaded or quarantined with a reason",
+            ),
+            AssetCheckSpec(
+                "plausibility", asset=key, description="rows kept but flagged for dq_issues"
+            ),
+        ],
+    )
+    def _asset(context: AssetExecutionContext, paths: PlantPaths) -> Iterator:
+        con = connect(paths.warehouse_path())
+        try:
+            summary = ingest(
+                con, system, paths.landing_path(), paths.reference_path(), context.run_id
+            )
+            flags = plausibility(con, system, context.run_id)
+        finally:
+            con.close()
+        contract = contract_of(system)
+        yield MaterializeResult(
+            metadata={
+                "files_seen": summary.files_seen,
+                "rows_read": summary.rows_read,
+                "rows_loaded": summary.rows_loaded,
+                "rows_quarantined": summary.rows_quarantined,
+                "ledger": MetadataValue.md(_ledger_table(summary)),
+                "contract": f"{contract.name} {contract.version}",
+            }
+        )
+        balanced = summary.rows_read == summary.rows_loaded + summary.rows_quarantined
+        yield AssetCheckResult(
+            check_name="structural_contract",
+            passed=balanced and summary.rows_quarantined == 0,
+            # quarantine is a warning a person acts on; unbalanced counts would mean lost rows
+            severity=AssetCheckSeverity.ERROR if not balanced else AssetCheckSeverity.WARN,
+            metadata={
+                "failures": summary.rows_quarantined,
+                "rows_read": summary.rows_read,
+                "rows_loaded": summary.rows_loaded,
+                "samples": MetadataValue.json(summary.quarantine_samples),
+            },
+        )
+        flagged = sum(v["count"] for v in flags.values())
+        yield AssetCheckResult(
+            check_name="plausibility",
+            passed=flagged == 0,
+            severity=AssetCheckSeverity.WARN,
+            metadata={"flagged": flagged, "rules": MetadataValue.json(flags)},
+        )
+
+    return _asset
+
+
+INGESTION_ASSETS = [_ingestion_asset(system) for system in LOADERS]

@@ -73,10 +73,38 @@ def _print_run_summary(result) -> None:
     print(f"run {result.run_id}: {'succeeded' if result.success else 'FAILED'}")
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
-        meta = {k: v.value for k, v in mat.metadata.items() if k != "by_system"}
+        meta = {k: v.value for k, v in mat.metadata.items() if k not in ("ledger",)}
         print(f"  {mat.asset_key.to_user_string()}: {meta}")
-        if "by_system" in mat.metadata:
-            print("    " + mat.metadata["by_system"].value.replace("\n", "\n    "))
+    for event in result.get_asset_check_evaluations():
+        status = "passed" if event.passed else f"{event.severity.value.lower()}"
+        print(f"  check {event.asset_key.to_user_string()}:{event.check_name}: {status}")
+    _print_ledger()
+
+
+def _print_ledger() -> None:
+    """Files by status and rows per system, from the ledger (read-only)."""
+    from assets.ingest.warehouse import connect
+
+    warehouse = settings().warehouse
+    if not warehouse.exists():
+        return
+    con = connect(warehouse, read_only=True)
+    try:
+        rows = con.execute(
+            """SELECT system, status, count(*), sum(rows_read), sum(rows_loaded),
+                      sum(rows_quarantined) FROM raw.file_ledger GROUP BY ALL ORDER BY ALL"""
+        ).fetchall()
+    finally:
+        con.close()
+    print("\nfile ledger:")
+    print(
+        f"  {'system':<12} {'status':<17} {'files':>6} {'rows read':>11} {'loaded':>11} "
+        f"{'quarantined':>11}"
+    )
+    for system, status, files, read, loaded, quarantined in rows:
+        print(
+            f"  {system:<12} {status:<17} {files:>6} {read:>11,} {loaded:>11,} {quarantined:>11,}"
+        )
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, define_asset_job
 
-from assets.landing import landing_inventory
+from assets.landing import INGESTION_ASSETS, reference_data
 from orchestration.resources import PlantPaths
+from orchestration.sensors import LANDING_SENSORS
 
 main_job = define_asset_job(
     "main", selection=AssetSelection.all(), description="Everything, in dependency order."
 )
 
 defs = Definitions(
-    assets=[landing_inventory],
+    assets=[reference_data, *INGESTION_ASSETS],
     jobs=[main_job],
+    sensors=LANDING_SENSORS,
     resources={"paths": PlantPaths()},
 )

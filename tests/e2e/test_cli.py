@@ -36,7 +36,8 @@ def test_generate_then_run(tmp_path: Path) -> None:
     assert len(doc["batches"]) == 4
     run = _run([str(BIN / "biotwin"), "run"], env={"BIOTWIN_HOME": str(out)})
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "landing_inventory" in run.stdout and "succeeded" in run.stdout
+    assert "succeeded" in run.stdout
+    assert "raw/historian" in run.stdout and "file ledger:" in run.stdout
     assert (out / "dagster").is_dir(), "runs are kept in the instance under BIOTWIN_HOME"
 
 

@@ -1,0 +1,44 @@
+"""Chain-of-identity / chain-of-custody event contract."""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+from pandera.typing import Series
+
+CONTRACT = "custody"
+VERSION = "1.0"
+
+HEADER = (
+    "COI_ID",
+    "EVENT_TYPE",
+    "EVENT_TIME",
+    "LOCATION",
+    "CUSTODIAN",
+    "SIGNED_BY",
+    "CONTAINER_ID",
+    "TEMPERATURE_C",
+    "NOTES",
+)
+EVENT_TYPES = (
+    "APHERESIS_COLLECTED",
+    "SHIPPED_TO_MANUFACTURING",
+    "RECEIVED_AT_MANUFACTURING",
+    "MANUFACTURING_STARTED",
+    "CRYOPRESERVED",
+    "RELEASED",
+    "SHIPPED_TO_SITE",
+    "RECEIVED_AT_SITE",
+    "THAWED",
+    "INFUSED",
+)
+ISO = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$"
+
+
+class CustodyEvent(pa.DataFrameModel):
+    COI_ID: Series[str] = pa.Field(str_matches=r"^[A-Z0-9-]{4,}$")
+    EVENT_TYPE: Series[str] = pa.Field(isin=list(EVENT_TYPES))
+    EVENT_TIME: Series[str] = pa.Field(str_matches=ISO)
+    TEMPERATURE_C: Series[str] = pa.Field(str_matches=r"^$|^-?\d+(\.\d+)?$")
+
+    class Config:
+        strict = False

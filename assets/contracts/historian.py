@@ -1,0 +1,50 @@
+"""Historian contract: tag, timestamp, value (number or digital state), quality, units."""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+from pandera.typing import Series
+
+CONTRACT = "historian"
+VERSION = "1.0"
+
+CSV_HEADERS = (
+    ("tag", "timestamp", "value", "quality"),
+    ("tag", "timestamp", "value", "quality", "units"),
+)
+QUALITIES = ("Good", "Questionable", "Substituted", "Bad")
+
+# The same structural rules, as SQL over the all-VARCHAR staging table of a CSV export
+# (the DuckDB-native path for big files). Each entry: (check name, SQL condition that FAILS,
+# reason shown in quarantine).
+SQL_CHECKS = (
+    ("tag:not_empty", "coalesce(trim(tag), '') = ''", "tag is empty"),
+    (
+        "timestamp:iso8601",
+        'try_cast("timestamp" AS TIMESTAMPTZ) IS NULL '
+        'AND try_cast("timestamp" AS TIMESTAMP) IS NULL',
+        "timestamp is not ISO 8601",
+    ),
+    (
+        "value:not_empty",
+        "coalesce(trim(\"value\"), '') = ''",
+        "value is empty (a number or a PI digital state name is required)",
+    ),
+    (
+        "quality:allowed",
+        "coalesce(quality, '') NOT IN ('', 'Good', 'Questionable', 'Substituted', 'Bad')",
+        "quality must be empty, Good, Questionable, Substituted or Bad",
+    ),
+)
+
+
+class HistorianPoint(pa.DataFrameModel):
+    """A parsed historian reading (PI Web API JSON path)."""
+
+    tag: Series[str] = pa.Field(str_length={"min_value": 1})
+    ts_raw: Series[str] = pa.Field(str_matches=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
+    value_raw: Series[str] = pa.Field(str_length={"min_value": 1})
+    quality: Series[str] = pa.Field(isin=list(QUALITIES))
+
+    class Config:
+        strict = False

@@ -1,0 +1,38 @@
+"""MES batch-record contract (BatchProductionRecord JSON, schema 1.x)."""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+from pandera.typing import Series
+
+CONTRACT = "mes"
+VERSION = "1.0"
+
+PROCESS_TYPES = ("autologous", "allogeneic", "vector", "other")
+REQUIRED_KEYS = (
+    "record_type",
+    "schema_version",
+    "batch_id",
+    "record_version",
+    "last_changed_at",
+    "site_id",
+    "product_id",
+    "process_type",
+    "status",
+    "phases",
+)
+ISO_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$"
+
+
+class BatchRecord(pa.DataFrameModel):
+    batch_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    record_version: Series[int] = pa.Field(ge=1)
+    process_type: Series[str] = pa.Field(isin=list(PROCESS_TYPES))
+    last_changed_at_raw: Series[str] = pa.Field(str_matches=ISO_WITH_OFFSET)
+
+
+class Phase(pa.DataFrameModel):
+    phase: Series[str] = pa.Field(str_length={"min_value": 1})
+    equipment_id: Series[str] = pa.Field(nullable=True)
+    start_raw: Series[str] = pa.Field(str_matches=ISO_WITH_OFFSET)
+    end_raw: Series[str] = pa.Field(nullable=True, str_matches=ISO_WITH_OFFSET)

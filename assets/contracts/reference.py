@@ -1,0 +1,82 @@
+"""Reference-data contracts: the CSVs a site edits to onboard (docs/onboarding.md)."""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+from pandera.typing import Series
+
+CONTRACT = "reference"
+VERSION = "1.0"
+
+
+class Sites(pa.DataFrameModel):
+    site_id: Series[str] = pa.Field(unique=True, str_matches=r"^[A-Z0-9_]+$")
+    name: Series[str]
+    timezone: Series[str]
+    sample_id_pattern: Series[str] = pa.Field(str_contains=r"\(\?P<batch>")
+
+
+class Parameters(pa.DataFrameModel):
+    parameter_id: Series[str] = pa.Field(unique=True, str_matches=r"^[a-z0-9_]+$")
+    name: Series[str]
+    canonical_unit: Series[str] = pa.Field(nullable=True)
+    kind: Series[str] = pa.Field(isin=["process", "lab", "outcome"])
+    plausible_min: Series[float]
+    plausible_max: Series[float]
+
+
+class Units(pa.DataFrameModel):
+    from_unit: Series[str]
+    to_unit: Series[str]
+    factor: Series[float] = pa.Field(ne=0)
+    offset: Series[float]
+
+
+class Tags(pa.DataFrameModel):
+    site_id: Series[str]
+    tag: Series[str]
+    equipment_id: Series[str]
+    parameter_id: Series[str]
+    source_unit: Series[str] = pa.Field(nullable=True)
+
+
+class LabTests(pa.DataFrameModel):
+    site_id: Series[str]
+    analysis: Series[str]
+    component: Series[str]
+    parameter_id: Series[str]
+
+
+class InstrumentFields(pa.DataFrameModel):
+    vendor: Series[str]
+    field: Series[str]
+    parameter_id: Series[str]
+
+
+class Specifications(pa.DataFrameModel):
+    product_id: Series[str]
+    parameter_id: Series[str]
+    sample_point: Series[str] = pa.Field(nullable=True)
+    spec_min: Series[float] = pa.Field(nullable=True)
+    spec_max: Series[float] = pa.Field(nullable=True)
+    criticality: Series[str] = pa.Field(isin=["CQA", "CPP", "KPI"])
+
+
+class Processes(pa.DataFrameModel):
+    product_id: Series[str] = pa.Field(unique=True)
+    process_type: Series[str] = pa.Field(isin=["autologous", "allogeneic", "vector", "other"])
+    expected_duration_h: Series[float] = pa.Field(gt=0)
+    outcome_parameter_id: Series[str]
+    grid_step_h: Series[float] = pa.Field(gt=0)
+
+
+MODELS: dict[str, type[pa.DataFrameModel]] = {
+    "sites.csv": Sites,
+    "parameters.csv": Parameters,
+    "units.csv": Units,
+    "tags.csv": Tags,
+    "lab_tests.csv": LabTests,
+    "instrument_fields.csv": InstrumentFields,
+    "specifications.csv": Specifications,
+    "processes.csv": Processes,
+}

@@ -1,0 +1,1 @@
+"""Ingestion: landing files -> raw.* with provenance, under contracts (no Dagster here)."""

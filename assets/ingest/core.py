@@ -1,0 +1,364 @@
+"""Ingest one source system's landing folder into raw.*: ledger, dedup, quarantine, provenance.
+
+Each file is loaded in its own transaction together with its ledger row: a crash leaves a file
+either fully loaded and recorded, or not touched, so a re-run converges on the same raw tables.
+The ledger (not a sensor cursor) decides what is new: a file whose bytes were already processed
+is recorded as `duplicate` and loads nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from assets.contracts.base import FileRejected
+from assets.ingest.sql import table as sql_table
+from assets.ingest.tables import QUARANTINE, columns
+from assets.landing_files import sha256_of
+
+
+@dataclass
+class FileContext:
+    """What a loader knows about the file it loads."""
+
+    path: Path
+    relative_path: str  # inside the landing root
+    system: str
+    site_id: str
+    sha256: str
+    site_timezone: str | None
+    run_id: str
+    ingested_at: datetime
+
+
+@dataclass
+class Rejected:
+    row_number: int | None  # None: the whole file
+    raw_content: str
+    check: str
+    reason: str
+
+
+@dataclass
+class FileOutcome:
+    rows_read: int
+    rows_loaded: int
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+Loader = Callable[[duckdb.DuckDBPyConnection, FileContext], FileOutcome]
+
+
+@dataclass(frozen=True)
+class Contract:
+    name: str
+    version: str
+
+
+@dataclass
+class SystemSummary:
+    system: str
+    files_seen: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    quarantine_samples: list[dict] = field(default_factory=list)
+
+    def count(self, status: str) -> None:
+        self.by_status[status] = self.by_status.get(status, 0) + 1
+
+
+def record_id(file_sha256: str, position: str | int) -> str:
+    return hashlib.sha256(f"{file_sha256}:{position}".encode()).hexdigest()
+
+
+def append_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame,
+    ctx: FileContext,
+    positions: list[str] | None = None,
+) -> int:
+    """Insert `frame` (must hold `_row_number`) into raw.<table> with provenance columns."""
+    if frame.empty:
+        return 0
+    frame = frame.copy()
+    keys = positions if positions is not None else [str(n) for n in frame["_row_number"]]
+    frame["_record_id"] = [record_id(ctx.sha256, k) for k in keys]
+    frame["_file_sha256"] = ctx.sha256
+    frame["_source_path"] = ctx.relative_path
+    frame["_ingested_at"] = ctx.ingested_at
+    frame["_run_id"] = ctx.run_id
+    names = [n for n, _ in columns(table)]
+    for n in names:
+        if n not in frame.columns:
+            frame[n] = None
+    con.register("_biotwin_rows", frame[names])
+    try:
+        con.execute(f"INSERT INTO {sql_table('raw', table)} SELECT * FROM _biotwin_rows")  # noqa: S608
+    finally:
+        con.unregister("_biotwin_rows")
+    return len(frame)
+
+
+def _quarantine(
+    con: duckdb.DuckDBPyConnection, ctx: FileContext, contract: Contract, rejected: list[Rejected]
+) -> None:
+    if not rejected:
+        return
+    frame = pd.DataFrame(
+        {
+            "file_sha256": ctx.sha256,
+            "source_path": ctx.relative_path,
+            "row_number": pd.array([r.row_number for r in rejected], dtype="Int64"),
+            "raw_content": [r.raw_content[:4000] for r in rejected],
+            "contract": contract.name,
+            "contract_version": contract.version,
+            "check_name": [r.check for r in rejected],
+            "reason": [r.reason for r in rejected],
+            "run_id": ctx.run_id,
+            "quarantined_at": ctx.ingested_at,
+        }
+    )[[n for n, _ in QUARANTINE]]
+    con.register("_biotwin_q", frame)
+    try:
+        con.execute("INSERT INTO raw.quarantine SELECT * FROM _biotwin_q")
+    finally:
+        con.unregister("_biotwin_q")
+
+
+def _ledger(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    sha: str | None,
+    path: str,
+    size: int | None,
+    system: str,
+    site: str,
+    status: str,
+    reason: str | None,
+    read: int,
+    loaded: int,
+    quarantined: int,
+    contract: Contract,
+    run_id: str,
+    at: datetime,
+) -> None:
+    con.execute(
+        "INSERT INTO raw.file_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            sha,
+            path,
+            size,
+            system,
+            site,
+            status,
+            reason,
+            read,
+            loaded,
+            quarantined,
+            contract.name,
+            contract.version,
+            run_id,
+            at,
+            at,
+        ],
+    )
+
+
+def refusal(landing_root: Path, path: Path) -> str | None:
+    """Why a landing path must not be read, or None. Symlinks are never followed."""
+    name = path.name
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in str(path.relative_to(landing_root))):
+        return "file name contains control characters"
+    if path.is_symlink():
+        return "symbolic links are not read (the landing zone must hold the files themselves)"
+    try:
+        resolved = path.resolve(strict=True)
+    except OSError as exc:
+        return f"cannot resolve path: {exc.strerror}"
+    if not resolved.is_relative_to(landing_root.resolve()):
+        return "path resolves outside the landing root"
+    if not path.is_file():
+        return "not a regular file"
+    if name.startswith("."):
+        return "hidden file (name starts with a dot)"
+    return None
+
+
+def _list_files(landing_root: Path, system: str) -> list[Path]:
+    """Everything under landing/<system>/<site>/, without following symlinked folders."""
+    base = landing_root / system
+    if not base.is_dir():
+        return []
+    out = []
+    for site_dir in sorted(base.iterdir()):
+        if site_dir.is_symlink() or not site_dir.is_dir():
+            out.append(site_dir)
+            continue
+        for path in sorted(site_dir.rglob("*")):
+            if path.is_dir() and not path.is_symlink():
+                continue
+            out.append(path)
+    return out
+
+
+def ingest_system(
+    con: duckdb.DuckDBPyConnection,
+    landing_root: Path,
+    system: str,
+    loader: Loader,
+    contract: Contract,
+    run_id: str,
+    site_timezones: dict[str, str],
+) -> SystemSummary:
+    """Load every new file of `system`; record every file in the ledger."""
+    summary = SystemSummary(system)
+    known = {
+        (sha, path, status)
+        for sha, path, status in con.execute(
+            "SELECT file_sha256, source_path, status FROM raw.file_ledger WHERE system = ?",
+            [system],
+        ).fetchall()
+    }
+    seen_paths = {(sha, path) for sha, path, _ in known}
+    processed = {sha for sha, _, status in known if status != "duplicate" and sha}
+    refused = {path for sha, path, _ in known if sha is None}
+    for path in _list_files(landing_root, system):
+        rel = path.relative_to(landing_root).as_posix()
+        parts = rel.split("/")
+        site = parts[1] if len(parts) > 2 else ""
+        summary.files_seen += 1
+        now = datetime.now(UTC)
+        why = refusal(landing_root, path) if len(parts) > 2 else "not inside a site folder"
+        if why:
+            if rel not in refused:
+                _ledger(
+                    con,
+                    sha=None,
+                    path=rel,
+                    size=None,
+                    system=system,
+                    site=site,
+                    status="quarantined",
+                    reason=f"refused: {why}",
+                    read=0,
+                    loaded=0,
+                    quarantined=0,
+                    contract=contract,
+                    run_id=run_id,
+                    at=now,
+                )
+                refused.add(rel)
+                summary.count("quarantined")
+            continue
+        sha = sha256_of(path)
+        if (sha, rel) in seen_paths:
+            continue  # this exact file was handled by an earlier run
+        size = path.stat().st_size
+        if sha in processed:
+            _ledger(
+                con,
+                sha=sha,
+                path=rel,
+                size=size,
+                system=system,
+                site=site,
+                status="duplicate",
+                reason="same bytes already ingested",
+                read=0,
+                loaded=0,
+                quarantined=0,
+                contract=contract,
+                run_id=run_id,
+                at=now,
+            )
+            seen_paths.add((sha, rel))
+            summary.count("duplicate")
+            continue
+        ctx = FileContext(path, rel, system, site, sha, site_timezones.get(site), run_id, now)
+        outcome = _load_one(con, ctx, loader, contract, size)
+        processed.add(sha)
+        seen_paths.add((sha, rel))
+        status = _status(outcome)
+        summary.count(status)
+        summary.rows_read += outcome.rows_read
+        summary.rows_loaded += outcome.rows_loaded
+        summary.rows_quarantined += len(outcome.rejected)
+        for r in outcome.rejected[: max(0, 5 - len(summary.quarantine_samples))]:
+            summary.quarantine_samples.append(
+                {"file": rel, "row": r.row_number, "check": r.check, "reason": r.reason}
+            )
+    return summary
+
+
+def _status(outcome: FileOutcome) -> str:
+    if outcome.rows_loaded == 0 and outcome.rejected:
+        return "quarantined"
+    if outcome.rejected:
+        return "partially_loaded"
+    return "loaded"
+
+
+def _load_one(
+    con: duckdb.DuckDBPyConnection, ctx: FileContext, loader: Loader, contract: Contract, size: int
+) -> FileOutcome:
+    """One transaction: raw rows + quarantine rows + ledger row, or (on rejection) only the
+    whole-file quarantine row and the ledger row."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if ctx.site_timezone is None:
+            raise FileRejected(
+                "site:known", f"site folder {ctx.site_id!r} is not in reference sites.csv"
+            )
+        outcome = loader(con, ctx)
+    except FileRejected as exc:
+        con.execute("ROLLBACK")
+        con.execute("BEGIN TRANSACTION")
+        outcome = FileOutcome(
+            1, 0, [Rejected(None, _head(ctx.path), exc.check, f"{ctx.relative_path}: {exc.reason}")]
+        )
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    if outcome.rows_read != outcome.rows_loaded + len(outcome.rejected):
+        con.execute("ROLLBACK")
+        msg = (
+            f"{ctx.relative_path}: rows read {outcome.rows_read} != loaded "
+            f"{outcome.rows_loaded} + quarantined {len(outcome.rejected)}"
+        )
+        raise RuntimeError(msg)
+    _quarantine(con, ctx, contract, outcome.rejected)
+    reason = outcome.rejected[0].reason if outcome.rejected and outcome.rows_loaded == 0 else None
+    _ledger(
+        con,
+        sha=ctx.sha256,
+        path=ctx.relative_path,
+        size=size,
+        system=ctx.system,
+        site=ctx.site_id,
+        status=_status(outcome),
+        reason=reason,
+        read=outcome.rows_read,
+        loaded=outcome.rows_loaded,
+        quarantined=len(outcome.rejected),
+        contract=contract,
+        run_id=ctx.run_id,
+        at=ctx.ingested_at,
+    )
+    con.execute("COMMIT")
+    return outcome
+
+
+def _head(path: Path, limit: int = 2000) -> str:
+    """The start of a rejected file, as text a person can read (bytes kept safe)."""
+    with path.open("rb") as handle:
+        data = handle.read(limit)
+    return data.decode("utf-8", errors="backslashreplace")

@@ -1,0 +1,219 @@
+"""Historian exports -> raw.historian_point.
+
+CSV takes the DuckDB-native path (typed `read_csv` into a staging table, the contract as SQL,
+one INSERT … SELECT), so memory stays bounded by DuckDB, not by pandas. PI Web API JSON is parsed
+in Python (a PI response is one JSON document) and checked with the pandera contract.
+Values are kept as written: the raw string beside the number, digital states by name, and a
+timestamp without offset stays local (`ts_local`) until dbt resolves it with the site's zone.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pandas as pd
+
+from assets.contracts import historian as contract
+from assets.contracts.base import FileRejected, group_reasons, row_failures
+from assets.ingest.core import FileContext, FileOutcome, Rejected, append_rows
+from assets.ingest.tables import columns
+from assets.ingest.text import decode
+
+CONTRACT = contract
+_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
+
+
+def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
+    suffix = ctx.path.suffix.lower()
+    if suffix == ".csv":
+        return load_csv(con, ctx)
+    if suffix == ".json":
+        return load_pi_json(con, ctx)
+    raise FileRejected(
+        "file:type",
+        f"unsupported historian file type {suffix or '(none)'}: expected .csv or PI Web API .json",
+    )
+
+
+def _check_header(ctx: FileContext) -> str:
+    with ctx.path.open("rb") as handle:
+        first = handle.readline(4096)
+    if not first.strip():
+        raise FileRejected("file:not_empty", "the file is empty")
+    try:
+        header = first.decode("utf-8-sig").strip()
+    except UnicodeDecodeError as exc:
+        raise FileRejected("file:utf8", f"header is not UTF-8: {exc.reason}") from exc
+    names = tuple(h.strip() for h in header.split(","))
+    if names not in contract.CSV_HEADERS:
+        raise FileRejected(
+            "csv:header",
+            f"wrong header: expected tag,timestamp,value,quality[,units]; found {header[:300]}",
+        )
+    return header
+
+
+def load_csv(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
+    header = _check_header(ctx)
+    names = [h.strip() for h in header.split(",")]
+    # the column names passed _check_header (one of the contract's exact headers): safe in SQL
+    cols = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _hist_stage AS
+                SELECT * FROM read_csv(?, header = true, columns = {cols}, auto_detect = false,
+                                       delim = ',', quote = '"', escape = '"',
+                                       null_padding = true, strict_mode = false,
+                                       max_line_size = 1048576)""",  # noqa: S608
+            [str(ctx.path)],
+        )
+    except duckdb.Error as exc:
+        raise FileRejected(
+            "csv:parse", f"cannot be read as CSV: {str(exc).splitlines()[0]}"
+        ) from exc
+    if "units" not in names:
+        con.execute("ALTER TABLE _hist_stage ADD COLUMN units VARCHAR")
+    # rowid follows file order (insertion order is preserved); one CTAS gives contiguous
+    # rowids, but not from 0 inside a transaction: the record position is rowid - first + 1
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _hist_base AS SELECT min(rowid) AS first FROM _hist_stage"
+    )
+    failing = " OR ".join(f"({cond})" for _, cond, _ in contract.SQL_CHECKS)
+    reasons = " || ".join(
+        f"CASE WHEN {cond} THEN '{name}|{text}; ' ELSE '' END"
+        for name, cond, text in contract.SQL_CHECKS
+    )
+    bad = con.execute(
+        f"""SELECT rowid - (SELECT first FROM _hist_base) + 1 AS row_number,
+                   concat_ws(',', tag, "timestamp", "value", quality, units) AS raw, {reasons}
+            FROM _hist_stage WHERE {failing} ORDER BY rowid"""  # noqa: S608
+    ).fetchall()
+    rejected = []
+    for row_number, raw, why in bad:
+        parts = [p for p in why.split("; ") if p]
+        checks = "; ".join(p.split("|", 1)[0] for p in parts)
+        text = "; ".join(p.split("|", 1)[1] for p in parts)
+        rejected.append(
+            Rejected(
+                int(row_number), raw or "", checks, f"{ctx.relative_path} row {row_number}: {text}"
+            )
+        )
+    read = con.execute("SELECT count(*) FROM _hist_stage").fetchone()[0]
+    target = ", ".join(f'"{n}"' for n, _ in columns("historian_point"))
+    con.execute(
+        f"""INSERT INTO raw.historian_point ({target})
+            SELECT sha256(? || ':' || CAST(s.rowid - b.first + 1 AS VARCHAR)), ?, ?,
+                   s.rowid - b.first + 1, ?, ?,
+                   ?, 'csv', trim(tag), "timestamp",
+                   CASE WHEN regexp_matches(trim("timestamp"), '{_OFFSET}')
+                        THEN try_cast(trim("timestamp") AS TIMESTAMPTZ) END,
+                   CASE WHEN NOT regexp_matches(trim("timestamp"), '{_OFFSET}')
+                        THEN try_cast(trim("timestamp") AS TIMESTAMP) END,
+                   CASE WHEN isfinite(try_cast("value" AS DOUBLE))
+                        THEN try_cast("value" AS DOUBLE) END,
+                   "value",
+                   CASE WHEN try_cast("value" AS DOUBLE) IS NULL THEN trim("value") END,
+                   coalesce(nullif(trim(quality), ''), 'Good'),
+                   nullif(trim(units), '')
+            FROM _hist_stage AS s, _hist_base AS b WHERE NOT ({failing})""",  # noqa: S608
+        [ctx.sha256, ctx.sha256, ctx.relative_path, ctx.ingested_at, ctx.run_id, ctx.site_id],
+    )
+    con.execute("DROP TABLE _hist_stage")
+    con.execute("DROP TABLE _hist_base")
+    return FileOutcome(int(read), int(read) - len(rejected), rejected)
+
+
+def _quality(item: dict) -> str:
+    if item.get("Questionable"):
+        return "Questionable"
+    if item.get("Substituted"):
+        return "Substituted"
+    return "Good" if item.get("Good", True) else "Bad"
+
+
+def load_pi_json(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
+    try:
+        doc = json.loads(decode(ctx.path))
+    except json.JSONDecodeError as exc:
+        raise FileRejected(
+            "json:parse", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from exc
+    streams = doc.get("Items") if isinstance(doc, dict) else None
+    if not isinstance(streams, list):
+        raise FileRejected("pi:items", "not a PI Web API streamsets response (no Items list)")
+    rows: list[dict] = []
+    raws: list[tuple[str, dict]] = []
+    rejected: list[Rejected] = []
+    position = 0
+    for stream in streams:
+        items = stream.get("Items") if isinstance(stream, dict) else None
+        if not isinstance(items, list):
+            raise FileRejected("pi:stream", "a stream without an Items list")
+        tag = str(stream.get("Name") or "")
+        unit = stream.get("UnitsAbbreviation") or None
+        for item in items:
+            position += 1
+            if not isinstance(item, dict):
+                rejected.append(
+                    Rejected(
+                        position,
+                        json.dumps(item)[:2000],
+                        "pi:item",
+                        f"{ctx.relative_path} item {position}: not an object",
+                    )
+                )
+                continue
+            value = item.get("Value")
+            state = None
+            if isinstance(value, dict):
+                state = str(value.get("Name") or "")
+                number = None
+                value_raw = state
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                number = float(value)
+                value_raw = json.dumps(value)
+            else:
+                number, value_raw = None, "" if value is None else str(value)
+                state = value_raw or None
+            rows.append(
+                {
+                    "_row_number": position,
+                    "tag": tag,
+                    "ts_raw": str(item.get("Timestamp") or ""),
+                    "value": number,
+                    "value_raw": value_raw,
+                    "digital_state": state,
+                    "quality": _quality(item),
+                    "units": unit,
+                }
+            )
+            raws.append((tag, item))  # rendered only if the row is quarantined
+    read = position
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return FileOutcome(read, 0, rejected)
+    failed = group_reasons(row_failures(contract.HistorianPoint, frame))
+    for i, (check, reason) in sorted(failed.items()):
+        n = int(frame.at[i, "_row_number"])
+        tag, item = raws[i]
+        rejected.append(
+            Rejected(
+                n,
+                json.dumps({"Name": tag, **item})[:2000],
+                check,
+                f"{ctx.relative_path} item {n}: {reason}",
+            )
+        )
+    frame = frame.drop(index=list(failed)).reset_index(drop=True)
+    has_offset = frame["ts_raw"].str.contains(_OFFSET, regex=True)
+    parsed = pd.to_datetime(frame["ts_raw"], utc=True, errors="coerce", format="ISO8601")
+    frame["ts_utc"] = parsed.where(has_offset)
+    frame["ts_local"] = pd.to_datetime(frame["ts_raw"].where(~has_offset), errors="coerce")
+    frame["site_id"] = ctx.site_id
+    frame["source_format"] = "pi_json"
+    loaded = append_rows(con, "historian_point", frame, ctx)
+    return FileOutcome(read, loaded, rejected)
+
+
+__all__ = ["CONTRACT", "load"]

@@ -1,0 +1,139 @@
+"""Instrument exports -> raw.instrument_measurement, parsed by allotropy.
+
+allotropy reads the vendor file with the site's time zone (files carry naive local times); the
+assumed zone is recorded per row. Record ids come from the file's sha256 and the measurement's
+position, never from allotropy's random UUIDs. A below-range result (allotropy writes `-0.0`
+and keeps the instrument's text in a flag) is kept as censored with no value.
+"""
+
+from __future__ import annotations
+
+import math
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pandas as pd
+from allotropy.parser_factory import Vendor
+from allotropy.to_allotrope import allotrope_from_file
+
+from assets.contracts import instruments as contract
+from assets.contracts.base import FileRejected, group_reasons, row_failures
+from assets.ingest.core import FileContext, FileOutcome, Rejected, append_rows
+
+CONTRACT = contract
+
+
+def vendor_of(ctx: FileContext) -> Vendor:
+    parts = ctx.relative_path.split("/")
+    name = parts[2] if len(parts) > 3 else ""
+    try:
+        return Vendor[name.upper()]
+    except KeyError as exc:
+        raise FileRejected(
+            "instruments:vendor",
+            f"folder {name!r} is not an allotropy Vendor "
+            "(expected landing/instruments/<site>/<vendor>/)",
+        ) from exc
+
+
+def measurements(doc: dict):
+    """Every measurement document in an ASM document, in file order."""
+    if isinstance(doc, dict):
+        if "measurement document" in doc and isinstance(doc["measurement document"], list):
+            yield from doc["measurement document"]
+            return
+        for value in doc.values():
+            yield from measurements(value)
+    elif isinstance(doc, list):
+        for item in doc:
+            yield from measurements(item)
+
+
+def _fields(node, out: dict, flags: dict) -> None:
+    if isinstance(node, dict):
+        if "analyte name" in node:
+            conc = node.get("mass concentration") or node.get("molar concentration") or {}
+            out[node["analyte name"]] = (conc.get("value"), conc.get("unit"))
+            flag = (node.get("custom information document") or {}).get("flag")
+            if flag:
+                flags[node["analyte name"]] = str(flag).strip()
+            return
+        for key, value in node.items():
+            if isinstance(value, dict) and set(value) == {"value", "unit"}:
+                out[key] = (value["value"], value["unit"])
+            elif key != "sample document":
+                _fields(value, out, flags)
+    elif isinstance(node, list):
+        for child in node:
+            _fields(child, out, flags)
+
+
+def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
+    vendor = vendor_of(ctx)
+    try:
+        doc = allotrope_from_file(
+            str(ctx.path), vendor, default_timezone=ZoneInfo(ctx.site_timezone)
+        )
+    except Exception as exc:  # allotropy raises many types; every one rejects the file
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise FileRejected(
+            "allotropy:parse", f"allotropy ({vendor.name}) cannot read it: {message}"
+        ) from exc
+    rows, positions = [], []
+    for index, m in enumerate(measurements(doc), start=1):
+        sample = m.get("sample document") or {}
+        values: dict = {}
+        flags: dict = {}
+        _fields(m, values, flags)
+        for field, (value, unit) in sorted(values.items()):
+            flag = flags.get(field)
+            below = flag is not None and flag.startswith("<")
+            placeholder = isinstance(value, float) and value == 0 and math.copysign(1, value) < 0
+            number = (
+                None
+                if (below or placeholder or not isinstance(value, int | float))
+                else float(value)
+            )
+            rows.append(
+                {
+                    "_row_number": index,
+                    "site_id": ctx.site_id,
+                    "vendor": vendor.name.lower(),
+                    "sample_id": str(sample.get("sample identifier") or ""),
+                    "instrument_batch_id": sample.get("batch identifier"),
+                    "measured_at_raw": str(m.get("measurement time") or ""),
+                    "assumed_timezone": ctx.site_timezone,
+                    "field": field,
+                    "value": number,
+                    "value_raw": flag if (below or placeholder) and flag else repr(value),
+                    "unit": unit,
+                    "censor": "<" if (below or placeholder) else "",
+                    "flag": flag,
+                    "parser": "allotropy",
+                }
+            )
+            positions.append(f"{index}/{field}")
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        raise FileRejected("instruments:empty", "allotropy found no measurements")
+    rejected = []
+    failed = group_reasons(row_failures(contract.InstrumentMeasurement, frame))
+    for i, (check, reason) in sorted(failed.items()):
+        rejected.append(
+            Rejected(
+                int(frame.at[i, "_row_number"]),
+                str(rows[i]),
+                check,
+                f"{ctx.relative_path} measurement {rows[i]['_row_number']} "
+                f"{rows[i]['field']}: {reason}",
+            )
+        )
+    keep = [i for i in range(len(frame)) if i not in failed]
+    frame = frame.iloc[keep].reset_index(drop=True)
+    frame["measured_at_utc"] = pd.to_datetime(
+        frame["measured_at_raw"], utc=True, errors="coerce", format="ISO8601"
+    )
+    loaded = append_rows(
+        con, "instrument_measurement", frame, ctx, positions=[positions[i] for i in keep]
+    )
+    return FileOutcome(len(rows), loaded, rejected)

@@ -1,0 +1,190 @@
+"""MES batch-record JSON -> raw.mes_* (one document per record version; all versions kept)."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pandas as pd
+
+from assets.contracts import mes as contract
+from assets.contracts.base import FileRejected, group_reasons, row_failures
+from assets.ingest.core import FileContext, FileOutcome, Rejected, append_rows
+from assets.ingest.text import decode
+
+CONTRACT = contract
+
+SECTIONS = {
+    # section -> (raw table, {raw column: json key}, time keys)
+    "phases": (
+        "mes_phase",
+        {
+            "unit_procedure": "unit_procedure",
+            "operation": "operation",
+            "phase": "phase",
+            "equipment_id": "equipment_id",
+        },
+        ("start", "end"),
+    ),
+    "parameters": (
+        "mes_parameter",
+        {
+            "phase": "phase",
+            "name": "name",
+            "setpoint": "setpoint",
+            "actual": "actual",
+            "unit": "unit",
+            "recorded_by": "recorded_by",
+        },
+        ("recorded_at",),
+    ),
+    "materials": (
+        "mes_material",
+        {
+            "phase": "phase",
+            "material_id": "material_id",
+            "lot": "lot",
+            "quantity": "quantity",
+            "unit": "unit",
+        },
+        ("consumed_at",),
+    ),
+    "signatures": (
+        "mes_signature",
+        {"phase": "phase", "signer": "signer", "meaning": "meaning"},
+        ("signed_at",),
+    ),
+    "deviations": (
+        "mes_deviation",
+        {
+            "deviation_id": "id",
+            "classification": "classification",
+            "phase": "phase",
+            "description": "description",
+        },
+        ("opened_at",),
+    ),
+}
+NUMERIC = {"setpoint", "actual", "quantity"}
+
+
+def _utc(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+
+
+def parse_document(text: str) -> dict:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileRejected(
+            "json:parse", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from exc
+    if not isinstance(doc, dict):
+        raise FileRejected("json:object", "the document is not a JSON object")
+    missing = [k for k in contract.REQUIRED_KEYS if k not in doc]
+    if missing:
+        raise FileRejected("mes:required_keys", f"missing keys: {', '.join(missing)}")
+    if doc["record_type"] != "batch_production_record":
+        raise FileRejected(
+            "mes:record_type", f"record_type {doc['record_type']!r} is not batch_production_record"
+        )
+    for section in SECTIONS:
+        if not isinstance(doc.get(section, []), list):
+            raise FileRejected(f"mes:{section}", f"{section} must be a list")
+    return doc
+
+
+def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
+    doc = parse_document(decode(ctx.path))
+    head = pd.DataFrame(
+        [
+            {
+                "_row_number": 1,
+                "site_id": ctx.site_id,
+                "batch_id": str(doc["batch_id"]),
+                "record_version": doc["record_version"],
+                "schema_version": str(doc["schema_version"]),
+                "record_site_id": doc.get("site_id"),
+                "product_id": doc.get("product_id"),
+                "process_type": doc.get("process_type"),
+                "recipe_id": (doc.get("recipe") or {}).get("id"),
+                "recipe_version": (doc.get("recipe") or {}).get("version"),
+                "status": doc.get("status"),
+                "coi_id": doc.get("coi_id"),
+                "donor_id": doc.get("donor_id"),
+                "lims_alias": (doc.get("aliases") or {}).get("lims"),
+                "last_changed_at_raw": doc.get("last_changed_at"),
+                "document_json": json.dumps(doc, sort_keys=True, ensure_ascii=False),
+            }
+        ]
+    )
+    if not isinstance(doc["record_version"], int):
+        raise FileRejected("record_version:int", "record_version must be an integer")
+    failed = group_reasons(row_failures(contract.BatchRecord, head))
+    if failed:
+        raise FileRejected(*failed[0])
+    head["last_changed_at_utc"] = _utc(head["last_changed_at_raw"])
+    read, loaded = 1, append_rows(con, "mes_batch_record", head, ctx, positions=["/"])
+    rejected: list[Rejected] = []
+    for section, (table, mapping, times) in SECTIONS.items():
+        items = doc.get(section) or []
+        read += len(items)
+        rows, positions = [], []
+        for k, item in enumerate(items):
+            pointer = f"/{section}/{k}"
+            if not isinstance(item, dict):
+                rejected.append(
+                    Rejected(
+                        k + 1,
+                        json.dumps(item)[:2000],
+                        f"mes:{section}_item",
+                        f"{ctx.relative_path} {pointer}: not an object",
+                    )
+                )
+                continue
+            row = {
+                "_row_number": k + 1,
+                "site_id": ctx.site_id,
+                "batch_id": head.at[0, "batch_id"],
+                "record_version": doc["record_version"],
+            }
+            for column, key in mapping.items():
+                value = item.get(key)
+                row[column] = (
+                    _number(value) if column in NUMERIC else (None if value is None else str(value))
+                )
+            for key in times:
+                row[f"{key}_raw"] = item.get(key)
+            rows.append(row)
+            positions.append(pointer)
+        frame = pd.DataFrame(rows)
+        if frame.empty:
+            continue
+        if section == "phases":
+            bad = group_reasons(row_failures(contract.Phase, frame))
+            for i, (check, reason) in sorted(bad.items()):
+                pointer = positions[i]
+                rejected.append(
+                    Rejected(
+                        int(frame.at[i, "_row_number"]),
+                        json.dumps(items[int(frame.at[i, "_row_number"]) - 1]),
+                        check,
+                        f"{ctx.relative_path} {pointer}: {reason}",
+                    )
+                )
+            keep = [i for i in range(len(frame)) if i not in bad]
+            frame = frame.iloc[keep].reset_index(drop=True)
+            positions = [positions[i] for i in keep]
+        for key in times:
+            frame[f"{key}_utc"] = _utc(frame[f"{key}_raw"])
+        loaded += append_rows(con, table, frame, ctx, positions=positions)
+    return FileOutcome(read, loaded, rejected)
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

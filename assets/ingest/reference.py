@@ -1,0 +1,108 @@
+"""Reference CSVs -> ref.* (replaced as a whole, under contracts; a bad row stops the load)."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+import pandas as pd
+
+from assets.contracts import reference as contract
+from assets.contracts.base import FileRejected, group_reasons, row_failures
+from assets.ingest.sql import table as sql_table
+
+NUMERIC = {
+    "plausible_min",
+    "plausible_max",
+    "factor",
+    "offset",
+    "spec_min",
+    "spec_max",
+    "expected_duration_h",
+    "grid_step_h",
+}
+
+
+class ReferenceError(ValueError):
+    """Reference data that breaks its contract: names the file, the row and the rule."""
+
+
+@dataclass(frozen=True)
+class ReferenceTable:
+    name: str  # file name
+    frame: pd.DataFrame
+
+
+def read_reference(folder: Path) -> list[ReferenceTable]:
+    """Read and check every reference CSV; raise ReferenceError listing every problem."""
+    problems: list[str] = []
+    tables = []
+    for name, model in contract.MODELS.items():
+        path = folder / name
+        if not path.is_file():
+            problems.append(f"{path}: missing")
+            continue
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for column in frame.columns:
+            if column in NUMERIC:
+                frame[column] = pd.to_numeric(
+                    frame[column].replace("", None), errors="coerce"
+                ).astype("float64")
+            else:
+                frame[column] = frame[column].replace("", None)
+        try:
+            failures = group_reasons(row_failures(model, frame))
+        except FileRejected as exc:
+            problems.append(f"{path}: {exc.reason}")
+            continue
+        for index, (check, reason) in sorted(failures.items()):
+            problems.append(f"{path} row {index + 1}: {reason} [{check}]")
+        if name == "sites.csv":
+            problems += _check_timezones(path, frame)
+        tables.append(ReferenceTable(name, frame))
+    if problems:
+        raise ReferenceError("reference data breaks its contract:\n  " + "\n  ".join(problems))
+    return tables
+
+
+def _check_timezones(path: Path, frame: pd.DataFrame) -> list[str]:
+    out = []
+    for i, tz in enumerate(frame["timezone"], start=1):
+        try:
+            ZoneInfo(str(tz))
+        except (ZoneInfoNotFoundError, ValueError):
+            out.append(f"{path} row {i}: timezone {tz!r} is not an IANA time zone")
+    return out
+
+
+def site_timezones(folder: Path) -> dict[str, str]:
+    """site_id -> IANA zone, straight from sites.csv (ingestion needs it before ref.* exists)."""
+    path = folder / "sites.csv"
+    if not path.is_file():
+        return {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        return {row["site_id"]: row["timezone"] for row in csv.DictReader(handle)}
+
+
+def load_reference(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, int]:
+    """Replace ref.* with the CSVs' content in one transaction; return rows per table."""
+    tables = read_reference(folder)
+    counts = {}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("CREATE SCHEMA IF NOT EXISTS ref")
+        for table in tables:
+            name = table.name.removesuffix(".csv")
+            con.register("_biotwin_ref", table.frame)
+            target = sql_table("ref", name)
+            con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM _biotwin_ref")  # noqa: S608
+            con.unregister("_biotwin_ref")
+            counts[name] = len(table.frame)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return counts

@@ -1,0 +1,229 @@
+"""Warehouse tables written by ingestion: `raw.*` (append-only), the ledger and quarantine.
+
+Every raw table carries the same provenance columns; values are kept as the source wrote them
+(`*_raw` strings) beside what could be parsed without interpretation.
+"""
+
+from __future__ import annotations
+
+PROVENANCE = (
+    ("_record_id", "VARCHAR"),  # sha256(file sha256 || ':' || position): deterministic
+    ("_file_sha256", "VARCHAR"),
+    ("_source_path", "VARCHAR"),  # relative to the landing root
+    ("_row_number", "BIGINT"),  # 1-based record position in the file (or in a JSON section)
+    ("_ingested_at", "TIMESTAMPTZ"),
+    ("_run_id", "VARCHAR"),
+)
+
+RAW_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "historian_point": (
+        ("site_id", "VARCHAR"),
+        ("source_format", "VARCHAR"),
+        ("tag", "VARCHAR"),
+        ("ts_raw", "VARCHAR"),
+        ("ts_utc", "TIMESTAMPTZ"),
+        ("ts_local", "TIMESTAMP"),
+        ("value", "DOUBLE"),
+        ("value_raw", "VARCHAR"),
+        ("digital_state", "VARCHAR"),
+        ("quality", "VARCHAR"),
+        ("units", "VARCHAR"),
+    ),
+    "mes_batch_record": (
+        ("site_id", "VARCHAR"),
+        ("batch_id", "VARCHAR"),
+        ("record_version", "INTEGER"),
+        ("schema_version", "VARCHAR"),
+        ("record_site_id", "VARCHAR"),
+        ("product_id", "VARCHAR"),
+        ("process_type", "VARCHAR"),
+        ("recipe_id", "VARCHAR"),
+        ("recipe_version", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("coi_id", "VARCHAR"),
+        ("donor_id", "VARCHAR"),
+        ("lims_alias", "VARCHAR"),
+        ("last_changed_at_raw", "VARCHAR"),
+        ("last_changed_at_utc", "TIMESTAMPTZ"),
+        ("document_json", "VARCHAR"),
+    ),
+    "mes_phase": (
+        ("site_id", "VARCHAR"),
+        ("batch_id", "VARCHAR"),
+        ("record_version", "INTEGER"),
+        ("unit_procedure", "VARCHAR"),
+        ("operation", "VARCHAR"),
+        ("phase", "VARCHAR"),
+        ("equipment_id", "VARCHAR"),
+        ("start_raw", "VARCHAR"),
+        ("start_utc", "TIMESTAMPTZ"),
+        ("end_raw", "VARCHAR"),
+        ("end_utc", "TIMESTAMPTZ"),
+    ),
+    "mes_parameter": (
+        ("site_id", "VARCHAR"),
+        ("batch_id", "VARCHAR"),
+        ("record_version", "INTEGER"),
+        ("phase", "VARCHAR"),
+        ("name", "VARCHAR"),
+        ("setpoint", "DOUBLE"),
+        ("actual", "DOUBLE"),
+        ("unit", "VARCHAR"),
+        ("recorded_at_raw", "VARCHAR"),
+        ("recorded_at_utc", "TIMESTAMPTZ"),
+        ("recorded_by", "VARCHAR"),
+    ),
+    "mes_material": (
+        ("site_id", "VARCHAR"),
+        ("batch_id", "VARCHAR"),
+        ("record_version", "INTEGER"),
+        ("phase", "VARCHAR"),
+        ("material_id", "VARCHAR"),
+        ("lot", "VARCHAR"),
+        ("quantity", "DOUBLE"),
+        ("unit", "VARCHAR"),
+        ("consumed_at_raw", "VARCHAR"),
+        ("consumed_at_utc", "TIMESTAMPTZ"),
+    ),
+    "mes_signature": (
+        ("site_id", "VARCHAR"),
+        ("batch_id", "VARCHAR"),
+        ("record_version", "INTEGER"),
+        ("phase", "VARCHAR"),
+        ("signer", "VARCHAR"),
+        ("meaning", "VARCHAR"),
+        ("signed_at_raw", "VARCHAR"),
+        ("signed_at_utc", "TIMESTAMPTZ"),
+    ),
+    "mes_deviation": (
+        ("site_id", "VARCHAR"),
+        ("batch_id", "VARCHAR"),
+        ("record_version", "INTEGER"),
+        ("deviation_id", "VARCHAR"),
+        ("classification", "VARCHAR"),
+        ("phase", "VARCHAR"),
+        ("opened_at_raw", "VARCHAR"),
+        ("opened_at_utc", "TIMESTAMPTZ"),
+        ("description", "VARCHAR"),
+    ),
+    "lims_result": (
+        ("site_id", "VARCHAR"),
+        ("sample_number", "VARCHAR"),
+        ("text_id", "VARCHAR"),
+        ("batch_ref", "VARCHAR"),
+        ("sample_point", "VARCHAR"),
+        ("sampled_on_raw", "VARCHAR"),
+        ("analysis", "VARCHAR"),
+        ("component", "VARCHAR"),
+        ("replicate", "VARCHAR"),
+        ("result_status", "VARCHAR"),
+        ("entry", "VARCHAR"),
+        ("numeric_entry_raw", "VARCHAR"),
+        ("numeric_entry", "DOUBLE"),
+        ("units", "VARCHAR"),
+        ("spec_min_raw", "VARCHAR"),
+        ("spec_max_raw", "VARCHAR"),
+        ("entered_by", "VARCHAR"),
+        ("entered_on_raw", "VARCHAR"),
+        ("reviewed_by", "VARCHAR"),
+        ("reviewed_on_raw", "VARCHAR"),
+        ("changed_on_raw", "VARCHAR"),
+        ("change_reason", "VARCHAR"),
+    ),
+    "instrument_measurement": (
+        ("site_id", "VARCHAR"),
+        ("vendor", "VARCHAR"),
+        ("sample_id", "VARCHAR"),
+        ("instrument_batch_id", "VARCHAR"),
+        ("measured_at_raw", "VARCHAR"),
+        ("measured_at_utc", "TIMESTAMPTZ"),
+        ("assumed_timezone", "VARCHAR"),
+        ("field", "VARCHAR"),
+        ("value", "DOUBLE"),
+        ("value_raw", "VARCHAR"),
+        ("unit", "VARCHAR"),
+        ("censor", "VARCHAR"),
+        ("flag", "VARCHAR"),
+        ("parser", "VARCHAR"),
+    ),
+    "custody_event": (
+        ("site_id", "VARCHAR"),
+        ("coi_id", "VARCHAR"),
+        ("event_type", "VARCHAR"),
+        ("event_time_raw", "VARCHAR"),
+        ("event_time_utc", "TIMESTAMPTZ"),
+        ("location", "VARCHAR"),
+        ("custodian", "VARCHAR"),
+        ("signed_by", "VARCHAR"),
+        ("container_id", "VARCHAR"),
+        ("temperature_c_raw", "VARCHAR"),
+        ("temperature_c", "DOUBLE"),
+        ("notes", "VARCHAR"),
+    ),
+}
+
+LEDGER = (
+    ("file_sha256", "VARCHAR"),
+    ("source_path", "VARCHAR"),
+    ("size_bytes", "BIGINT"),
+    ("system", "VARCHAR"),
+    ("site_id", "VARCHAR"),
+    ("status", "VARCHAR"),
+    ("reason", "VARCHAR"),
+    ("rows_read", "BIGINT"),
+    ("rows_loaded", "BIGINT"),
+    ("rows_quarantined", "BIGINT"),
+    ("contract", "VARCHAR"),
+    ("contract_version", "VARCHAR"),
+    ("run_id", "VARCHAR"),
+    ("first_seen_at", "TIMESTAMPTZ"),
+    ("processed_at", "TIMESTAMPTZ"),
+)
+
+QUARANTINE = (
+    ("file_sha256", "VARCHAR"),
+    ("source_path", "VARCHAR"),
+    ("row_number", "BIGINT"),
+    ("raw_content", "VARCHAR"),
+    ("contract", "VARCHAR"),
+    ("contract_version", "VARCHAR"),
+    ("check_name", "VARCHAR"),
+    ("reason", "VARCHAR"),
+    ("run_id", "VARCHAR"),
+    ("quarantined_at", "TIMESTAMPTZ"),
+)
+
+SYSTEM_TABLES = {
+    "historian": ("historian_point",),
+    "mes": (
+        "mes_batch_record",
+        "mes_phase",
+        "mes_parameter",
+        "mes_material",
+        "mes_signature",
+        "mes_deviation",
+    ),
+    "lims": ("lims_result",),
+    "instruments": ("instrument_measurement",),
+    "custody": ("custody_event",),
+}
+
+
+def columns(table: str) -> tuple[tuple[str, str], ...]:
+    """All columns of a raw table, provenance first."""
+    return PROVENANCE + RAW_TABLES[table]
+
+
+def create_statements() -> list[str]:
+    """Idempotent DDL for the schemas and tables ingestion writes."""
+    out = ["CREATE SCHEMA IF NOT EXISTS raw", "CREATE SCHEMA IF NOT EXISTS ref"]
+    for table in RAW_TABLES:
+        cols = ", ".join(f'"{n}" {t}' for n, t in columns(table))
+        out.append(f"CREATE TABLE IF NOT EXISTS raw.{table} ({cols})")
+    for name, cols in (("file_ledger", LEDGER), ("quarantine", QUARANTINE)):
+        out.append(
+            f"CREATE TABLE IF NOT EXISTS raw.{name} ("
+            + ", ".join(f'"{n}" {t}' for n, t in cols)
+            + ")"
+        )
+    return out

@@ -1,0 +1,102 @@
+"""One sensor per source system: list the landing folder, hash new files, request a run.
+
+The file ledger in the warehouse decides what is new (same bytes = already seen), not the
+sensor cursor: a replayed tick or a reset cursor finds nothing new once the files are in the
+ledger, and a run that was requested anyway loads nothing twice. Run keys make a repeated
+request for the same set of files a no-op while a run is still on its way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import duckdb
+from dagster import (
+    AssetKey,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+
+from assets.ingest.run import LOADERS
+from assets.landing_files import sha256_of
+from orchestration.resources import PlantPaths
+
+
+def known_hashes(paths: PlantPaths, system: str) -> set[str] | None:
+    """sha256 of every file of `system` in the ledger; None if the warehouse is busy."""
+    warehouse = paths.warehouse_path()
+    if not warehouse.exists():
+        return set()
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error:
+        return None  # a writer holds the lock: try again next tick
+    try:
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'raw' AND table_name = 'file_ledger'"
+        ).fetchone()[0]
+        if not exists:
+            return set()
+        rows = con.execute(
+            "SELECT DISTINCT file_sha256 FROM raw.file_ledger WHERE system = ? "
+            "AND file_sha256 IS NOT NULL",
+            [system],
+        ).fetchall()
+    finally:
+        con.close()
+    return {r[0] for r in rows}
+
+
+def new_files(paths: PlantPaths, system: str, known: set[str]) -> list[tuple[str, str]]:
+    """(relative path, sha256) of regular files whose bytes the ledger has not seen."""
+    root = paths.landing_path()
+    base = root / system
+    if not base.is_dir():
+        return []
+    out = []
+    for path in sorted(base.rglob("*")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        sha = sha256_of(path)
+        if sha not in known:
+            out.append((path.relative_to(root).as_posix(), sha))
+    return out
+
+
+def _landing_sensor(system: str):
+    @sensor(
+        name=f"{system}_landing_sensor",
+        asset_selection=[AssetKey(["raw", system])],
+        minimum_interval_seconds=60,
+        default_status=DefaultSensorStatus.STOPPED,
+        description=f"Requests ingestion when new {system} files land.",
+    )
+    def _sensor(context: SensorEvaluationContext, paths: PlantPaths):
+        known = known_hashes(paths, system)
+        if known is None:
+            return SkipReason("warehouse busy (a run is writing); will look again")
+        fresh = new_files(paths, system, known)
+        if not fresh:
+            return SkipReason(f"no new {system} files")
+        digest = hashlib.sha256("\n".join(sorted(sha for _, sha in fresh)).encode()).hexdigest()
+        context.log.info("%d new %s files", len(fresh), system)
+        return SensorResult(
+            run_requests=[
+                RunRequest(
+                    run_key=f"{system}:{digest}",
+                    asset_selection=[AssetKey(["raw", system])],
+                    tags={"biotwin/new_files": str(len(fresh))},
+                )
+            ],
+            cursor=digest,
+        )
+
+    return _sensor
+
+
+LANDING_SENSORS = [_landing_sensor(system) for system in LOADERS]
