@@ -82,9 +82,9 @@ def _ingestion_asset(system: str):
         con = connect(paths.warehouse_path())
         try:
             summary = ingest(
-                con, system, paths.landing_path(), paths.reference_path(), context.run_id
+                con, system, paths.landing_path(), paths.reference_path(), context.run.run_id
             )
-            flags = plausibility(con, system, context.run_id)
+            flags = plausibility(con, system, context.run.run_id)
         finally:
             con.close()
         contract = contract_of(system)

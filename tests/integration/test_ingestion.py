@@ -1,0 +1,391 @@
+"""Ingestion of a generated landing zone through the real Dagster assets, into a real DuckDB."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import DagsterInstance, build_sensor_context, materialize
+
+from assets.ingest.core import record_id
+from assets.ingest.run import ingest
+from assets.ingest.tables import RAW_TABLES
+from assets.ingest.warehouse import connect
+from assets.landing import INGESTION_ASSETS, reference_data
+from orchestration.resources import PlantPaths
+from orchestration.sensors import LANDING_SENSORS
+
+STATUSES = {"loaded", "partially_loaded", "quarantined", "duplicate"}
+VOLATILE = {"_ingested_at", "_run_id"}
+
+
+def run_assets(landing: Path, warehouse: Path, reference: Path):
+    result = materialize(
+        [reference_data, *INGESTION_ASSETS],
+        resources={
+            "paths": PlantPaths(
+                landing=str(landing), warehouse=str(warehouse), reference=str(reference)
+            )
+        },
+        instance=DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    return result
+
+
+def table_counts(warehouse: Path) -> dict[str, int]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        names = [*RAW_TABLES, "file_ledger", "quarantine"]
+        return {n: con.execute(f"SELECT count(*) FROM raw.{n}").fetchone()[0] for n in names}
+    finally:
+        con.close()
+
+
+def content_hash(warehouse: Path) -> dict[str, str]:
+    """Order-independent hash of every raw table, without the per-run columns."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    out = {}
+    try:
+        for table in RAW_TABLES:
+            cols = [
+                r[0]
+                for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema='raw' "
+                    "AND table_name=? ORDER BY ordinal_position",
+                    [table],
+                ).fetchall()
+            ]
+            keep = ", ".join(f'"{c}"' for c in cols if c not in VOLATILE)
+            rows = con.execute(
+                f"SELECT md5(CAST(ROW({keep}) AS VARCHAR)) FROM raw.{table}"
+            ).fetchall()
+            digest = hashlib.sha256("".join(sorted(r[0] for r in rows)).encode()).hexdigest()
+            out[table] = digest
+    finally:
+        con.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def ingested(plant_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    warehouse = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
+    run_assets(plant_dir / "landing", warehouse, plant_dir / "reference")
+    return warehouse
+
+
+def _ro(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(warehouse), read_only=True)
+
+
+def test_every_file_is_in_the_ledger_and_counts_add_up(plant_dir: Path, ingested: Path) -> None:
+    files = sorted(
+        p.relative_to(plant_dir / "landing").as_posix()
+        for p in (plant_dir / "landing").rglob("*")
+        if p.is_file()
+    )
+    con = _ro(ingested)
+    ledger = con.execute(
+        "SELECT source_path, status, rows_read, rows_loaded, rows_quarantined, "
+        "file_sha256, system FROM raw.file_ledger"
+    ).fetchall()
+    assert sorted(r[0] for r in ledger) == files
+    assert {r[1] for r in ledger} <= STATUSES
+    for path, _status, read, loaded, quarantined, _sha, _system in ledger:
+        assert read == loaded + quarantined, path
+    # what the ledger says was loaded is what the raw tables hold, file by file
+    for system, tables in {
+        "historian": ["historian_point"],
+        "lims": ["lims_result"],
+        "custody": ["custody_event"],
+        "instruments": ["instrument_measurement"],
+    }.items():
+        for table in tables:
+            rows = dict(
+                con.execute(
+                    f"SELECT _file_sha256, count(*) FROM raw.{table} GROUP BY ALL"
+                ).fetchall()
+            )
+            for _path, status, _read, loaded, _q, sha, sys_ in ledger:
+                if sys_ == system and sha and status != "duplicate":
+                    assert rows.get(sha, 0) == loaded
+    quarantined = con.execute("SELECT count(*) FROM raw.quarantine").fetchone()[0]
+    assert quarantined == sum(r[4] for r in ledger)
+    con.close()
+
+
+def test_malformed_files_are_quarantined_with_file_row_and_rule(manifest, ingested) -> None:
+    con = _ro(ingested)
+    malformed = [i for i in manifest["mess"] if i["kind"] == "malformed_file"]
+    assert len(malformed) >= 5
+    for item in malformed:
+        rel = item["path"].removeprefix("landing/")
+        status = con.execute(
+            "SELECT status FROM raw.file_ledger WHERE source_path = ?", [rel]
+        ).fetchone()[0]
+        assert status in ("quarantined", "partially_loaded"), (rel, status)
+        reasons = con.execute(
+            "SELECT row_number, check_name, reason, contract FROM "
+            "raw.quarantine WHERE source_path = ?",
+            [rel],
+        ).fetchall()
+        assert reasons, rel
+        for row_number, check, reason, contract in reasons:
+            assert rel in reason and check and contract == item["system"]
+            if row_number is not None:
+                assert f"row {row_number}" in reason or f"item {row_number}" in reason
+    con.close()
+
+
+def test_repeated_bytes_are_duplicates(manifest, ingested) -> None:
+    con = _ro(ingested)
+    for item in (i for i in manifest["mess"] if i["kind"] == "historian_repeated_file"):
+        copy = item["path"].removeprefix("landing/")
+        original = item["detail"]["same_bytes_as"].removeprefix("landing/")
+        rows = dict(
+            con.execute(
+                "SELECT source_path, status FROM raw.file_ledger WHERE source_path IN (?, ?)",
+                [copy, original],
+            ).fetchall()
+        )
+        # whichever name was seen second is the duplicate; the other one was loaded
+        assert sorted(rows.values()) == ["duplicate", "loaded"]
+    con.close()
+
+
+def test_provenance_columns_are_deterministic_and_unique(ingested) -> None:
+    con = _ro(ingested)
+    for table in RAW_TABLES:
+        total, distinct = con.execute(
+            f"SELECT count(*), count(DISTINCT _record_id) FROM raw.{table}"
+        ).fetchone()
+        assert total == distinct > 0, table
+    sha, n, rid = con.execute(
+        "SELECT _file_sha256, _row_number, _record_id FROM raw.lims_result LIMIT 1"
+    ).fetchone()
+    assert rid == record_id(sha, n)
+    sha, n, rid = con.execute(
+        "SELECT _file_sha256, _row_number, _record_id FROM "
+        "raw.historian_point WHERE source_format = 'csv' LIMIT 1"
+    ).fetchone()
+    assert rid == record_id(sha, n)
+    con.close()
+
+
+def test_values_are_kept_as_written(ingested) -> None:
+    con = _ro(ingested)
+    states = con.execute(
+        "SELECT count(*) FROM raw.historian_point WHERE digital_state IS NOT NULL AND value IS NULL"
+    ).fetchone()[0]
+    assert states > 0
+    naive, utc = con.execute(
+        "SELECT count(*) FILTER (ts_local IS NOT NULL AND ts_utc IS NULL), "
+        "count(*) FILTER (ts_utc IS NOT NULL AND ts_local IS NULL) FROM raw.historian_point"
+    ).fetchone()
+    assert naive > 0 and utc > 0  # BOS writes local time, BSL UTC: both kept as they came
+    censored = con.execute(
+        "SELECT entry, numeric_entry FROM raw.lims_result WHERE entry = '<0.50' LIMIT 1"
+    ).fetchone()
+    assert censored == ("<0.50", 0.5)
+    below = con.execute(
+        "SELECT value, censor, value_raw FROM raw.instrument_measurement "
+        "WHERE vendor = 'roche_cedex_bioht' AND censor = '<' LIMIT 1"
+    ).fetchone()
+    assert below[0] is None and below[2].startswith("<")
+    zones = {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT assumed_timezone FROM raw.instrument_measurement"
+        ).fetchall()
+    }
+    assert zones == {"America/New_York", "Europe/Zurich"}
+    versions = con.execute(
+        "SELECT count(DISTINCT record_version) FROM raw.mes_batch_record"
+    ).fetchone()[0]
+    assert versions == 2
+    con.close()
+
+
+def test_a_second_run_adds_nothing(plant_dir: Path, ingested: Path, tmp_path: Path) -> None:
+    warehouse = tmp_path / "again.duckdb"
+    shutil.copy(ingested, warehouse)
+    before = table_counts(warehouse)
+    run_assets(plant_dir / "landing", warehouse, plant_dir / "reference")
+    assert table_counts(warehouse) == before
+
+
+def test_new_files_add_only_their_rows(plant_dir: Path, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    shutil.copytree(plant_dir / "landing", landing)
+    held_back = (
+        sorted((landing / "mes").rglob("*_v2.json"))[:2]
+        + sorted((landing / "lims" / "BSL").glob("*.csv"))[-1:]
+    )
+    parked = tmp_path / "parked"
+    parked.mkdir()
+    for p in held_back:
+        shutil.move(p, parked / f"{p.parent.name}__{p.name}")
+    warehouse = tmp_path / "w.duckdb"
+    con = connect(warehouse)
+    for system in ("mes", "lims"):
+        ingest(con, system, landing, plant_dir / "reference", "first")
+    before = {
+        t: con.execute(f"SELECT count(*) FROM raw.{t}").fetchone()[0]
+        for t in ("mes_batch_record", "lims_result", "file_ledger")
+    }
+    for p in parked.iterdir():
+        site, name = p.name.split("__")
+        system = "mes" if name.endswith(".json") else "lims"
+        shutil.move(p, landing / system / site / name)
+    for system in ("mes", "lims"):
+        ingest(con, system, landing, plant_dir / "reference", "second")
+    added = dict(
+        con.execute("SELECT _run_id, count(*) FROM raw.mes_batch_record GROUP BY ALL").fetchall()
+    )
+    assert added["second"] == 2
+    new_ledger = con.execute(
+        "SELECT source_path FROM raw.file_ledger WHERE run_id = 'second'"
+    ).fetchall()
+    assert len(new_ledger) == 3
+    lims_added = con.execute(
+        "SELECT count(*) FROM raw.lims_result WHERE _run_id = 'second'"
+    ).fetchone()[0]
+    lims_file_rows = con.execute(
+        "SELECT rows_loaded FROM raw.file_ledger WHERE run_id = 'second' AND system = 'lims'"
+    ).fetchone()[0]
+    assert lims_added == lims_file_rows > 0
+    assert con.execute("SELECT count(*) FROM raw.file_ledger").fetchone()[0] == (
+        before["file_ledger"] + 3
+    )
+    con.close()
+
+
+KILL_SCRIPT = """
+import sys
+from pathlib import Path
+from assets.ingest.run import LOADERS, ingest
+from assets.ingest.warehouse import connect
+con = connect(Path(sys.argv[2]))
+for system in LOADERS:
+    ingest(con, system, Path(sys.argv[1]), Path(sys.argv[3]), "killable")
+"""
+
+
+def test_sigkill_mid_ingestion_then_rerun_equals_a_clean_run(
+    plant_dir: Path, ingested: Path, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "killed.duckdb"
+    args = [
+        sys.executable,
+        "-c",
+        KILL_SCRIPT,
+        str(plant_dir / "landing"),
+        str(warehouse),
+        str(plant_dir / "reference"),
+    ]
+    proc = subprocess.Popen(args, cwd=Path(__file__).resolve().parents[2])
+    # wait until ingestion has committed some files, then kill it without warning
+    deadline = time.time() + 60
+    while time.time() < deadline and not (
+        warehouse.exists() and warehouse.stat().st_size > 2_000_000
+    ):
+        time.sleep(0.2)
+    time.sleep(1.0)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    con = connect(warehouse)
+    partial = con.execute("SELECT count(*) FROM raw.file_ledger").fetchone()[0]
+    files = sum(1 for p in (plant_dir / "landing").rglob("*") if p.is_file())
+    assert 0 < partial < files, "the kill should land in the middle of ingestion"
+    from assets.ingest.run import LOADERS
+
+    for system in LOADERS:
+        ingest(con, system, plant_dir / "landing", plant_dir / "reference", "rerun")
+    con.close()
+    assert content_hash(warehouse) == content_hash(ingested)
+    with duckdb.connect(str(warehouse), read_only=True) as ro:
+        assert ro.execute("SELECT count(*) FROM raw.file_ledger").fetchone()[0] == files
+
+
+def test_sensor_requests_a_run_for_new_files_and_not_after(
+    plant_dir: Path, ingested: Path, tmp_path: Path
+) -> None:
+    sensor = next(s for s in LANDING_SENSORS if s.name == "lims_landing_sensor")
+    landing = tmp_path / "landing"
+    shutil.copytree(plant_dir / "landing" / "lims", landing / "lims")
+    warehouse = tmp_path / "s.duckdb"
+    paths = PlantPaths(
+        landing=str(landing), warehouse=str(warehouse), reference=str(plant_dir / "reference")
+    )
+    instance = DagsterInstance.ephemeral()
+    first = sensor(build_sensor_context(instance=instance, resources={"paths": paths}))
+    assert len(first.run_requests) == 1
+    request = first.run_requests[0]
+    assert request.run_key.startswith("lims:")
+    # the run happens: the ledger now knows every file
+    con = connect(warehouse)
+    ingest(con, "lims", landing, plant_dir / "reference", "sensor-run")
+    con.close()
+    replay = sensor(
+        build_sensor_context(instance=instance, cursor=first.cursor, resources={"paths": paths})
+    )
+    reset = sensor(build_sensor_context(instance=instance, cursor=None, resources={"paths": paths}))
+    for tick in (replay, reset):
+        assert not getattr(tick, "run_requests", None), "nothing new: no run"
+    # a new file gives a new request
+    src = next((landing / "lims" / "BOS").glob("*.csv"))
+    (landing / "lims" / "BOS" / "late_extract.csv").write_bytes(src.read_bytes() + b"\r\n")
+    later = sensor(build_sensor_context(instance=instance, resources={"paths": paths}))
+    assert len(later.run_requests) == 1
+
+
+def test_real_instrument_exports_ingest_and_are_kept_unlinked(
+    plant_dir: Path, shared_dir: Path, tmp_path: Path
+) -> None:
+    landing = tmp_path / "landing"
+    for vendor_dir in (shared_dir / "instrument-examples").iterdir():
+        if vendor_dir.is_dir():
+            target = landing / "instruments" / "BOS" / vendor_dir.name
+            target.mkdir(parents=True)
+            for f in vendor_dir.iterdir():
+                shutil.copy(f, target / f.name)
+    con = connect(tmp_path / "r.duckdb")
+    summary = ingest(con, "instruments", landing, plant_dir / "reference", "real")
+    assert summary.by_status == {"loaded": 3}
+    samples = {
+        r[0]
+        for r in con.execute("SELECT DISTINCT sample_id FROM raw.instrument_measurement").fetchall()
+    }
+    assert {"CLB001", "SMPL1", "SMPL_1234"} <= samples  # kept although they match no batch
+    censored = con.execute(
+        "SELECT count(*) FROM raw.instrument_measurement WHERE censor = '<' AND value IS NULL"
+    ).fetchone()[0]
+    assert censored > 0  # Cedex '< TEST RNG' rows: censored, not -0.0 values
+    con.close()
+
+
+def test_unsafe_paths_are_refused_and_recorded(plant_dir: Path, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    site = landing / "custody" / "BOS"
+    site.mkdir(parents=True)
+    outside = tmp_path / "outside.csv"
+    outside.write_text("COI_ID\n")
+    (site / "link.csv").symlink_to(outside)
+    (site / "bad\x07name.csv").write_text("x\n")
+    (site / "fifo").mkdir()
+    con = connect(tmp_path / "u.duckdb")
+    ingest(con, "custody", landing, plant_dir / "reference", "safety")
+    rows = dict(con.execute("SELECT source_path, reason FROM raw.file_ledger").fetchall())
+    assert "symbolic links" in rows["custody/BOS/link.csv"]
+    assert "control characters" in rows["custody/BOS/bad\x07name.csv"]
+    assert con.execute("SELECT count(*) FROM raw.custody_event").fetchone()[0] == 0
+    con.close()
