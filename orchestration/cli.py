@@ -19,7 +19,8 @@ from biotwin.settings import PROJECT_ROOT, settings
 def _cmd_generate(args: argparse.Namespace) -> int:
     from synthetic.generate import generate
 
-    doc = generate(Path(args.out), args.batches, args.seed, args.start, args.fault_fraction)
+    fmt = None if args.historian_format == "site" else args.historian_format
+    doc = generate(Path(args.out), args.batches, args.seed, args.start, args.fault_fraction, fmt)
     _print_generate_summary(Path(args.out), doc)
     return 0
 
@@ -157,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.15,
         help="share of batches with an injected process fault",
+    )
+    gen.add_argument(
+        "--historian-format",
+        choices=["site", "csv"],
+        default="site",
+        help="site: each site's own interface (default); csv: every site "
+        "exports CSV (for benchmarks of the CSV path)",
     )
     gen.set_defaults(func=_cmd_generate)
 

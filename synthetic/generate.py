@@ -68,9 +68,17 @@ def _iso(t: datetime) -> str:
 
 
 def generate(
-    out: Path, n_batches: int, seed: int, start: date = DEFAULT_START, fault_fraction: float = 0.15
+    out: Path,
+    n_batches: int,
+    seed: int,
+    start: date = DEFAULT_START,
+    fault_fraction: float = 0.15,
+    historian_format: str | None = None,
 ) -> dict:
-    """Write the whole synthetic plant under `out` and return the manifest."""
+    """Write the whole synthetic plant under `out` and return the manifest.
+
+    `historian_format="csv"` makes every site export CSV in local time (benchmarks of the CSV
+    path); by default each site uses its own interface."""
     if n_batches < 3:
         msg = "--batches must be at least 3 (one vector lot, one allogeneic lot, one CAR-T)"
         raise ValueError(msg)
@@ -131,7 +139,9 @@ def generate(
         _write_lims(site, results, plant, landing, manifest)
         _write_custody(site, events_by_site[site.site_id], plant, landing, manifest)
 
-    traj_truth, historian_rows = _write_historian(plant, titers, landing, manifest)
+    traj_truth, historian_rows = _write_historian(
+        plant, titers, landing, manifest, historian_format
+    )
     write_reference(out / "reference")
     _write_truth(out / "truth", traj_truth, lab_truth, instrument_truth)
     doc = _manifest_doc(
@@ -632,11 +642,11 @@ HISTORIAN_MESS = {
 }
 
 
-def _core_days(plant: PlantPlan, site: Site) -> list[tuple[str, date]]:
+def _core_days(plant: PlantPlan, plan_site: Site, site: Site) -> list[tuple[str, date]]:
     """Export keys (bioreactor, day) fully inside a culture: where mess is planted."""
     keys = []
     for b in plant.batches:
-        if b.site is not site:
+        if b.site is not plan_site:
             continue
         start = b.culture.start + timedelta(hours=24)
         end = min(b.culture_end, plant.extract_at) - timedelta(hours=24)
@@ -649,14 +659,22 @@ def _core_days(plant: PlantPlan, site: Site) -> list[tuple[str, date]]:
 
 
 def _write_historian(
-    plant: PlantPlan, titers: dict[str, float], landing: Path, manifest: Manifest
+    plant: PlantPlan,
+    titers: dict[str, float],
+    landing: Path,
+    manifest: Manifest,
+    historian_format: str | None = None,
 ) -> tuple[pd.DataFrame, int]:
     truths: list[pd.DataFrame] = []
     total_rows = 0
     extract_minute = epoch_minute(plant.extract_at)
-    for site in SITES:
+    for plan_site in SITES:
+        # batches are matched on the plan's site; files are written as `site` exports them
+        site = plan_site
+        if historian_format is not None:
+            site = replace(plan_site, historian_format=historian_format)
         rng = _rng(plant.seed, f"historian-{site.site_id}")
-        core = _core_days(plant, site)
+        core = _core_days(plant, plan_site, site)
         kinds = HISTORIAN_MESS[site.site_id]
         picks = rng.choice(len(core), size=min(len(kinds), len(core)), replace=False)
         targets: dict[tuple[str, date], list[str]] = defaultdict(list)
@@ -664,7 +682,9 @@ def _write_historian(
             targets[core[int(p)]].append(kind)
         folder = landing / "historian" / site.site_id
         folder.mkdir(parents=True, exist_ok=True)
-        site_batches = [b for b in plant.batches if b.site is site and b.start <= plant.extract_at]
+        site_batches = [
+            b for b in plant.batches if b.site is plan_site and b.start <= plant.extract_at
+        ]
         equipment = sorted({eq for b in site_batches for eq in _equipment_of(b)})
         unmapped_seen: set[str] = set()
         for eq in equipment:

@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from assets.contracts.base import FileRejected
+from assets.ingest.sql import ident
 from assets.ingest.sql import table as sql_table
 from assets.ingest.tables import QUARANTINE, columns
 from assets.landing_files import sha256_of
@@ -76,6 +77,7 @@ class SystemSummary:
 
 
 def record_id(file_sha256: str, position: str | int) -> str:
+    """The same value as the raw tables' virtual `_record_id` column."""
     return hashlib.sha256(f"{file_sha256}:{position}".encode()).hexdigest()
 
 
@@ -90,8 +92,7 @@ def append_rows(
     if frame.empty:
         return 0
     frame = frame.copy()
-    keys = positions if positions is not None else [str(n) for n in frame["_row_number"]]
-    frame["_record_id"] = [record_id(ctx.sha256, k) for k in keys]
+    frame["_position"] = positions  # None: the row number is the position
     frame["_file_sha256"] = ctx.sha256
     frame["_source_path"] = ctx.relative_path
     frame["_ingested_at"] = ctx.ingested_at
@@ -101,8 +102,11 @@ def append_rows(
         if n not in frame.columns:
             frame[n] = None
     con.register("_biotwin_rows", frame[names])
+    target = ", ".join(ident(n) for n in names)
     try:
-        con.execute(f"INSERT INTO {sql_table('raw', table)} SELECT * FROM _biotwin_rows")  # noqa: S608
+        con.execute(
+            f"INSERT INTO {sql_table('raw', table)} ({target}) SELECT * FROM _biotwin_rows"  # noqa: S608
+        )
     finally:
         con.unregister("_biotwin_rows")
     return len(frame)
@@ -210,6 +214,11 @@ def _list_files(landing_root: Path, system: str) -> list[Path]:
     return out
 
 
+GroupLoader = Callable[[duckdb.DuckDBPyConnection, list[FileContext]], dict[str, FileOutcome]]
+GROUP_BYTES = 128 * 1024 * 1024  # one transaction per ~128 MB of grouped files
+GROUP_FILES = 400
+
+
 def ingest_system(
     con: duckdb.DuckDBPyConnection,
     landing_root: Path,
@@ -218,8 +227,14 @@ def ingest_system(
     contract: Contract,
     run_id: str,
     site_timezones: dict[str, str],
+    group_loader: GroupLoader | None = None,
+    groupable: Callable[[FileContext], bool] | None = None,
 ) -> SystemSummary:
-    """Load every new file of `system`; record every file in the ledger."""
+    """Load every new file of `system`; record every file in the ledger.
+
+    Files a `group_loader` can take together (big CSV exports) are loaded many per transaction;
+    each file still gets its own ledger row, and a group either commits whole or not at all.
+    """
     summary = SystemSummary(system)
     known = {
         (sha, path, status)
@@ -231,6 +246,14 @@ def ingest_system(
     seen_paths = {(sha, path) for sha, path, _ in known}
     processed = {sha for sha, _, status in known if status != "duplicate" and sha}
     refused = {path for sha, path, _ in known if sha is None}
+    group: list[tuple[FileContext, int]] = []
+
+    def flush() -> None:
+        if group:
+            for ctx, outcome in _load_group(con, group, loader, group_loader, contract):
+                _account(summary, ctx, outcome)
+            group.clear()
+
     for path in _list_files(landing_root, system):
         rel = path.relative_to(landing_root).as_posix()
         parts = rel.split("/")
@@ -263,6 +286,7 @@ def ingest_system(
         if (sha, rel) in seen_paths:
             continue  # this exact file was handled by an earlier run
         size = path.stat().st_size
+        seen_paths.add((sha, rel))
         if sha in processed:
             _ledger(
                 con,
@@ -280,23 +304,54 @@ def ingest_system(
                 run_id=run_id,
                 at=now,
             )
-            seen_paths.add((sha, rel))
             summary.count("duplicate")
             continue
-        ctx = FileContext(path, rel, system, site, sha, site_timezones.get(site), run_id, now)
-        outcome = _load_one(con, ctx, loader, contract, size)
         processed.add(sha)
-        seen_paths.add((sha, rel))
-        status = _status(outcome)
-        summary.count(status)
-        summary.rows_read += outcome.rows_read
-        summary.rows_loaded += outcome.rows_loaded
-        summary.rows_quarantined += len(outcome.rejected)
-        for r in outcome.rejected[: max(0, 5 - len(summary.quarantine_samples))]:
-            summary.quarantine_samples.append(
-                {"file": rel, "row": r.row_number, "check": r.check, "reason": r.reason}
-            )
+        ctx = FileContext(path, rel, system, site, sha, site_timezones.get(site), run_id, now)
+        if (
+            group_loader is not None
+            and groupable is not None
+            and ctx.site_timezone
+            and groupable(ctx)
+        ):
+            group.append((ctx, size))
+            if sum(n for _, n in group) >= GROUP_BYTES or len(group) >= GROUP_FILES:
+                flush()
+            continue
+        _account(summary, ctx, _load_one(con, ctx, loader, contract, size))
+    flush()
     return summary
+
+
+def _account(summary: SystemSummary, ctx: FileContext, outcome: FileOutcome) -> None:
+    summary.count(_status(outcome))
+    summary.rows_read += outcome.rows_read
+    summary.rows_loaded += outcome.rows_loaded
+    summary.rows_quarantined += len(outcome.rejected)
+    for r in outcome.rejected[: max(0, 5 - len(summary.quarantine_samples))]:
+        summary.quarantine_samples.append(
+            {"file": ctx.relative_path, "row": r.row_number, "check": r.check, "reason": r.reason}
+        )
+
+
+def _load_group(
+    con: duckdb.DuckDBPyConnection,
+    group: list[tuple[FileContext, int]],
+    loader: Loader,
+    group_loader: GroupLoader,
+    contract: Contract,
+) -> list[tuple[FileContext, FileOutcome]]:
+    """Many files in one transaction; if the group cannot be read together, one by one."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        outcomes = group_loader(con, [ctx for ctx, _ in group])
+        for ctx, size in group:
+            _finish(con, ctx, outcomes[ctx.relative_path], contract, size)
+    except duckdb.Error:
+        con.execute("ROLLBACK")
+        return [(ctx, _load_one(con, ctx, loader, contract, size)) for ctx, size in group]
+    con.execute("COMMIT")
+    return [(ctx, outcomes[ctx.relative_path]) for ctx, _ in group]
 
 
 def _status(outcome: FileOutcome) -> str:
@@ -322,12 +377,30 @@ def _load_one(
     except FileRejected as exc:
         con.execute("ROLLBACK")
         con.execute("BEGIN TRANSACTION")
-        outcome = FileOutcome(
-            1, 0, [Rejected(None, _head(ctx.path), exc.check, f"{ctx.relative_path}: {exc.reason}")]
-        )
+        outcome = whole_file_rejection(ctx, exc)
     except Exception:
         con.execute("ROLLBACK")
         raise
+    _finish(con, ctx, outcome, contract, size)
+    con.execute("COMMIT")
+    return outcome
+
+
+def whole_file_rejection(ctx: FileContext, exc: FileRejected) -> FileOutcome:
+    """A file whose shape is wrong counts as one record read and one quarantined."""
+    return FileOutcome(
+        1, 0, [Rejected(None, _head(ctx.path), exc.check, f"{ctx.relative_path}: {exc.reason}")]
+    )
+
+
+def _finish(
+    con: duckdb.DuckDBPyConnection,
+    ctx: FileContext,
+    outcome: FileOutcome,
+    contract: Contract,
+    size: int,
+) -> None:
+    """Check the accounting, then write the file's quarantine rows and its ledger row."""
     if outcome.rows_read != outcome.rows_loaded + len(outcome.rejected):
         con.execute("ROLLBACK")
         msg = (
@@ -353,8 +426,6 @@ def _load_one(
         run_id=ctx.run_id,
         at=ctx.ingested_at,
     )
-    con.execute("COMMIT")
-    return outcome
 
 
 def _head(path: Path, limit: int = 2000) -> str:

@@ -16,7 +16,13 @@ import pandas as pd
 
 from assets.contracts import historian as contract
 from assets.contracts.base import FileRejected, group_reasons, row_failures
-from assets.ingest.core import FileContext, FileOutcome, Rejected, append_rows
+from assets.ingest.core import (
+    FileContext,
+    FileOutcome,
+    Rejected,
+    append_rows,
+    whole_file_rejection,
+)
 from assets.ingest.tables import columns
 from assets.ingest.text import decode
 
@@ -55,29 +61,75 @@ def _check_header(ctx: FileContext) -> str:
 
 
 def load_csv(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
-    header = _check_header(ctx)
+    return load_csv_group(con, [ctx])[ctx.relative_path]
+
+
+def groupable(ctx: FileContext) -> bool:
+    """CSV exports go through the DuckDB path many files at a time."""
+    return ctx.path.suffix.lower() == ".csv"
+
+
+def load_csv_group(
+    con: duckdb.DuckDBPyConnection, ctxs: list[FileContext]
+) -> dict[str, FileOutcome]:
+    """Load CSV exports with one `read_csv` per header layout; the contract runs as SQL.
+
+    Raises duckdb.Error when the files cannot be read together (the caller then loads them one
+    by one, so one unreadable file gets its own reason)."""
+    outcomes: dict[str, FileOutcome] = {}
+    by_header: dict[str, list[FileContext]] = {}
+    for ctx in ctxs:
+        try:
+            by_header.setdefault(_check_header(ctx), []).append(ctx)
+        except FileRejected as exc:
+            outcomes[ctx.relative_path] = whole_file_rejection(ctx, exc)
+    for header, group in by_header.items():
+        if len(group) == 1:
+            try:
+                outcomes.update(_load_layout(con, header, group))
+            except duckdb.Error as exc:
+                reason = f"cannot be read as CSV: {str(exc).splitlines()[0]}"
+                outcomes[group[0].relative_path] = whole_file_rejection(
+                    group[0], FileRejected("csv:parse", reason)
+                )
+        else:
+            outcomes.update(_load_layout(con, header, group))
+    return outcomes
+
+
+def _load_layout(
+    con: duckdb.DuckDBPyConnection, header: str, ctxs: list[FileContext]
+) -> dict[str, FileOutcome]:
     names = [h.strip() for h in header.split(",")]
     # the column names passed _check_header (one of the contract's exact headers): safe in SQL
     cols = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
-    try:
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _hist_stage AS
-                SELECT * FROM read_csv(?, header = true, columns = {cols}, auto_detect = false,
-                                       delim = ',', quote = '"', escape = '"',
-                                       null_padding = true, strict_mode = false,
-                                       max_line_size = 1048576)""",  # noqa: S608
-            [str(ctx.path)],
-        )
-    except duckdb.Error as exc:
-        raise FileRejected(
-            "csv:parse", f"cannot be read as CSV: {str(exc).splitlines()[0]}"
-        ) from exc
+    files = pd.DataFrame(
+        {
+            "filename": [str(c.path) for c in ctxs],
+            "sha": [c.sha256 for c in ctxs],
+            "rel": [c.relative_path for c in ctxs],
+            "site_id": [c.site_id for c in ctxs],
+            "run_id": [c.run_id for c in ctxs],
+            "ingested_at": [c.ingested_at for c in ctxs],
+        }
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _hist_stage AS
+            SELECT * FROM read_csv(?, header = true, columns = {cols}, auto_detect = false,
+                                   delim = ',', quote = '"', escape = '"', filename = true,
+                                   null_padding = true, strict_mode = false,
+                                   max_line_size = 1048576)""",  # noqa: S608
+        [[str(c.path) for c in ctxs]],
+    )
     if "units" not in names:
         con.execute("ALTER TABLE _hist_stage ADD COLUMN units VARCHAR")
-    # rowid follows file order (insertion order is preserved); one CTAS gives contiguous
-    # rowids, but not from 0 inside a transaction: the record position is rowid - first + 1
+    con.register("_hist_files", files)
+    # rowid follows file order (insertion order is preserved) and one file's rows are
+    # contiguous: a record's position is rowid - the file's first rowid + 1
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _hist_base AS SELECT min(rowid) AS first FROM _hist_stage"
+        """CREATE OR REPLACE TEMP TABLE _hist_base AS
+           SELECT s.filename, min(s.rowid) AS first, count(*) AS n
+           FROM _hist_stage AS s GROUP BY s.filename"""
     )
     failing = " OR ".join(f"({cond})" for _, cond, _ in contract.SQL_CHECKS)
     reasons = " || ".join(
@@ -85,27 +137,28 @@ def load_csv(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
         for name, cond, text in contract.SQL_CHECKS
     )
     bad = con.execute(
-        f"""SELECT rowid - (SELECT first FROM _hist_base) + 1 AS row_number,
+        f"""SELECT s.filename, s.rowid - b.first + 1 AS row_number,
                    concat_ws(',', tag, "timestamp", "value", quality, units) AS raw, {reasons}
-            FROM _hist_stage WHERE {failing} ORDER BY rowid"""  # noqa: S608
+            FROM _hist_stage AS s JOIN _hist_base AS b USING (filename)
+            WHERE {failing} ORDER BY s.filename, row_number"""  # noqa: S608
     ).fetchall()
-    rejected = []
-    for row_number, raw, why in bad:
+    by_file = {c.relative_path: c for c in ctxs}
+    rel_of = {str(c.path): c.relative_path for c in ctxs}
+    rejected: dict[str, list[Rejected]] = {c.relative_path: [] for c in ctxs}
+    for filename, row_number, raw, why in bad:
+        rel = rel_of[filename]
         parts = [p for p in why.split("; ") if p]
         checks = "; ".join(p.split("|", 1)[0] for p in parts)
         text = "; ".join(p.split("|", 1)[1] for p in parts)
-        rejected.append(
-            Rejected(
-                int(row_number), raw or "", checks, f"{ctx.relative_path} row {row_number}: {text}"
-            )
+        rejected[rel].append(
+            Rejected(int(row_number), raw or "", checks, f"{rel} row {row_number}: {text}")
         )
-    read = con.execute("SELECT count(*) FROM _hist_stage").fetchone()[0]
+    counts = dict(con.execute("SELECT filename, n FROM _hist_base").fetchall())
     target = ", ".join(f'"{n}"' for n, _ in columns("historian_point"))
     con.execute(
         f"""INSERT INTO raw.historian_point ({target})
-            SELECT sha256(? || ':' || CAST(s.rowid - b.first + 1 AS VARCHAR)), ?, ?,
-                   s.rowid - b.first + 1, ?, ?,
-                   ?, 'csv', trim(tag), "timestamp",
+            SELECT f.sha, f.rel, s.rowid - b.first + 1, NULL, f.ingested_at, f.run_id,
+                   f.site_id, 'csv', trim(tag), "timestamp",
                    CASE WHEN regexp_matches(trim("timestamp"), '{_OFFSET}')
                         THEN try_cast(trim("timestamp") AS TIMESTAMPTZ) END,
                    CASE WHEN NOT regexp_matches(trim("timestamp"), '{_OFFSET}')
@@ -116,12 +169,19 @@ def load_csv(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
                    CASE WHEN try_cast("value" AS DOUBLE) IS NULL THEN trim("value") END,
                    coalesce(nullif(trim(quality), ''), 'Good'),
                    nullif(trim(units), '')
-            FROM _hist_stage AS s, _hist_base AS b WHERE NOT ({failing})""",  # noqa: S608
-        [ctx.sha256, ctx.sha256, ctx.relative_path, ctx.ingested_at, ctx.run_id, ctx.site_id],
+            FROM _hist_stage AS s JOIN _hist_base AS b USING (filename)
+                 JOIN _hist_files AS f USING (filename)
+            WHERE NOT ({failing})"""  # noqa: S608
     )
+    con.unregister("_hist_files")
     con.execute("DROP TABLE _hist_stage")
     con.execute("DROP TABLE _hist_base")
-    return FileOutcome(int(read), int(read) - len(rejected), rejected)
+    out = {}
+    for filename, rel in rel_of.items():
+        read = int(counts.get(filename, 0))
+        out[rel] = FileOutcome(read, read - len(rejected[rel]), rejected[rel])
+    del by_file
+    return out
 
 
 def _quality(item: dict) -> str:

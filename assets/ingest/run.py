@@ -29,14 +29,17 @@ def ingest(
     con: duckdb.DuckDBPyConnection, system: str, landing: Path, reference: Path, run_id: str
 ) -> SystemSummary:
     ensure_tables(con)
+    module = LOADERS[system]
     return ingest_system(
         con,
         landing,
         system,
-        LOADERS[system].load,
+        module.load,
         contract_of(system),
         run_id,
         site_timezones(reference),
+        group_loader=getattr(module, "load_csv_group", None),
+        groupable=getattr(module, "groupable", None),
     )
 
 

@@ -7,12 +7,20 @@ Every raw table carries the same provenance columns; values are kept as the sour
 from __future__ import annotations
 
 PROVENANCE = (
-    ("_record_id", "VARCHAR"),  # sha256(file sha256 || ':' || position): deterministic
     ("_file_sha256", "VARCHAR"),
     ("_source_path", "VARCHAR"),  # relative to the landing root
     ("_row_number", "BIGINT"),  # 1-based record position in the file (or in a JSON section)
+    ("_position", "VARCHAR"),  # position key when a row number is not enough (JSON pointer…)
     ("_ingested_at", "TIMESTAMPTZ"),
     ("_run_id", "VARCHAR"),
+)
+
+# The record id is deterministic (sha256 of the file's sha256 and the record's position) and
+# computed when read: a virtual column costs nothing at ingest, where hashing every historian
+# row was the largest single cost. assets.ingest.core.record_id computes the same value.
+RECORD_ID = (
+    "_record_id VARCHAR GENERATED ALWAYS AS (sha256(_file_sha256 || ':' || "
+    "coalesce(_position, CAST(_row_number AS VARCHAR)))) VIRTUAL"
 )
 
 RAW_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -210,7 +218,7 @@ SYSTEM_TABLES = {
 
 
 def columns(table: str) -> tuple[tuple[str, str], ...]:
-    """All columns of a raw table, provenance first."""
+    """The stored columns of a raw table, provenance first (what an INSERT provides)."""
     return PROVENANCE + RAW_TABLES[table]
 
 
@@ -219,7 +227,7 @@ def create_statements() -> list[str]:
     out = ["CREATE SCHEMA IF NOT EXISTS raw", "CREATE SCHEMA IF NOT EXISTS ref"]
     for table in RAW_TABLES:
         cols = ", ".join(f'"{n}" {t}' for n, t in columns(table))
-        out.append(f"CREATE TABLE IF NOT EXISTS raw.{table} ({cols})")
+        out.append(f"CREATE TABLE IF NOT EXISTS raw.{table} ({RECORD_ID}, {cols})")
     for name, cols in (("file_ledger", LEDGER), ("quarantine", QUARANTINE)):
         out.append(
             f"CREATE TABLE IF NOT EXISTS raw.{name} ("
