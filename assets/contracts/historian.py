@@ -14,25 +14,21 @@ CSV_HEADERS = (
 )
 QUALITIES = ("Good", "Questionable", "Substituted", "Bad")
 
-# The same structural rules, as SQL over the all-VARCHAR staging table of a CSV export
-# (the DuckDB-native path for big files). Each entry: (check name, SQL condition that FAILS,
-# reason shown in quarantine).
+# The same structural rules, as SQL over the typed projection of a CSV export (the DuckDB-native
+# path for big files, see assets/ingest/historian.py: columns tag, ts_raw, ts_local, ts_utc,
+# value_raw, quality_raw). Each entry: (check name, SQL condition that FAILS, reason shown in
+# quarantine).
 SQL_CHECKS = (
     ("tag:not_empty", "coalesce(trim(tag), '') = ''", "tag is empty"),
-    (
-        "timestamp:iso8601",
-        'try_cast("timestamp" AS TIMESTAMPTZ) IS NULL '
-        'AND try_cast("timestamp" AS TIMESTAMP) IS NULL',
-        "timestamp is not ISO 8601",
-    ),
+    ("timestamp:iso8601", "ts_local IS NULL AND ts_utc IS NULL", "timestamp is not ISO 8601"),
     (
         "value:not_empty",
-        "coalesce(trim(\"value\"), '') = ''",
+        "coalesce(trim(value_raw), '') = ''",
         "value is empty (a number or a PI digital state name is required)",
     ),
     (
         "quality:allowed",
-        "coalesce(quality, '') NOT IN ('', 'Good', 'Questionable', 'Substituted', 'Bad')",
+        "coalesce(quality_raw, '') NOT IN ('', 'Good', 'Questionable', 'Substituted', 'Bad')",
         "quality must be empty, Good, Questionable, Substituted or Bad",
     ),
 )

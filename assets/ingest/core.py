@@ -378,6 +378,11 @@ def _load_one(
         con.execute("ROLLBACK")
         con.execute("BEGIN TRANSACTION")
         outcome = whole_file_rejection(ctx, exc)
+    except duckdb.Error as exc:  # DuckDB could not read the file (encoding, quoting, …)
+        con.execute("ROLLBACK")
+        con.execute("BEGIN TRANSACTION")
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        outcome = whole_file_rejection(ctx, FileRejected("file:read", f"cannot be read: {first}"))
     except Exception:
         con.execute("ROLLBACK")
         raise

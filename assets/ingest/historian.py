@@ -74,8 +74,8 @@ def load_csv_group(
 ) -> dict[str, FileOutcome]:
     """Load CSV exports with one `read_csv` per header layout; the contract runs as SQL.
 
-    Raises duckdb.Error when the files cannot be read together (the caller then loads them one
-    by one, so one unreadable file gets its own reason)."""
+    Raises duckdb.Error when the files cannot be read together: the transaction is then
+    aborted, and the caller loads them one by one, so an unreadable file gets its own reason."""
     outcomes: dict[str, FileOutcome] = {}
     by_header: dict[str, list[FileContext]] = {}
     for ctx in ctxs:
@@ -84,17 +84,22 @@ def load_csv_group(
         except FileRejected as exc:
             outcomes[ctx.relative_path] = whole_file_rejection(ctx, exc)
     for header, group in by_header.items():
-        if len(group) == 1:
-            try:
-                outcomes.update(_load_layout(con, header, group))
-            except duckdb.Error as exc:
-                reason = f"cannot be read as CSV: {str(exc).splitlines()[0]}"
-                outcomes[group[0].relative_path] = whole_file_rejection(
-                    group[0], FileRejected("csv:parse", reason)
-                )
-        else:
-            outcomes.update(_load_layout(con, header, group))
+        outcomes.update(_load_layout(con, header, group))
     return outcomes
+
+
+# One projection both queries use: every cast is written once.
+_TYPED = """
+    SELECT s.file_index, s.rowid - b.first + 1 AS row_number, s.tag,
+           s."timestamp" AS ts_raw,
+           CASE WHEN NOT regexp_matches(trim(s."timestamp"), '@OFFSET@')
+                THEN try_cast(trim(s."timestamp") AS TIMESTAMP) END AS ts_local,
+           CASE WHEN regexp_matches(trim(s."timestamp"), '@OFFSET@')
+                THEN try_cast(trim(s."timestamp") AS TIMESTAMPTZ) END AS ts_utc,
+           try_cast(s."value" AS DOUBLE) AS number, s."value" AS value_raw,
+           s.quality AS quality_raw, s.units
+    FROM _hist_stage AS s JOIN _hist_base AS b USING (file_index)
+""".replace("@OFFSET@", _OFFSET)
 
 
 def _load_layout(
@@ -105,7 +110,7 @@ def _load_layout(
     cols = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
     files = pd.DataFrame(
         {
-            "filename": [str(c.path) for c in ctxs],
+            "file_index": list(range(len(ctxs))),
             "sha": [c.sha256 for c in ctxs],
             "rel": [c.relative_path for c in ctxs],
             "site_id": [c.site_id for c in ctxs],
@@ -113,23 +118,22 @@ def _load_layout(
             "ingested_at": [c.ingested_at for c in ctxs],
         }
     )
+    units = "units" if "units" in names else "NULL::VARCHAR AS units"
+    # file_index (not the file name) keeps the staging table small
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _hist_stage AS
-            SELECT * FROM read_csv(?, header = true, columns = {cols}, auto_detect = false,
-                                   delim = ',', quote = '"', escape = '"', filename = true,
-                                   null_padding = true, strict_mode = false,
-                                   max_line_size = 1048576)""",  # noqa: S608
+            SELECT file_index, tag, "timestamp", "value", quality, {units}
+            FROM read_csv(?, header = true, columns = {cols}, auto_detect = false,
+                          delim = ',', quote = '"', escape = '"', null_padding = true,
+                          strict_mode = false, max_line_size = 1048576)""",  # noqa: S608
         [[str(c.path) for c in ctxs]],
     )
-    if "units" not in names:
-        con.execute("ALTER TABLE _hist_stage ADD COLUMN units VARCHAR")
-    con.register("_hist_files", files)
     # rowid follows file order (insertion order is preserved) and one file's rows are
     # contiguous: a record's position is rowid - the file's first rowid + 1
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _hist_base AS
-           SELECT s.filename, min(s.rowid) AS first, count(*) AS n
-           FROM _hist_stage AS s GROUP BY s.filename"""
+           SELECT file_index, min(rowid) AS first, count(*) AS n
+           FROM _hist_stage GROUP BY file_index"""
     )
     failing = " OR ".join(f"({cond})" for _, cond, _ in contract.SQL_CHECKS)
     reasons = " || ".join(
@@ -137,50 +141,48 @@ def _load_layout(
         for name, cond, text in contract.SQL_CHECKS
     )
     bad = con.execute(
-        f"""SELECT s.filename, s.rowid - b.first + 1 AS row_number,
-                   concat_ws(',', tag, "timestamp", "value", quality, units) AS raw, {reasons}
-            FROM _hist_stage AS s JOIN _hist_base AS b USING (filename)
-            WHERE {failing} ORDER BY s.filename, row_number"""  # noqa: S608
+        f"""WITH typed AS ({_TYPED})
+            SELECT file_index, row_number,
+                   concat_ws(',', tag, ts_raw, value_raw, quality_raw, units) AS raw, {reasons}
+            FROM typed WHERE {failing} ORDER BY file_index, row_number"""  # noqa: S608
     ).fetchall()
-    by_file = {c.relative_path: c for c in ctxs}
-    rel_of = {str(c.path): c.relative_path for c in ctxs}
-    rejected: dict[str, list[Rejected]] = {c.relative_path: [] for c in ctxs}
-    for filename, row_number, raw, why in bad:
-        rel = rel_of[filename]
+    rejected: dict[int, list[Rejected]] = {i: [] for i in range(len(ctxs))}
+    for file_index, row_number, raw, why in bad:
+        rel = ctxs[file_index].relative_path
         parts = [p for p in why.split("; ") if p]
         checks = "; ".join(p.split("|", 1)[0] for p in parts)
         text = "; ".join(p.split("|", 1)[1] for p in parts)
-        rejected[rel].append(
+        rejected[file_index].append(
             Rejected(int(row_number), raw or "", checks, f"{rel} row {row_number}: {text}")
         )
-    counts = dict(con.execute("SELECT filename, n FROM _hist_base").fetchall())
+    counts = dict(con.execute("SELECT file_index, n FROM _hist_base").fetchall())
     target = ", ".join(f'"{n}"' for n, _ in columns("historian_point"))
+    con.register("_hist_files_df", files)
+    con.execute("CREATE OR REPLACE TEMP TABLE _hist_files AS SELECT * FROM _hist_files_df")
+    con.unregister("_hist_files_df")
+    # positions are explicit columns now: the insert need not keep row order (faster)
+    con.execute("SET preserve_insertion_order = false")
     con.execute(
         f"""INSERT INTO raw.historian_point ({target})
-            SELECT f.sha, f.rel, s.rowid - b.first + 1, NULL, f.ingested_at, f.run_id,
-                   f.site_id, 'csv', trim(tag), "timestamp",
-                   CASE WHEN regexp_matches(trim("timestamp"), '{_OFFSET}')
-                        THEN try_cast(trim("timestamp") AS TIMESTAMPTZ) END,
-                   CASE WHEN NOT regexp_matches(trim("timestamp"), '{_OFFSET}')
-                        THEN try_cast(trim("timestamp") AS TIMESTAMP) END,
-                   CASE WHEN isfinite(try_cast("value" AS DOUBLE))
-                        THEN try_cast("value" AS DOUBLE) END,
-                   "value",
-                   CASE WHEN try_cast("value" AS DOUBLE) IS NULL THEN trim("value") END,
-                   coalesce(nullif(trim(quality), ''), 'Good'),
-                   nullif(trim(units), '')
-            FROM _hist_stage AS s JOIN _hist_base AS b USING (filename)
-                 JOIN _hist_files AS f USING (filename)
+            WITH typed AS ({_TYPED})
+            SELECT f.sha, f.rel, t.row_number, NULL, f.ingested_at, f.run_id, f.site_id, 'csv',
+                   trim(t.tag), CASE WHEN t.ts_local IS NULL THEN t.ts_raw END,
+                   t.ts_utc, t.ts_local,
+                   CASE WHEN isfinite(t.number) THEN t.number END,
+                   CASE WHEN NOT isfinite(t.number) OR t.number IS NULL THEN t.value_raw END,
+                   CASE WHEN t.number IS NULL THEN trim(t.value_raw) END,
+                   coalesce(nullif(trim(t.quality_raw), ''), 'Good'), nullif(trim(t.units), '')
+            FROM typed AS t JOIN _hist_files AS f USING (file_index)
             WHERE NOT ({failing})"""  # noqa: S608
     )
-    con.unregister("_hist_files")
+    con.execute("SET preserve_insertion_order = true")
+    con.execute("DROP TABLE _hist_files")
     con.execute("DROP TABLE _hist_stage")
     con.execute("DROP TABLE _hist_base")
     out = {}
-    for filename, rel in rel_of.items():
-        read = int(counts.get(filename, 0))
-        out[rel] = FileOutcome(read, read - len(rejected[rel]), rejected[rel])
-    del by_file
+    for i, ctx in enumerate(ctxs):
+        read = int(counts.get(i, 0))
+        out[ctx.relative_path] = FileOutcome(read, read - len(rejected[i]), rejected[i])
     return out
 
 

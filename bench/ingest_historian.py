@@ -1,0 +1,141 @@
+"""Benchmark: historian CSV ingestion against a plain DuckDB `read_csv` of the same files.
+
+Workload: the historian CSV exports of a generated plant (`generate --historian-format csv`,
+400 batches ≈ 54 M rows by default), without the planted malformed export. Both sides run in a
+fresh child process on a fresh DuckDB file, one after the other, on the same machine:
+
+- plain:   CREATE TABLE t AS SELECT * FROM read_csv([files], columns = {…})  (typed: the
+           timestamp as TIMESTAMP; `value` stays VARCHAR because it holds PI digital states)
+- biotwin: assets.ingest.run.ingest(con, "historian", …)       (ledger, hashing every file,
+           contract as SQL, quarantine, provenance, typed raw.historian_point)
+
+Reports rows/s of both, their ratio (the target is ≥ 0.40) and each side's peak RSS, and appends
+one JSON line to bench/results/ingest_historian.jsonl. Usage:
+
+    .venv/bin/python bench/ingest_historian.py [--plant DIR] [--batches 400] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).parent / "results" / "ingest_historian.jsonl"
+
+PLAIN = """
+import json, resource, sys, time, duckdb
+files = json.loads(open(sys.argv[1]).read())
+con = duckdb.connect(sys.argv[2])
+t = time.perf_counter()
+con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?, header = true, columns = {"
+            "'tag': 'VARCHAR', 'timestamp': 'TIMESTAMP', 'value': 'VARCHAR', "
+            "'quality': 'VARCHAR', 'units': 'VARCHAR'})", [files])
+seconds = time.perf_counter() - t
+rows = con.execute("SELECT count(*) FROM t").fetchall()[0][0]
+print(json.dumps({"seconds": seconds, "rows": rows,
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+BIOTWIN = """
+import json, resource, sys, time
+from pathlib import Path
+from assets.ingest.run import ingest
+from assets.ingest.warehouse import connect
+con = connect(Path(sys.argv[2]))
+t = time.perf_counter()
+summary = ingest(con, "historian", Path(sys.argv[1]), Path(sys.argv[3]), "bench")
+seconds = time.perf_counter() - t
+print(json.dumps({"seconds": seconds, "rows": summary.rows_loaded,
+                  "rows_quarantined": summary.rows_quarantined, "files": summary.by_status,
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _child(code: str, *args: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--plant",
+        type=Path,
+        default=None,
+        help="a plant generated with --historian-format csv (made if absent)",
+    )
+    parser.add_argument("--batches", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    plant = args.plant or Path(tempfile.gettempdir()) / f"biotwin-bench-csv{args.batches}"
+    if not (plant / "manifest.json").exists():
+        subprocess.run(
+            [
+                str(Path(sys.executable).with_name("biotwin")),
+                "generate",
+                "--out",
+                str(plant),
+                "--batches",
+                str(args.batches),
+                "--seed",
+                str(args.seed),
+                "--historian-format",
+                "csv",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    manifest = json.loads((plant / "manifest.json").read_text())
+    malformed = {i["path"] for i in manifest["mess"] if i["kind"] == "malformed_file"}
+    work = Path(tempfile.mkdtemp(prefix="biotwin-bench-ingest-"))
+    try:
+        landing = work / "landing"
+        files = []
+        for path in sorted((plant / "landing" / "historian").glob("*/*.csv")):
+            if path.relative_to(plant).as_posix() in malformed:
+                continue
+            target = landing / "historian" / path.parent.name / path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, target)  # same bytes, no copy
+            files.append(str(target))
+        listing = work / "files.json"
+        listing.write_text(json.dumps(files))
+        plain = _child(PLAIN, str(listing), str(work / "plain.duckdb"))
+        ours = _child(
+            BIOTWIN, str(landing), str(work / "warehouse.duckdb"), str(plant / "reference")
+        )
+    finally:
+        shutil.rmtree(work)
+    plain_rate = plain["rows"] / plain["seconds"]
+    our_rate = ours["rows"] / ours["seconds"]
+    result = {
+        "benchmark": "ingest_historian_csv",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()} {platform.python_version()} cpus={os.cpu_count()}",
+        "files": len(files),
+        "plain": {k: round(v, 2) if isinstance(v, float) else v for k, v in plain.items()},
+        "biotwin": {k: round(v, 2) if isinstance(v, float) else v for k, v in ours.items()},
+        "plain_rows_per_s": round(plain_rate),
+        "biotwin_rows_per_s": round(our_rate),
+        "speed_ratio": round(our_rate / plain_rate, 3),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with RESULTS.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(result) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
