@@ -66,6 +66,6 @@ def plausibility(con: duckdb.DuckDBPyConnection, system: str, run_id: str) -> di
             f"""SELECT count(*), list(_record_id ORDER BY _record_id)[1:3]
                 FROM {sql_table("raw", table)} WHERE _run_id = ? AND ({condition})""",  # noqa: S608
             [run_id],
-        ).fetchone()
+        ).fetchall()[0]
         out[name] = {"count": int(count), "meaning": meaning, "sample_record_ids": sample or []}
     return out

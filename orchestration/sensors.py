@@ -39,7 +39,7 @@ def known_hashes(paths: PlantPaths, system: str) -> set[str] | None:
         exists = con.execute(
             "SELECT count(*) FROM information_schema.tables "
             "WHERE table_schema = 'raw' AND table_name = 'file_ledger'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if not exists:
             return set()
         rows = con.execute(

@@ -20,7 +20,7 @@ import pandas as pd
 from assets.contracts.base import FileRejected
 from assets.ingest.sql import ident
 from assets.ingest.sql import table as sql_table
-from assets.ingest.tables import QUARANTINE, columns
+from assets.ingest.tables import LEDGER, QUARANTINE, columns, stored_table
 from assets.landing_files import sha256_of
 
 
@@ -36,6 +36,7 @@ class FileContext:
     site_timezone: str | None
     run_id: str
     ingested_at: datetime
+    file_id: int = 0  # raw.loaded_file id, set when the load starts
 
 
 @dataclass
@@ -93,10 +94,7 @@ def append_rows(
         return 0
     frame = frame.copy()
     frame["_position"] = positions  # None: the row number is the position
-    frame["_file_sha256"] = ctx.sha256
-    frame["_source_path"] = ctx.relative_path
-    frame["_ingested_at"] = ctx.ingested_at
-    frame["_run_id"] = ctx.run_id
+    frame["_file_id"] = ctx.file_id
     names = [n for n, _ in columns(table)]
     for n in names:
         if n not in frame.columns:
@@ -105,11 +103,35 @@ def append_rows(
     target = ", ".join(ident(n) for n in names)
     try:
         con.execute(
-            f"INSERT INTO {sql_table('raw', table)} ({target}) SELECT * FROM _biotwin_rows"  # noqa: S608
+            f"INSERT INTO {sql_table('raw', stored_table(table))} ({target}) "  # noqa: S608
+            "SELECT * FROM _biotwin_rows"
         )
     finally:
         con.unregister("_biotwin_rows")
     return len(frame)
+
+
+def register_files(con: duckdb.DuckDBPyConnection, ctxs: list[FileContext]) -> None:
+    """Give each file its raw.loaded_file row and id (inside the load's transaction)."""
+    first = con.execute("SELECT coalesce(max(_file_id), 0) + 1 FROM raw.loaded_file").fetchall()[0]
+    for k, ctx in enumerate(ctxs):
+        ctx.file_id = int(first[0]) + k
+    frame = pd.DataFrame(
+        {
+            "_file_id": [c.file_id for c in ctxs],
+            "file_sha256": [c.sha256 for c in ctxs],
+            "source_path": [c.relative_path for c in ctxs],
+            "system": [c.system for c in ctxs],
+            "site_id": [c.site_id for c in ctxs],
+            "run_id": [c.run_id for c in ctxs],
+            "ingested_at": [c.ingested_at for c in ctxs],
+        }
+    )
+    con.register("_biotwin_files", frame)
+    try:
+        con.execute("INSERT INTO raw.loaded_file SELECT * FROM _biotwin_files")
+    finally:
+        con.unregister("_biotwin_files")
 
 
 def _quarantine(
@@ -138,8 +160,7 @@ def _quarantine(
         con.unregister("_biotwin_q")
 
 
-def _ledger(
-    con: duckdb.DuckDBPyConnection,
+def _ledger_row(
     *,
     sha: str | None,
     path: str,
@@ -154,26 +175,41 @@ def _ledger(
     contract: Contract,
     run_id: str,
     at: datetime,
-) -> None:
+) -> list:
+    return [
+        sha,
+        path,
+        size,
+        system,
+        site,
+        status,
+        reason,
+        read,
+        loaded,
+        quarantined,
+        contract.name,
+        contract.version,
+        run_id,
+        at,
+        at,
+    ]
+
+
+def _ledger_rows(con: duckdb.DuckDBPyConnection, rows: list[list]) -> None:
+    if not rows:
+        return
+    frame = pd.DataFrame(rows, columns=[n for n, _ in LEDGER])
+    con.register("_biotwin_ledger", frame)
+    try:
+        con.execute("INSERT INTO raw.file_ledger SELECT * FROM _biotwin_ledger")
+    finally:
+        con.unregister("_biotwin_ledger")
+
+
+def _ledger(con: duckdb.DuckDBPyConnection, **fields) -> None:
     con.execute(
         "INSERT INTO raw.file_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            sha,
-            path,
-            size,
-            system,
-            site,
-            status,
-            reason,
-            read,
-            loaded,
-            quarantined,
-            contract.name,
-            contract.version,
-            run_id,
-            at,
-            at,
-        ],
+        _ledger_row(**fields),
     )
 
 
@@ -213,6 +249,10 @@ def _list_files(landing_root: Path, system: str) -> list[Path]:
             out.append(path)
     return out
 
+
+# DuckDB errors that mean "this file's bytes cannot be read as that format"; anything else
+# (a busy connection, a full disk, a bug) is not the file's fault and stops the run.
+READ_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException)
 
 GroupLoader = Callable[[duckdb.DuckDBPyConnection, list[FileContext]], dict[str, FileOutcome]]
 GROUP_BYTES = 128 * 1024 * 1024  # one transaction per ~128 MB of grouped files
@@ -344,10 +384,13 @@ def _load_group(
     """Many files in one transaction; if the group cannot be read together, one by one."""
     con.execute("BEGIN TRANSACTION")
     try:
+        register_files(con, [ctx for ctx, _ in group])
         outcomes = group_loader(con, [ctx for ctx, _ in group])
+        ledger_rows: list[list] = []
         for ctx, size in group:
-            _finish(con, ctx, outcomes[ctx.relative_path], contract, size)
-    except duckdb.Error:
+            _finish(con, ctx, outcomes[ctx.relative_path], contract, size, ledger_rows)
+        _ledger_rows(con, ledger_rows)
+    except READ_ERRORS:
         con.execute("ROLLBACK")
         return [(ctx, _load_one(con, ctx, loader, contract, size)) for ctx, size in group]
     con.execute("COMMIT")
@@ -373,12 +416,13 @@ def _load_one(
             raise FileRejected(
                 "site:known", f"site folder {ctx.site_id!r} is not in reference sites.csv"
             )
+        register_files(con, [ctx])
         outcome = loader(con, ctx)
     except FileRejected as exc:
         con.execute("ROLLBACK")
         con.execute("BEGIN TRANSACTION")
         outcome = whole_file_rejection(ctx, exc)
-    except duckdb.Error as exc:  # DuckDB could not read the file (encoding, quoting, …)
+    except READ_ERRORS as exc:  # DuckDB could not read the file (encoding, quoting, …)
         con.execute("ROLLBACK")
         con.execute("BEGIN TRANSACTION")
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -404,8 +448,10 @@ def _finish(
     outcome: FileOutcome,
     contract: Contract,
     size: int,
+    ledger_sink: list[list] | None = None,
 ) -> None:
-    """Check the accounting, then write the file's quarantine rows and its ledger row."""
+    """Check the accounting, then write the file's quarantine rows and its ledger row (or add
+    the ledger row to `ledger_sink`, written by the caller in one insert)."""
     if outcome.rows_read != outcome.rows_loaded + len(outcome.rejected):
         con.execute("ROLLBACK")
         msg = (
@@ -415,8 +461,7 @@ def _finish(
         raise RuntimeError(msg)
     _quarantine(con, ctx, contract, outcome.rejected)
     reason = outcome.rejected[0].reason if outcome.rejected and outcome.rows_loaded == 0 else None
-    _ledger(
-        con,
+    row = _ledger_row(
         sha=ctx.sha256,
         path=ctx.relative_path,
         size=size,
@@ -431,6 +476,10 @@ def _finish(
         run_id=ctx.run_id,
         at=ctx.ingested_at,
     )
+    if ledger_sink is None:
+        _ledger_rows(con, [row])
+    else:
+        ledger_sink.append(row)
 
 
 def _head(path: Path, limit: int = 2000) -> str:

@@ -89,16 +89,20 @@ def load_csv_group(
 
 
 # One projection both queries use: every cast is written once.
+# The stage is already typed (every cast once, while reading); this adds the record position.
 _TYPED = """
-    SELECT s.file_index, s.rowid - b.first + 1 AS row_number, s.tag,
-           s."timestamp" AS ts_raw,
-           CASE WHEN NOT regexp_matches(trim(s."timestamp"), '@OFFSET@')
-                THEN try_cast(trim(s."timestamp") AS TIMESTAMP) END AS ts_local,
-           CASE WHEN regexp_matches(trim(s."timestamp"), '@OFFSET@')
-                THEN try_cast(trim(s."timestamp") AS TIMESTAMPTZ) END AS ts_utc,
-           try_cast(s."value" AS DOUBLE) AS number, s."value" AS value_raw,
-           s.quality AS quality_raw, s.units
+    SELECT s.file_index, s.rowid - b.first + 1 AS row_number, s.tag, s.ts_raw, s.ts_local,
+           s.ts_utc, s.number, s.value_raw, s.quality_raw, s.units
     FROM _hist_stage AS s JOIN _hist_base AS b USING (file_index)
+"""
+
+_STAGE_COLUMNS = """
+    file_index, tag, "timestamp" AS ts_raw,
+    CASE WHEN NOT regexp_matches(trim("timestamp"), '@OFFSET@')
+         THEN try_cast(trim("timestamp") AS TIMESTAMP) END AS ts_local,
+    CASE WHEN regexp_matches(trim("timestamp"), '@OFFSET@')
+         THEN try_cast(trim("timestamp") AS TIMESTAMPTZ) END AS ts_utc,
+    try_cast("value" AS DOUBLE) AS number, "value" AS value_raw, quality AS quality_raw
 """.replace("@OFFSET@", _OFFSET)
 
 
@@ -111,18 +115,15 @@ def _load_layout(
     files = pd.DataFrame(
         {
             "file_index": list(range(len(ctxs))),
-            "sha": [c.sha256 for c in ctxs],
-            "rel": [c.relative_path for c in ctxs],
+            "file_id": [c.file_id for c in ctxs],
             "site_id": [c.site_id for c in ctxs],
-            "run_id": [c.run_id for c in ctxs],
-            "ingested_at": [c.ingested_at for c in ctxs],
         }
     )
     units = "units" if "units" in names else "NULL::VARCHAR AS units"
-    # file_index (not the file name) keeps the staging table small
+    # file_index (not the file name) keeps the staging table small; it is typed as it is read
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _hist_stage AS
-            SELECT file_index, tag, "timestamp", "value", quality, {units}
+            SELECT {_STAGE_COLUMNS}, {units}
             FROM read_csv(?, header = true, columns = {cols}, auto_detect = false,
                           delim = ',', quote = '"', escape = '"', null_padding = true,
                           strict_mode = false, max_line_size = 1048576)""",  # noqa: S608
@@ -163,9 +164,9 @@ def _load_layout(
     # positions are explicit columns now: the insert need not keep row order (faster)
     con.execute("SET preserve_insertion_order = false")
     con.execute(
-        f"""INSERT INTO raw.historian_point ({target})
+        f"""INSERT INTO raw._historian_point ({target})
             WITH typed AS ({_TYPED})
-            SELECT f.sha, f.rel, t.row_number, NULL, f.ingested_at, f.run_id, f.site_id, 'csv',
+            SELECT f.file_id, t.row_number, NULL, f.site_id, 'csv',
                    trim(t.tag), CASE WHEN t.ts_local IS NULL THEN t.ts_raw END,
                    t.ts_utc, t.ts_local,
                    CASE WHEN isfinite(t.number) THEN t.number END,

@@ -6,21 +6,37 @@ Every raw table carries the same provenance columns; values are kept as the sour
 
 from __future__ import annotations
 
-PROVENANCE = (
-    ("_file_sha256", "VARCHAR"),
-    ("_source_path", "VARCHAR"),  # relative to the landing root
+# What every raw row stores about where it came from. The file-level provenance (sha256, path,
+# run, time) is stored once per file in raw.loaded_file, not once per row: writing those
+# strings 50 M times was most of the cost of ingesting a big historian.
+STORED_PROVENANCE = (
+    ("_file_id", "INTEGER"),  # raw.loaded_file.file_id
     ("_row_number", "BIGINT"),  # 1-based record position in the file (or in a JSON section)
     ("_position", "VARCHAR"),  # position key when a row number is not enough (JSON pointer…)
-    ("_ingested_at", "TIMESTAMPTZ"),
-    ("_run_id", "VARCHAR"),
 )
 
-# The record id is deterministic (sha256 of the file's sha256 and the record's position) and
-# computed when read: a virtual column costs nothing at ingest, where hashing every historian
-# row was the largest single cost. assets.ingest.core.record_id computes the same value.
-RECORD_ID = (
-    "_record_id VARCHAR GENERATED ALWAYS AS (sha256(_file_sha256 || ':' || "
-    "coalesce(_position, CAST(_row_number AS VARCHAR)))) VIRTUAL"
+# What every raw view shows (DESIGN's provenance columns). The record id is deterministic:
+# sha256(file sha256 || ':' || position), position = _position or _row_number;
+# assets.ingest.core.record_id computes the same value.
+VIEW_PROVENANCE = (
+    "sha256(f.file_sha256 || ':' || coalesce(r._position, CAST(r._row_number AS VARCHAR))) "
+    "AS _record_id",
+    "f.file_sha256 AS _file_sha256",
+    "f.source_path AS _source_path",
+    "r._row_number",
+    "r._position",
+    "f.ingested_at AS _ingested_at",
+    "f.run_id AS _run_id",
+)
+
+LOADED_FILE = (
+    ("_file_id", "INTEGER"),
+    ("file_sha256", "VARCHAR"),
+    ("source_path", "VARCHAR"),
+    ("system", "VARCHAR"),
+    ("site_id", "VARCHAR"),
+    ("run_id", "VARCHAR"),
+    ("ingested_at", "TIMESTAMPTZ"),
 )
 
 RAW_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -217,21 +233,32 @@ SYSTEM_TABLES = {
 }
 
 
+def stored_table(table: str) -> str:
+    """Name of the table behind the raw view `table` (internal: read the view)."""
+    return f"_{table}"
+
+
 def columns(table: str) -> tuple[tuple[str, str], ...]:
     """The stored columns of a raw table, provenance first (what an INSERT provides)."""
-    return PROVENANCE + RAW_TABLES[table]
+    return STORED_PROVENANCE + RAW_TABLES[table]
+
+
+def _cols(cols: tuple[tuple[str, str], ...]) -> str:
+    return ", ".join(f'"{n}" {t}' for n, t in cols)
 
 
 def create_statements() -> list[str]:
-    """Idempotent DDL for the schemas and tables ingestion writes."""
+    """Idempotent DDL for the schemas, tables and views ingestion writes."""
     out = ["CREATE SCHEMA IF NOT EXISTS raw", "CREATE SCHEMA IF NOT EXISTS ref"]
-    for table in RAW_TABLES:
-        cols = ", ".join(f'"{n}" {t}' for n, t in columns(table))
-        out.append(f"CREATE TABLE IF NOT EXISTS raw.{table} ({RECORD_ID}, {cols})")
+    out.append(f"CREATE TABLE IF NOT EXISTS raw.loaded_file ({_cols(LOADED_FILE)})")
     for name, cols in (("file_ledger", LEDGER), ("quarantine", QUARANTINE)):
+        out.append(f"CREATE TABLE IF NOT EXISTS raw.{name} ({_cols(cols)})")
+    for table, data in RAW_TABLES.items():
+        stored = stored_table(table)
+        out.append(f"CREATE TABLE IF NOT EXISTS raw.{stored} ({_cols(columns(table))})")
+        data_cols = ", ".join(f'r."{n}"' for n, _ in data)
         out.append(
-            f"CREATE TABLE IF NOT EXISTS raw.{name} ("
-            + ", ".join(f'"{n}" {t}' for n, t in cols)
-            + ")"
+            f"CREATE OR REPLACE VIEW raw.{table} AS SELECT {', '.join(VIEW_PROVENANCE)}, "  # noqa: S608
+            f"{data_cols} FROM raw.{stored} AS r JOIN raw.loaded_file AS f USING (_file_id)"
         )
     return out

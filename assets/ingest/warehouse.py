@@ -23,5 +23,15 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    old = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
+        "AND table_name = 'historian_point' AND table_type = 'BASE TABLE'"
+    ).fetchall()[0][0]
+    if old:
+        msg = (
+            "this warehouse was written by an older biotwin (raw tables without "
+            "raw.loaded_file); move it aside or delete it and ingest again"
+        )
+        raise RuntimeError(msg)
     for statement in create_statements():
         con.execute(statement)
