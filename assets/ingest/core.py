@@ -255,8 +255,8 @@ def _list_files(landing_root: Path, system: str) -> list[Path]:
 READ_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException)
 
 GroupLoader = Callable[[duckdb.DuckDBPyConnection, list[FileContext]], dict[str, FileOutcome]]
-GROUP_BYTES = 384 * 1024 * 1024  # one transaction per ~384 MB of grouped files
-GROUP_FILES = 1000
+GROUP_BYTES = 128 * 1024 * 1024  # one transaction per ~128 MB of grouped files
+GROUP_FILES = 400
 
 
 def ingest_system(

@@ -91,8 +91,8 @@ def load_csv_group(
 # One projection both queries use: every cast is written once.
 # The stage is already typed (every cast once, while reading); this adds the record position.
 _TYPED = """
-    SELECT s.file_index, s.rowid - b.first + 1 AS row_number, s.tag, s.ts_raw, s.ts_local,
-           s.ts_utc, s.number, s.value_raw, s.quality_raw, s.units
+    SELECT s.file_index, b.file_id, b.site_id, s.rowid - b.first + 1 AS row_number, s.tag,
+           s.ts_raw, s.ts_local, s.ts_utc, s.number, s.value_raw, s.quality_raw, s.units
     FROM _hist_stage AS s JOIN _hist_base AS b USING (file_index)
 """
 
@@ -131,11 +131,15 @@ def _load_layout(
     )
     # rowid follows file order (insertion order is preserved) and one file's rows are
     # contiguous: a record's position is rowid - the file's first rowid + 1
+    con.register("_hist_files_df", files)
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _hist_base AS
-           SELECT file_index, min(rowid) AS first, count(*) AS n
-           FROM _hist_stage GROUP BY file_index"""
+           SELECT s.file_index, min(s.rowid) AS first, count(*) AS n,
+                  any_value(f.file_id) AS file_id, any_value(f.site_id) AS site_id
+           FROM _hist_stage AS s JOIN _hist_files_df AS f USING (file_index)
+           GROUP BY s.file_index"""
     )
+    con.unregister("_hist_files_df")
     failing = " OR ".join(f"({cond})" for _, cond, _ in contract.SQL_CHECKS)
     reasons = " || ".join(
         f"CASE WHEN {cond} THEN '{name}|{text}; ' ELSE '' END"
@@ -158,26 +162,22 @@ def _load_layout(
         )
     counts = dict(con.execute("SELECT file_index, n FROM _hist_base").fetchall())
     target = ", ".join(f'"{n}"' for n, _ in columns("historian_point"))
-    con.register("_hist_files_df", files)
-    con.execute("CREATE OR REPLACE TEMP TABLE _hist_files AS SELECT * FROM _hist_files_df")
-    con.unregister("_hist_files_df")
     # positions are explicit columns now: the insert need not keep row order (faster)
     con.execute("SET preserve_insertion_order = false")
     con.execute(
         f"""INSERT INTO raw._historian_point ({target})
             WITH typed AS ({_TYPED})
-            SELECT f.file_id, t.row_number, NULL, f.site_id, 'csv',
+            SELECT t.file_id, t.row_number, NULL, t.site_id, 'csv',
                    trim(t.tag), CASE WHEN t.ts_local IS NULL THEN t.ts_raw END,
                    t.ts_utc, t.ts_local,
                    CASE WHEN isfinite(t.number) THEN t.number END,
                    CASE WHEN NOT isfinite(t.number) OR t.number IS NULL THEN t.value_raw END,
                    CASE WHEN t.number IS NULL THEN trim(t.value_raw) END,
                    coalesce(nullif(trim(t.quality_raw), ''), 'Good'), nullif(trim(t.units), '')
-            FROM typed AS t JOIN _hist_files AS f USING (file_index)
+            FROM typed AS t
             WHERE NOT ({failing})"""  # noqa: S608
     )
     con.execute("SET preserve_insertion_order = true")
-    con.execute("DROP TABLE _hist_files")
     con.execute("DROP TABLE _hist_stage")
     con.execute("DROP TABLE _hist_base")
     out = {}
