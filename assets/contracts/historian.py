@@ -23,7 +23,7 @@ SQL_CHECKS = (
     ("timestamp:iso8601", "ts_local IS NULL AND ts_utc IS NULL", "timestamp is not ISO 8601"),
     (
         "value:not_empty",
-        "coalesce(trim(value_raw), '') = ''",
+        "number IS NULL AND coalesce(trim(value_raw), '') = ''",
         "value is empty (a number or a PI digital state name is required)",
     ),
     (

@@ -97,12 +97,21 @@ _TYPED = """
 """
 
 _STAGE_COLUMNS = """
-    file_index, tag, "timestamp" AS ts_raw,
-    CASE WHEN NOT regexp_matches(trim("timestamp"), '@OFFSET@')
-         THEN try_cast(trim("timestamp") AS TIMESTAMP) END AS ts_local,
-    CASE WHEN regexp_matches(trim("timestamp"), '@OFFSET@')
-         THEN try_cast(trim("timestamp") AS TIMESTAMPTZ) END AS ts_utc,
-    try_cast("value" AS DOUBLE) AS number, "value" AS value_raw, quality AS quality_raw
+    file_index, tag, ts_local, ts_utc, number,
+    CASE WHEN ts_local IS NULL THEN "timestamp" END AS ts_raw,
+    CASE WHEN number IS NULL OR NOT isfinite(number) THEN "value" END AS value_raw,
+    quality AS quality_raw
+"""
+
+# Raw text is kept only where parsing loses it: a naive timestamp is exactly `ts_local`, a
+# finite number exactly `value`.
+_PARSED = """
+    SELECT *, file_index,
+           CASE WHEN NOT regexp_matches(trim("timestamp"), '@OFFSET@')
+                THEN try_cast(trim("timestamp") AS TIMESTAMP) END AS ts_local,
+           CASE WHEN regexp_matches(trim("timestamp"), '@OFFSET@')
+                THEN try_cast(trim("timestamp") AS TIMESTAMPTZ) END AS ts_utc,
+           try_cast("value" AS DOUBLE) AS number
 """.replace("@OFFSET@", _OFFSET)
 
 
@@ -123,10 +132,10 @@ def _load_layout(
     # file_index (not the file name) keeps the staging table small; it is typed as it is read
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _hist_stage AS
-            SELECT {_STAGE_COLUMNS}, {units}
+            SELECT {_STAGE_COLUMNS}, {units} FROM ({_PARSED}
             FROM read_csv(?, header = true, columns = {cols}, auto_detect = false,
                           delim = ',', quote = '"', escape = '"', null_padding = true,
-                          strict_mode = false, max_line_size = 1048576)""",  # noqa: S608
+                          strict_mode = false, max_line_size = 1048576))""",  # noqa: S608
         [[str(c.path) for c in ctxs]],
     )
     # rowid follows file order (insertion order is preserved) and one file's rows are
@@ -148,7 +157,9 @@ def _load_layout(
     bad = con.execute(
         f"""WITH typed AS ({_TYPED})
             SELECT file_index, row_number,
-                   concat_ws(',', tag, ts_raw, value_raw, quality_raw, units) AS raw, {reasons}
+                   concat_ws(',', tag, coalesce(ts_raw, CAST(ts_local AS VARCHAR)),
+                             coalesce(value_raw, CAST(number AS VARCHAR)), quality_raw,
+                             units) AS raw, {reasons}
             FROM typed WHERE {failing} ORDER BY file_index, row_number"""  # noqa: S608
     ).fetchall()
     rejected: dict[int, list[Rejected]] = {i: [] for i in range(len(ctxs))}
@@ -168,10 +179,8 @@ def _load_layout(
         f"""INSERT INTO raw._historian_point ({target})
             WITH typed AS ({_TYPED})
             SELECT t.file_id, t.row_number, NULL, t.site_id, 'csv',
-                   trim(t.tag), CASE WHEN t.ts_local IS NULL THEN t.ts_raw END,
-                   t.ts_utc, t.ts_local,
-                   CASE WHEN isfinite(t.number) THEN t.number END,
-                   CASE WHEN NOT isfinite(t.number) OR t.number IS NULL THEN t.value_raw END,
+                   trim(t.tag), t.ts_raw, t.ts_utc, t.ts_local,
+                   CASE WHEN isfinite(t.number) THEN t.number END, t.value_raw,
                    CASE WHEN t.number IS NULL THEN trim(t.value_raw) END,
                    coalesce(nullif(trim(t.quality_raw), ''), 'Good'), nullif(trim(t.units), '')
             FROM typed AS t
