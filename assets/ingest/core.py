@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -294,24 +295,61 @@ def ingest_system(
                 _account(summary, ctx, outcome)
             group.clear()
 
-    for path in _list_files(landing_root, system):
-        rel = path.relative_to(landing_root).as_posix()
-        parts = rel.split("/")
-        site = parts[1] if len(parts) > 2 else ""
-        summary.files_seen += 1
-        now = datetime.now(UTC)
-        why = refusal(landing_root, path) if len(parts) > 2 else "not inside a site folder"
-        if why:
-            if rel not in refused:
+    paths = _list_files(landing_root, system)
+    refusals = {}
+    for path in paths:
+        parts = path.relative_to(landing_root).parts
+        refusals[path] = (
+            refusal(landing_root, path) if len(parts) > 2 else ("not inside a site folder")
+        )
+    # hash ahead in a background thread while DuckDB loads the files before (hashlib and
+    # file reads release the GIL); a refused path is never opened
+    hasher = ThreadPoolExecutor(max_workers=1)
+    digests = iter(hasher.map(sha256_of, [p for p in paths if not refusals[p]]))
+    try:
+        for path in paths:
+            rel = path.relative_to(landing_root).as_posix()
+            parts = rel.split("/")
+            site = parts[1] if len(parts) > 2 else ""
+            summary.files_seen += 1
+            now = datetime.now(UTC)
+            why = refusals[path]
+            if why:
+                if rel not in refused:
+                    _ledger(
+                        con,
+                        sha=None,
+                        path=rel,
+                        size=None,
+                        system=system,
+                        site=site,
+                        status="quarantined",
+                        reason=f"refused: {why}",
+                        read=0,
+                        loaded=0,
+                        quarantined=0,
+                        contract=contract,
+                        run_id=run_id,
+                        at=now,
+                    )
+                    refused.add(rel)
+                    summary.count("quarantined")
+                continue
+            sha = next(digests)
+            if (sha, rel) in seen_paths:
+                continue  # this exact file was handled by an earlier run
+            size = path.stat().st_size
+            seen_paths.add((sha, rel))
+            if sha in processed:
                 _ledger(
                     con,
-                    sha=None,
+                    sha=sha,
                     path=rel,
-                    size=None,
+                    size=size,
                     system=system,
                     site=site,
-                    status="quarantined",
-                    reason=f"refused: {why}",
+                    status="duplicate",
+                    reason="same bytes already ingested",
                     read=0,
                     loaded=0,
                     quarantined=0,
@@ -319,47 +357,24 @@ def ingest_system(
                     run_id=run_id,
                     at=now,
                 )
-                refused.add(rel)
-                summary.count("quarantined")
-            continue
-        sha = sha256_of(path)
-        if (sha, rel) in seen_paths:
-            continue  # this exact file was handled by an earlier run
-        size = path.stat().st_size
-        seen_paths.add((sha, rel))
-        if sha in processed:
-            _ledger(
-                con,
-                sha=sha,
-                path=rel,
-                size=size,
-                system=system,
-                site=site,
-                status="duplicate",
-                reason="same bytes already ingested",
-                read=0,
-                loaded=0,
-                quarantined=0,
-                contract=contract,
-                run_id=run_id,
-                at=now,
-            )
-            summary.count("duplicate")
-            continue
-        processed.add(sha)
-        ctx = FileContext(path, rel, system, site, sha, site_timezones.get(site), run_id, now)
-        if (
-            group_loader is not None
-            and groupable is not None
-            and ctx.site_timezone
-            and groupable(ctx)
-        ):
-            group.append((ctx, size))
-            if sum(n for _, n in group) >= GROUP_BYTES or len(group) >= GROUP_FILES:
-                flush()
-            continue
-        _account(summary, ctx, _load_one(con, ctx, loader, contract, size))
-    flush()
+                summary.count("duplicate")
+                continue
+            processed.add(sha)
+            ctx = FileContext(path, rel, system, site, sha, site_timezones.get(site), run_id, now)
+            if (
+                group_loader is not None
+                and groupable is not None
+                and ctx.site_timezone
+                and groupable(ctx)
+            ):
+                group.append((ctx, size))
+                if sum(n for _, n in group) >= GROUP_BYTES or len(group) >= GROUP_FILES:
+                    flush()
+                continue
+            _account(summary, ctx, _load_one(con, ctx, loader, contract, size))
+        flush()
+    finally:
+        hasher.shutdown(cancel_futures=True)
     return summary
 
 
