@@ -92,7 +92,8 @@ def load_csv_group(
 # The stage is already typed (every cast once, while reading); this adds the record position.
 _TYPED = """
     SELECT s.file_index, b.file_id, b.site_id, s.rowid - b.first + 1 AS row_number, s.tag,
-           s.ts_raw, s.ts_local, s.ts_utc, s.number, s.value_raw, s.quality_raw, s.units
+           s.ts_raw, s.ts_local, s.ts_utc, s.number, s.value_raw, s.quality_raw, s.units,
+           s.failing
     FROM _hist_stage AS s JOIN _hist_base AS b USING (file_index)
 """
 
@@ -129,13 +130,16 @@ def _load_layout(
         }
     )
     units = "units" if "units" in names else "NULL::VARCHAR AS units"
+    failing = " OR ".join(f"({cond})" for _, cond, _ in contract.SQL_CHECKS)
     # file_index (not the file name) keeps the staging table small; it is typed as it is read
+    # and the contract is evaluated once, into `failing`
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _hist_stage AS
+            SELECT *, coalesce({failing}, true) AS failing FROM (
             SELECT {_STAGE_COLUMNS}, {units} FROM ({_PARSED}
             FROM read_csv(?, header = true, columns = {cols}, auto_detect = false,
                           delim = ',', quote = '"', escape = '"', null_padding = true,
-                          strict_mode = false, max_line_size = 1048576))""",  # noqa: S608
+                          strict_mode = false, max_line_size = 1048576)))""",  # noqa: S608
         [[str(c.path) for c in ctxs]],
     )
     # rowid follows file order (insertion order is preserved) and one file's rows are
@@ -149,7 +153,6 @@ def _load_layout(
            GROUP BY s.file_index"""
     )
     con.unregister("_hist_files_df")
-    failing = " OR ".join(f"({cond})" for _, cond, _ in contract.SQL_CHECKS)
     reasons = " || ".join(
         f"CASE WHEN {cond} THEN '{name}|{text}; ' ELSE '' END"
         for name, cond, text in contract.SQL_CHECKS
@@ -160,7 +163,7 @@ def _load_layout(
                    concat_ws(',', tag, coalesce(ts_raw, CAST(ts_local AS VARCHAR)),
                              coalesce(value_raw, CAST(number AS VARCHAR)), quality_raw,
                              units) AS raw, {reasons}
-            FROM typed WHERE {failing} ORDER BY file_index, row_number"""  # noqa: S608
+            FROM typed WHERE failing ORDER BY file_index, row_number"""  # noqa: S608
     ).fetchall()
     rejected: dict[int, list[Rejected]] = {i: [] for i in range(len(ctxs))}
     for file_index, row_number, raw, why in bad:
@@ -184,7 +187,7 @@ def _load_layout(
                    CASE WHEN t.number IS NULL THEN trim(t.value_raw) END,
                    coalesce(nullif(trim(t.quality_raw), ''), 'Good'), nullif(trim(t.units), '')
             FROM typed AS t
-            WHERE NOT ({failing})"""  # noqa: S608
+            WHERE NOT t.failing"""  # noqa: S608
     )
     con.execute("SET preserve_insertion_order = true")
     con.execute("DROP TABLE _hist_stage")
