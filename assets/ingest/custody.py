@@ -6,29 +6,19 @@ import duckdb
 import pandas as pd
 
 from assets.contracts import custody as contract
-from assets.contracts.base import group_reasons, row_failures
-from assets.ingest.core import FileContext, FileOutcome, Rejected, append_rows
-from assets.ingest.text import read_table
+from assets.ingest.core import FileContext, FileOutcome, append_rows
+from assets.ingest.text import read_checked
 
 CONTRACT = contract
 
 
 def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
-    rows, rejected = read_table(ctx.path, contract.HEADER, ctx.relative_path)
-    frame = pd.DataFrame([f for _, f, _ in rows], columns=list(contract.HEADER), dtype=str)
-    numbers = [n for n, _, _ in rows]
-    raws = [r for _, _, r in rows]
-    failed = group_reasons(row_failures(contract.CustodyEvent, frame)) if len(frame) else {}
-    for i, (check, reason) in sorted(failed.items()):
-        rejected.append(
-            Rejected(numbers[i], raws[i], check, f"{ctx.relative_path} row {numbers[i]}: {reason}")
-        )
-    keep = [i for i in range(len(frame)) if i not in failed]
-    good = frame.iloc[keep]
+    table = read_checked(ctx, contract.HEADER, contract.CustodyEvent)
+    good = table.good
     event_time = pd.to_datetime(good["EVENT_TIME"], utc=True, errors="coerce", format="ISO8601")
     out = pd.DataFrame(
         {
-            "_row_number": [numbers[i] for i in keep],
+            "_row_number": good["_row_number"].to_numpy(),
             "site_id": ctx.site_id,
             "coi_id": good["COI_ID"].to_numpy(),
             "event_type": good["EVENT_TYPE"].to_numpy(),
@@ -49,6 +39,4 @@ def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
         }
     )
     loaded = append_rows(con, "custody_event", out, ctx)
-    return FileOutcome(
-        len(rows) + sum(1 for r in rejected if r.check.startswith("csv:")), loaded, rejected
-    )
+    return FileOutcome(table.rows_read, loaded, table.rejected)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
-from assets.contracts.base import FileRejected
-from assets.ingest.core import Rejected
+import pandas as pd
+import pandera.pandas as pa
+
+from assets.contracts.base import FileRejected, group_reasons, row_failures
+from assets.ingest.core import FileContext, Rejected
 
 MAX_FIELD = 1_000_000
 
@@ -81,3 +85,34 @@ def read_table(
 
 def _line(lines: list[str], line_num: int) -> str:
     return lines[line_num - 1] if 0 < line_num <= len(lines) else ""
+
+
+@dataclass
+class CheckedTable:
+    """A delimited file after the header, field-count and contract checks."""
+
+    good: pd.DataFrame  # rows that passed, all columns as strings, with `_row_number`
+    rejected: list[Rejected]
+    rows_read: int
+
+
+def read_checked(
+    ctx: FileContext, header: tuple[str, ...], model: type[pa.DataFrameModel]
+) -> CheckedTable:
+    """Read `ctx`'s file as a table with `header`, check every row against `model`."""
+    rows, rejected = read_table(ctx.path, header, ctx.relative_path)
+    frame = pd.DataFrame([f for _, f, _ in rows], columns=list(header), dtype=str)
+    numbers = [n for n, _, _ in rows]
+    failed = group_reasons(row_failures(model, frame)) if len(frame) else {}
+    for i, (check, reason) in sorted(failed.items()):
+        rejected.append(
+            Rejected(
+                numbers[i], rows[i][2], check, f"{ctx.relative_path} row {numbers[i]}: {reason}"
+            )
+        )
+    keep = [i for i in range(len(frame)) if i not in failed]
+    good = frame.iloc[keep].reset_index(drop=True)
+    good.insert(0, "_row_number", [numbers[i] for i in keep])
+    return CheckedTable(
+        good, rejected, len(rows) + sum(1 for r in rejected if r.check.startswith("csv:"))
+    )

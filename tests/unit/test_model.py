@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -79,17 +81,7 @@ def test_conditions_drive_growth_and_death() -> None:
     feed=st.floats(0.0, 10.0),
 )
 def test_states_stay_physical(mu, x0, glucose, temperature, do, feed) -> None:
-    params = GrowthParams(
-        mu_max=mu,
-        x_max=8.0,
-        ks_glucose=0.3,
-        q_glucose=0.015,
-        y_lactate=0.9,
-        kd0=0.0015,
-        k_lactate=0.006,
-        l_crit=2.0,
-        feed_glucose=20.0,
-    )
+    params = replace(PARAMS, mu_max=mu)
     start = CultureStart(
         viable_density=x0, viability=90.0, glucose=glucose, lactate=0.0, volume=1.0
     )
