@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from dagster import DagsterInstance, materialize
 
+from assets.landing import INGESTION_ASSETS, reference_data
+from orchestration.resources import PlantPaths
 from synthetic.generate import DEFAULT_START, generate
 
 PLANT_BATCHES = 12
@@ -34,3 +37,26 @@ def shared_dir() -> Path:
             "OpenLineage schemas live there"
         )
     return SHARED
+
+
+def run_assets(landing: Path, warehouse: Path, reference: Path):
+    """Materialise reference data and every ingestion asset in-process (real Dagster)."""
+    result = materialize(
+        [reference_data, *INGESTION_ASSETS],
+        resources={
+            "paths": PlantPaths(
+                landing=str(landing), warehouse=str(warehouse), reference=str(reference)
+            )
+        },
+        instance=DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    return result
+
+
+@pytest.fixture(scope="session")
+def ingested(plant_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session plant ingested into a DuckDB warehouse through the Dagster assets."""
+    warehouse = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
+    run_assets(plant_dir / "landing", warehouse, plant_dir / "reference")
+    return warehouse

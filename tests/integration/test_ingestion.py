@@ -12,33 +12,18 @@ import time
 from pathlib import Path
 
 import duckdb
-import pytest
-from dagster import DagsterInstance, build_sensor_context, materialize
+from dagster import DagsterInstance, build_sensor_context
 
 from assets.ingest.core import record_id
 from assets.ingest.run import ingest
 from assets.ingest.tables import RAW_TABLES
 from assets.ingest.warehouse import connect
-from assets.landing import INGESTION_ASSETS, reference_data
 from orchestration.resources import PlantPaths
 from orchestration.sensors import LANDING_SENSORS
+from tests.conftest import run_assets
 
 STATUSES = {"loaded", "partially_loaded", "quarantined", "duplicate"}
 VOLATILE = {"_ingested_at", "_run_id"}
-
-
-def run_assets(landing: Path, warehouse: Path, reference: Path):
-    result = materialize(
-        [reference_data, *INGESTION_ASSETS],
-        resources={
-            "paths": PlantPaths(
-                landing=str(landing), warehouse=str(warehouse), reference=str(reference)
-            )
-        },
-        instance=DagsterInstance.ephemeral(),
-    )
-    assert result.success
-    return result
 
 
 def table_counts(warehouse: Path) -> dict[str, int]:
@@ -73,13 +58,6 @@ def content_hash(warehouse: Path) -> dict[str, str]:
     finally:
         con.close()
     return out
-
-
-@pytest.fixture(scope="module")
-def ingested(plant_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    warehouse = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
-    run_assets(plant_dir / "landing", warehouse, plant_dir / "reference")
-    return warehouse
 
 
 def _ro(warehouse: Path) -> duckdb.DuckDBPyConnection:

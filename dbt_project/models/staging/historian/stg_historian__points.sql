@@ -1,0 +1,22 @@
+with source as (
+    select * from {{ source('raw', 'historian_point') }}
+),
+
+renamed as (
+    select
+        _record_id,
+        _file_sha256,
+        _row_number,
+        site_id,
+        source_format,
+        tag,
+        ts_utc,
+        ts_local,
+        value,
+        digital_state,
+        quality,
+        units
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,22 @@
+with source as (
+    select * from {{ source('raw', 'instrument_measurement') }}
+),
+
+renamed as (
+    select
+        _record_id,
+        _file_sha256,
+        site_id,
+        vendor,
+        sample_id,
+        measured_at_utc,
+        assumed_timezone,
+        field,
+        value,
+        value_raw,
+        unit,
+        censor
+    from source
+)
+
+select * from renamed

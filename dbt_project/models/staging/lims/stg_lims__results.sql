@@ -1,0 +1,27 @@
+with source as (
+    select * from {{ source('raw', 'lims_result') }}
+),
+
+renamed as (
+    select
+        _record_id,
+        _file_sha256,
+        _row_number,
+        site_id,
+        sample_number,
+        text_id as sample_id,
+        batch_ref,
+        sample_point,
+        analysis,
+        component,
+        {{ dbt.safe_cast('replicate', api.Column.translate_type('integer')) }} as replicate,
+        result_status,
+        entry,
+        numeric_entry,
+        units,
+        changed_on_raw,
+        change_reason
+    from source
+)
+
+select * from renamed

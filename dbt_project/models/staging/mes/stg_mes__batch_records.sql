@@ -1,0 +1,24 @@
+with source as (
+    select * from {{ source('raw', 'mes_batch_record') }}
+),
+
+renamed as (
+    select
+        _record_id,
+        _file_sha256,
+        site_id,
+        batch_id,
+        record_version,
+        product_id,
+        process_type,
+        recipe_id,
+        recipe_version,
+        status,
+        coi_id,
+        donor_id,
+        lims_alias,
+        last_changed_at_utc
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,21 @@
+with source as (
+    select * from {{ source('raw', 'mes_phase') }}
+),
+
+renamed as (
+    select
+        _record_id,
+        _file_sha256,
+        site_id,
+        batch_id,
+        record_version,
+        unit_procedure,
+        operation,
+        phase,
+        equipment_id,
+        start_utc as started_at_utc,
+        end_utc as ended_at_utc
+    from source
+)
+
+select * from renamed
