@@ -83,6 +83,21 @@ def record_id(file_sha256: str, position: str | int) -> str:
     return hashlib.sha256(f"{file_sha256}:{position}".encode()).hexdigest()
 
 
+def insert_frame(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pd.DataFrame
+) -> None:
+    """INSERT a DataFrame into schema.table, by column name (names checked and quoted)."""
+    target = ", ".join(ident(n) for n in frame.columns)
+    con.register("_biotwin_frame", frame)
+    try:
+        con.execute(
+            f"INSERT INTO {sql_table(schema, table)} ({target}) "  # noqa: S608
+            "SELECT * FROM _biotwin_frame"
+        )
+    finally:
+        con.unregister("_biotwin_frame")
+
+
 def append_rows(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -100,15 +115,7 @@ def append_rows(
     for n in names:
         if n not in frame.columns:
             frame[n] = None
-    con.register("_biotwin_rows", frame[names])
-    target = ", ".join(ident(n) for n in names)
-    try:
-        con.execute(
-            f"INSERT INTO {sql_table('raw', stored_table(table))} ({target}) "  # noqa: S608
-            "SELECT * FROM _biotwin_rows"
-        )
-    finally:
-        con.unregister("_biotwin_rows")
+    insert_frame(con, "raw", stored_table(table), frame[names])
     return len(frame)
 
 
@@ -128,11 +135,7 @@ def register_files(con: duckdb.DuckDBPyConnection, ctxs: list[FileContext]) -> N
             "ingested_at": [c.ingested_at for c in ctxs],
         }
     )
-    con.register("_biotwin_files", frame)
-    try:
-        con.execute("INSERT INTO raw.loaded_file SELECT * FROM _biotwin_files")
-    finally:
-        con.unregister("_biotwin_files")
+    insert_frame(con, "raw", "loaded_file", frame)
 
 
 def _quarantine(
@@ -154,11 +157,7 @@ def _quarantine(
             "quarantined_at": ctx.ingested_at,
         }
     )[[n for n, _ in QUARANTINE]]
-    con.register("_biotwin_q", frame)
-    try:
-        con.execute("INSERT INTO raw.quarantine SELECT * FROM _biotwin_q")
-    finally:
-        con.unregister("_biotwin_q")
+    insert_frame(con, "raw", "quarantine", frame)
 
 
 def _ledger_row(
@@ -199,12 +198,7 @@ def _ledger_row(
 def _ledger_rows(con: duckdb.DuckDBPyConnection, rows: list[list]) -> None:
     if not rows:
         return
-    frame = pd.DataFrame(rows, columns=[n for n, _ in LEDGER])
-    con.register("_biotwin_ledger", frame)
-    try:
-        con.execute("INSERT INTO raw.file_ledger SELECT * FROM _biotwin_ledger")
-    finally:
-        con.unregister("_biotwin_ledger")
+    insert_frame(con, "raw", "file_ledger", pd.DataFrame(rows, columns=[n for n, _ in LEDGER]))
 
 
 def _ledger(con: duckdb.DuckDBPyConnection, **fields) -> None:
