@@ -10,7 +10,7 @@ DEMO_SEED ?= 7
 export BIOTWIN_HOME ?= $(CURDIR)/.biotwin
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install demo test ui lint format bench clean
+.PHONY: install demo test ui lint format bench bench-ingest clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -45,3 +45,8 @@ clean:
 
 bench: install
 	$(BIN)/python bench/generate.py --batches $${BENCH_BATCHES:-400}
+
+# historian CSV ingestion vs plain DuckDB read_csv; generates a 400-batch CSV plant (~5 GB,
+# ~4 min) under $$BENCH_PLANT (default /tmp/biotwin-bench-csv400) the first time
+bench-ingest: install
+	$(BIN)/python bench/ingest_historian.py $${BENCH_PLANT:+--plant $$BENCH_PLANT}
