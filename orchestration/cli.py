@@ -84,6 +84,7 @@ def _print_run_summary(result) -> None:
 
 def _print_ledger() -> None:
     """Files by status and rows per system, from the ledger (read-only)."""
+    from assets.ingest.run import ledger_summary
     from assets.ingest.warehouse import connect
 
     warehouse = settings().warehouse
@@ -91,10 +92,7 @@ def _print_ledger() -> None:
         return
     con = connect(warehouse, read_only=True)
     try:
-        rows = con.execute(
-            """SELECT system, status, count(*), sum(rows_read), sum(rows_loaded),
-                      sum(rows_quarantined) FROM raw.file_ledger GROUP BY ALL ORDER BY ALL"""
-        ).fetchall()
+        rows = ledger_summary(con)
     finally:
         con.close()
     print("\nfile ledger:")

@@ -26,11 +26,12 @@ from assets.landing_files import sha256_of
 from orchestration.resources import PlantPaths
 
 
-def known_hashes(paths: PlantPaths, system: str) -> set[str] | None:
-    """sha256 of every file of `system` in the ledger; None if the warehouse is busy."""
+def ledger_state(paths: PlantPaths, system: str) -> tuple[set[str], set[tuple[str, int]]] | None:
+    """(sha256s, (path, size) pairs) the ledger holds for `system`; None if the warehouse is
+    busy (a writer holds the lock)."""
     warehouse = paths.warehouse_path()
     if not warehouse.exists():
-        return set()
+        return set(), set()
     try:
         con = duckdb.connect(str(warehouse), read_only=True)
     except duckdb.Error:
@@ -41,19 +42,25 @@ def known_hashes(paths: PlantPaths, system: str) -> set[str] | None:
             "WHERE table_schema = 'raw' AND table_name = 'file_ledger'"
         ).fetchall()[0][0]
         if not exists:
-            return set()
+            return set(), set()
         rows = con.execute(
-            "SELECT DISTINCT file_sha256 FROM raw.file_ledger WHERE system = ? "
+            "SELECT file_sha256, source_path, size_bytes FROM raw.file_ledger WHERE system = ? "
             "AND file_sha256 IS NOT NULL",
             [system],
         ).fetchall()
     finally:
         con.close()
-    return {r[0] for r in rows}
+    return {r[0] for r in rows}, {(r[1], r[2]) for r in rows}
 
 
-def new_files(paths: PlantPaths, system: str, known: set[str]) -> list[tuple[str, str]]:
-    """(relative path, sha256) of regular files whose bytes the ledger has not seen."""
+def new_files(
+    paths: PlantPaths, system: str, hashes: set[str], seen: set[tuple[str, int]]
+) -> list[tuple[str, str]]:
+    """(relative path, sha256) of regular files whose bytes the ledger has not seen.
+
+    A file whose path and size the ledger already holds is not hashed again: a tick must not
+    read the whole landing zone. (Ingestion itself hashes every file, so changed bytes of the
+    same size under the same name are still caught by the next run.)"""
     root = paths.landing_path()
     base = root / system
     if not base.is_dir():
@@ -62,9 +69,12 @@ def new_files(paths: PlantPaths, system: str, known: set[str]) -> list[tuple[str
     for path in sorted(base.rglob("*")):
         if path.is_symlink() or not path.is_file():
             continue
+        rel = path.relative_to(root).as_posix()
+        if (rel, path.stat().st_size) in seen:
+            continue
         sha = sha256_of(path)
-        if sha not in known:
-            out.append((path.relative_to(root).as_posix(), sha))
+        if sha not in hashes:
+            out.append((rel, sha))
     return out
 
 
@@ -77,10 +87,10 @@ def _landing_sensor(system: str):
         description=f"Requests ingestion when new {system} files land.",
     )
     def _sensor(context: SensorEvaluationContext, paths: PlantPaths):
-        known = known_hashes(paths, system)
-        if known is None:
+        state = ledger_state(paths, system)
+        if state is None:
             return SkipReason("warehouse busy (a run is writing); will look again")
-        fresh = new_files(paths, system, known)
+        fresh = new_files(paths, system, *state)
         if not fresh:
             return SkipReason(f"no new {system} files")
         digest = hashlib.sha256("\n".join(sorted(sha for _, sha in fresh)).encode()).hexdigest()

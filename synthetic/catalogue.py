@@ -236,11 +236,6 @@ def compact_equipment(equipment_id: str) -> str:
     return equipment_id.replace("-", "")
 
 
-def tag_name(site: Site, parameter_id: str, equipment_id: str) -> str:
-    template, _ = site.tags[parameter_id]
-    return format_tag(site, template, equipment_id)
-
-
 def format_tag(site: Site, template: str, equipment_id: str) -> str:
     eq = compact_equipment(equipment_id) if site.site_id == "BOS" else equipment_id
     return template.format(eq=eq)
@@ -340,7 +335,6 @@ LVV = Process(
 )
 
 PROCESSES: tuple[Process, ...] = (CART, ALLO, LVV)
-PROCESS_BY_PRODUCT = {p.product_id: p for p in PROCESSES}
 
 # Specifications: product, parameter, sample point, min, max, criticality.
 SPECIFICATIONS: tuple[tuple[str, str, str, float | None, float | None, str], ...] = (

@@ -28,7 +28,7 @@ import pandas as pd
 from synthetic import custody, historian, instruments, lims, mess, records
 from synthetic.catalogue import LVV, SITES, Site
 from synthetic.lab import LabResult, instrument_samples, lims_results, sample_id
-from synthetic.plan import HISTORIAN_PAD_H, BatchPlan, PlantPlan, plan_plant
+from synthetic.plan import BatchPlan, PlantPlan, plan_plant
 from synthetic.reference import write_reference
 from synthetic.series import BatchRun, epoch_minute, equipment_uses, simulate_batch
 
@@ -991,4 +991,4 @@ def _manifest_doc(
     }
 
 
-__all__ = ["DEFAULT_START", "HISTORIAN_PAD_H", "generate"]
+__all__ = ["DEFAULT_START", "generate"]

@@ -21,7 +21,6 @@ from synthetic.series import EquipmentUse
 from synthetic.units import round_for_unit, to_source
 
 DIGITAL_STATES = {"I/O Timeout": 246, "Bad Input": 307, "Shutdown": 254, "No Data": 248}
-HISTORIAN_COLUMNS = ["tag", "timestamp", "value", "quality", "units"]
 
 
 @dataclass(frozen=True)

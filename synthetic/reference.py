@@ -17,17 +17,6 @@ from synthetic.catalogue import (
     format_tag,
 )
 
-REFERENCE_FILES = (
-    "sites.csv",
-    "parameters.csv",
-    "units.csv",
-    "tags.csv",
-    "lab_tests.csv",
-    "instrument_fields.csv",
-    "specifications.csv",
-    "processes.csv",
-)
-
 
 def _num(v: float | None) -> str:
     if v is None:

@@ -8,7 +8,7 @@ that memory stays bounded by one batch, not by the plant.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 from scipy.signal import lfilter
@@ -292,7 +292,3 @@ def _incubator_use(plan: BatchPlan, phase: PhasePlan) -> EquipmentUse:
         "incubator_co2": 5.0 + _ar1(rng, n, 0.05),
     }
     return EquipmentUse(phase.equipment_id, plan.batch_id, minutes, values, inside)
-
-
-def minute_to_datetime(minute: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(minutes=int(minute))

@@ -217,21 +217,6 @@ QUARANTINE = (
     ("quarantined_at", "TIMESTAMPTZ"),
 )
 
-SYSTEM_TABLES = {
-    "historian": ("historian_point",),
-    "mes": (
-        "mes_batch_record",
-        "mes_phase",
-        "mes_parameter",
-        "mes_material",
-        "mes_signature",
-        "mes_deviation",
-    ),
-    "lims": ("lims_result",),
-    "instruments": ("instrument_measurement",),
-    "custody": ("custody_event",),
-}
-
 
 def stored_table(table: str) -> str:
     """Name of the table behind the raw view `table` (internal: read the view)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from biotwin.settings import PROJECT_ROOT
+from biotwin.settings import settings
 
 STAGING = {
     "stg_historian__points": "historian_point",
@@ -26,7 +26,7 @@ def test_dbt_build_staging_passes_and_keeps_every_raw_row(ingested: Path, tmp_pa
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(ingested, warehouse)
     dbt = str(Path(sys.executable).with_name("dbt"))
-    project = PROJECT_ROOT / "dbt_project"
+    project = settings().dbt_project_dir
     result = subprocess.run(
         [
             dbt,
