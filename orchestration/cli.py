@@ -47,6 +47,9 @@ def _instance():
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from orchestration.dbt import prepare_manifest
+
+    prepare_manifest()  # the dbt assets read target/manifest.json when the definitions load
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("main")
@@ -116,7 +119,37 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         _print_generate_summary(s.home, doc)
     else:
         print(f"using the existing demo landing zone under {s.home}")
-    return _cmd_run(argparse.Namespace(select=None, log_level="WARNING"))
+    code = _cmd_run(argparse.Namespace(select=None, log_level="WARNING"))
+    _print_marts_summary()
+    return code
+
+
+def _print_marts_summary() -> None:
+    """Row counts of every mart and the data-quality issues, from the read-only warehouse."""
+    from biotwin.query import DQ_SUMMARY_SQL, format_table, mart_row_counts, run_query
+
+    warehouse = settings().warehouse
+    columns, rows = mart_row_counts(warehouse)
+    if not rows:
+        return
+    print("\nmarts:")
+    print(format_table(columns, rows))
+    print("\ndata-quality issues (marts.dq_issues):")
+    print(format_table(*run_query(warehouse, DQ_SUMMARY_SQL)))
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from biotwin.query import format_csv, format_table, run_query
+
+    try:
+        columns, rows = run_query(settings().warehouse, args.sql)
+    except duckdb.Error as exc:
+        print(f"biotwin: query failed: {exc}", file=sys.stderr)
+        return 1
+    print(format_csv(columns, rows) if args.csv else format_table(columns, rows), end="\n")
+    return 0
 
 
 def _cmd_ui(args: argparse.Namespace) -> int:
@@ -175,6 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--batches", type=int, default=24)
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=_cmd_demo)
+
+    query = sub.add_parser("query", help="SQL on the warehouse, read-only (docs/queries.md)")
+    query.add_argument("sql", help='one SQL statement, e.g. "SELECT * FROM marts.dim_batch"')
+    query.add_argument("--csv", action="store_true", help="CSV instead of a text table")
+    query.set_defaults(func=_cmd_query)
 
     ui = sub.add_parser("ui", help="Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import AssetSelection, Definitions, define_asset_job
 
 from assets.landing import INGESTION_ASSETS, reference_data
+from orchestration.dbt import dbt_models, dbt_resource
 from orchestration.resources import PlantPaths
 from orchestration.sensors import LANDING_SENSORS
 
@@ -13,8 +14,8 @@ main_job = define_asset_job(
 )
 
 defs = Definitions(
-    assets=[reference_data, *INGESTION_ASSETS],
+    assets=[reference_data, *INGESTION_ASSETS, dbt_models],
     jobs=[main_job],
     sensors=LANDING_SENSORS,
-    resources={"paths": PlantPaths()},
+    resources={"paths": PlantPaths(), "dbt": dbt_resource()},
 )

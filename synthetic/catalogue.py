@@ -98,6 +98,7 @@ UNIT_CONVERSIONS: tuple[tuple[str, str, float, float], ...] = (
     ("1e6 cells", "1e9 cells", 1.0e-3, 0.0),
     ("TU/L", "TU/mL", 1.0e-3, 0.0),
     ("pg/mL", "pg/mL", 1.0, 0.0),
+    ("µm", "um", 1.0, 0.0),  # allotropy writes the micro sign; the catalogue spells it in ASCII
 )
 
 

@@ -200,13 +200,16 @@ def equipment_uses(run: BatchRun) -> list[EquipmentUse]:
         if merged and merged[-1].equipment_id == use.equipment_id:
             prev = merged.pop()
             keep = ~np.isin(use.minutes, prev.minutes)
+            # minutes both uses recorded keep the first use's readings, but they are in a phase
+            # whenever either phase was running (the batch record says so)
+            in_phase_later = np.isin(prev.minutes, use.minutes[use.in_phase])
             merged.append(
                 EquipmentUse(
                     use.equipment_id,
                     use.batch_id,
                     np.concatenate([prev.minutes, use.minutes[keep]]),
                     {k: np.concatenate([prev.values[k], use.values[k][keep]]) for k in prev.values},
-                    np.concatenate([prev.in_phase, use.in_phase[keep]]),
+                    np.concatenate([prev.in_phase | in_phase_later, use.in_phase[keep]]),
                 )
             )
         else:

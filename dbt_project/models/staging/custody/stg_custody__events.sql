@@ -6,6 +6,7 @@ renamed as (
     select
         _record_id,
         _file_sha256,
+        _ingested_at,
         _row_number,
         site_id,
         coi_id,

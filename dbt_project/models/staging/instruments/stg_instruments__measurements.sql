@@ -6,6 +6,7 @@ renamed as (
     select
         _record_id,
         _file_sha256,
+        _ingested_at,
         site_id,
         vendor,
         sample_id,

@@ -6,12 +6,14 @@ renamed as (
     select
         _record_id,
         _file_sha256,
+        _ingested_at,
         _row_number,
         site_id,
         sample_number,
         text_id as sample_id,
         batch_ref,
         sample_point,
+        sampled_on_raw,
         analysis,
         component,
         {{ dbt.safe_cast('replicate', api.Column.translate_type('integer')) }} as replicate,
@@ -19,6 +21,10 @@ renamed as (
         entry,
         numeric_entry,
         units,
+        spec_min_raw,
+        spec_max_raw,
+        entered_by,
+        reviewed_by,
         changed_on_raw,
         change_reason
     from source

@@ -1,0 +1,102 @@
+"""Read-only SQL on the warehouse: what `biotwin query` and the demo summary print.
+
+The warehouse is opened read-only, so a query can never change it and can run while nothing
+else writes (DuckDB allows one writer; readers must be read-only).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+Rows = list[tuple[Any, ...]]
+
+
+def run_query(warehouse: Path, sql: str) -> tuple[list[str], Rows]:
+    """Column names and rows of one SQL statement, on a read-only connection."""
+    if not warehouse.exists():
+        raise ValueError(f"no warehouse at {warehouse}: run `make demo` or `biotwin run` first")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        result = con.sql(sql)
+        if result is None:
+            return [], []
+        return list(result.columns), result.fetchall()
+    finally:
+        con.close()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def format_table(columns: Sequence[str], rows: Rows, max_rows: int | None = None) -> str:
+    """A plain aligned text table (what a terminal shows best); numbers right-aligned."""
+    shown = rows if max_rows is None else rows[:max_rows]
+    cells = [[_cell(v) for v in row] for row in shown]
+    widths = [len(c) for c in columns]
+    for row in cells:
+        widths = [max(w, len(v)) for w, v in zip(widths, row, strict=True)]
+    numeric = [
+        bool(shown) and all(_is_number(r[i]) or r[i] is None for r in shown)
+        for i in range(len(columns))
+    ]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    out = [line(columns), line(["-" * w for w in widths]), *(line(r) for r in cells)]
+    if max_rows is not None and len(rows) > max_rows:
+        out.append(f"... {len(rows) - max_rows} more rows")
+    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(out)
+
+
+def format_csv(columns: Sequence[str], rows: Rows) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([[("" if v is None else v) for v in row] for row in rows])
+    return buffer.getvalue()
+
+
+def mart_row_counts(warehouse: Path) -> tuple[list[str], Rows]:
+    """Exact row count of every table in the marts schema."""
+    _, tables = run_query(
+        warehouse,
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = 'marts' ORDER BY table_name",
+    )
+    if not tables:
+        return ["mart", "row_count"], []
+    union = " UNION ALL ".join(
+        # names come from the catalogue and are checked to be identifiers
+        f"SELECT '{name}' AS mart, count(*) AS row_count FROM marts.\"{name}\""  # noqa: S608
+        for (name,) in tables
+        if name.replace("_", "").isalnum()
+    )
+    return run_query(warehouse, union + " ORDER BY mart")
+
+
+DQ_SUMMARY_SQL = """
+SELECT source_system, issue_type, severity, count(*) AS issues, sum(n_records) AS records
+FROM marts.dq_issues GROUP BY ALL ORDER BY source_system, severity, issue_type
+"""

@@ -1,0 +1,98 @@
+-- Every historian reading with its parameter, equipment, UTC time and canonical value.
+-- Nothing is dropped here: readings that cannot be conformed carry the reason
+-- (unmapped_tag, unknown_unit, dst_*), and dq_issues reports them.
+with points as (
+    select * from {{ ref('stg_historian__points') }}
+),
+
+local_times as (
+    select site_id, ts_local, ts_utc, time_issue
+    from {{ ref('int_historian__local_times_resolved') }}
+),
+
+tags as (
+    select site_id, tag, equipment_id, parameter_id, source_unit
+    from {{ source('ref', 'tags') }}
+),
+
+parameters as (
+    select parameter_id, canonical_unit, plausible_min, plausible_max
+    from {{ source('ref', 'parameters') }}
+),
+
+units as (
+    select from_unit, to_unit, factor, {{ adapter.quote("offset") }} as unit_offset
+    from {{ source('ref', 'units') }}
+),
+
+mapped as (
+    select
+        points._record_id,
+        points._file_sha256,
+        points._ingested_at,
+        points.site_id,
+        points.tag,
+        tags.equipment_id,
+        tags.parameter_id,
+        coalesce(points.ts_utc, local_times.ts_utc) as ts_utc,
+        points.ts_local,
+        local_times.time_issue,
+        points.value as source_value,
+        coalesce(nullif(trim(points.units), ''), tags.source_unit) as source_unit,
+        parameters.canonical_unit,
+        parameters.plausible_min,
+        parameters.plausible_max,
+        points.quality,
+        points.digital_state
+    from points
+    left join local_times
+        on points.site_id = local_times.site_id
+        and points.ts_local = local_times.ts_local
+    left join tags
+        on points.site_id = tags.site_id
+        and points.tag = tags.tag
+    left join parameters
+        on tags.parameter_id = parameters.parameter_id
+),
+
+converted as (
+    select
+        mapped.*,
+        case
+            when mapped.source_unit = mapped.canonical_unit then mapped.source_value
+            else mapped.source_value * units.factor + units.unit_offset
+        end as value,
+        (mapped.source_unit = mapped.canonical_unit or units.factor is not null) as unit_known
+    from mapped
+    left join units
+        on mapped.source_unit = units.from_unit
+        and mapped.canonical_unit = units.to_unit
+)
+
+select
+    _record_id,
+    _file_sha256,
+    _ingested_at,
+    site_id,
+    tag,
+    equipment_id,
+    parameter_id,
+    ts_utc,
+    ts_local,
+    source_value,
+    source_unit,
+    value,
+    canonical_unit as unit,
+    quality,
+    digital_state,
+    case
+        when parameter_id is null then 'unmapped_tag'
+        when not unit_known then 'unknown_unit'
+        when ts_utc is null then coalesce(time_issue, 'unparsed_timestamp')
+    end as conform_issue,
+    (
+        value is not null
+        and (plausible_min is null or value >= plausible_min)
+        and (plausible_max is null or value <= plausible_max)
+    ) as is_plausible
+from converted

@@ -1,0 +1,87 @@
+-- Instrument readings of mapped fields, linked to a batch through the site's sample-id pattern
+-- and converted to canonical units. Below-range readings keep their censor and the reported
+-- limit (allotropy's -0.0 is not a measurement). Fields not in instrument_fields are
+-- instrument diagnostics and stay in staging.
+with measurements as (
+    select * from {{ ref('stg_instruments__measurements') }}
+),
+
+fields as (
+    select vendor, field, parameter_id from {{ source('ref', 'instrument_fields') }}
+),
+
+parameters as (
+    select parameter_id, canonical_unit from {{ source('ref', 'parameters') }}
+),
+
+units as (
+    select from_unit, to_unit, factor, {{ adapter.quote("offset") }} as unit_offset
+    from {{ source('ref', 'units') }}
+),
+
+sites as (
+    select site_id, sample_id_pattern from {{ source('ref', 'sites') }}
+),
+
+batches as (
+    select batch_id, batch_key from {{ ref('int_batch_records__latest') }}
+),
+
+mapped as (
+    select
+        measurements.*,
+        fields.parameter_id,
+        parameters.canonical_unit,
+        nullif(measurements.censor, '') as censor_symbol,
+        case
+            when nullif(measurements.censor, '') is null then measurements.value
+            else {{ dbt.safe_cast(
+                "trim(replace(replace(measurements.value_raw, '<', ''), '>', ''))",
+                api.Column.translate_type("double")) }}
+        end as reported_value,
+        {{ normalise_batch_ref(regex_group('measurements.sample_id', 'sites.sample_id_pattern', 1)) }}
+            as sample_batch_key,
+        {{ regex_group('measurements.sample_id', "'[-_]([A-Za-z0-9]+)$'", 1) }} as sample_suffix
+    from measurements
+    inner join fields
+        on measurements.vendor = fields.vendor
+        and measurements.field = fields.field
+    left join parameters on fields.parameter_id = parameters.parameter_id
+    left join sites on measurements.site_id = sites.site_id
+)
+
+select
+    mapped._record_id,
+    mapped._file_sha256,
+    mapped._ingested_at,
+    {{ sha256_hex(dbt.concat(["'instrument'", "'|'", "mapped._record_id"])) }} as result_id,
+    {{ dbt.concat(["'instrument:'", "mapped.vendor"]) }} as source_system,
+    mapped.site_id,
+    mapped.sample_id,
+    batches.batch_id,
+    case when batches.batch_id is not null then 'sample_id_pattern' end as link_method,
+    upper(nullif(mapped.sample_suffix, '')) as sample_point,
+    mapped.vendor,
+    mapped.field,
+    mapped.parameter_id,
+    'measured' as status,
+    coalesce(mapped.value_raw, {{ dbt.safe_cast('mapped.value', api.Column.translate_type('string')) }})
+        as result_text,
+    mapped.censor_symbol as censor,
+    case
+        when mapped.unit = mapped.canonical_unit then mapped.reported_value
+        else mapped.reported_value * units.factor + units.unit_offset
+    end as value,
+    mapped.canonical_unit as unit,
+    mapped.unit as source_unit,
+    case
+        when mapped.unit <> mapped.canonical_unit and units.factor is null then 'unknown_unit'
+    end as conform_issue,
+    mapped.measured_at_utc as sampled_at_utc
+from mapped
+left join batches
+    on mapped.sample_batch_key = batches.batch_key
+    and mapped.sample_batch_key <> ''
+left join units
+    on mapped.unit = units.from_unit
+    and mapped.canonical_unit = units.to_unit

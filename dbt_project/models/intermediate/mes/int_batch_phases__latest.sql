@@ -1,0 +1,48 @@
+-- Phases of the latest record version, with the batch's start and each phase's window on its
+-- equipment. A phase still running at extract time has no end: its window stays open.
+with latest as (
+    select batch_id, record_version, product_id, _ingested_at
+    from {{ ref('int_batch_records__latest') }}
+),
+
+phases as (
+    select * from {{ ref('stg_mes__phases') }}
+),
+
+current_phases as (
+    select
+        phases._record_id,
+        phases.site_id,
+        phases.batch_id,
+        latest.product_id,
+        phases.record_version,
+        phases.unit_procedure,
+        phases.operation,
+        phases.phase,
+        phases.equipment_id,
+        phases.started_at_utc,
+        phases.ended_at_utc,
+        latest._ingested_at as record_loaded_at
+    from phases
+    inner join latest
+        on phases.batch_id = latest.batch_id
+        and phases.record_version = latest.record_version
+)
+
+select
+    _record_id,
+    site_id,
+    batch_id,
+    product_id,
+    record_version,
+    row_number() over (partition by batch_id order by started_at_utc, phase) as phase_order,
+    unit_procedure,
+    operation,
+    phase,
+    equipment_id,
+    started_at_utc,
+    ended_at_utc,
+    coalesce(ended_at_utc, {{ dbt.dateadd('year', 100, 'started_at_utc') }}) as window_end_utc,
+    min(started_at_utc) over (partition by batch_id) as batch_started_at_utc,
+    record_loaded_at
+from current_phases

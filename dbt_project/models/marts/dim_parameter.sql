@@ -1,0 +1,8 @@
+select
+    parameter_id,
+    name,
+    canonical_unit,
+    kind,
+    plausible_min,
+    plausible_max
+from {{ source('ref', 'parameters') }}

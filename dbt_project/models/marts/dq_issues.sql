@@ -1,0 +1,274 @@
+-- One row per data-quality issue found while conforming: what, how bad, where it came from
+-- (system, site, batch, file, first record) and how many records it covers. Readings are
+-- grouped per file and tag so that a day of an unmapped tag is one issue, not 1,440.
+-- Nothing here removes data: the records stay in raw/staging and, where they can be
+-- conformed, in the marts with their flags.
+with conformed_points as (
+    select * from {{ ref('int_historian__points_conformed') }}
+),
+
+files as (
+    select file_sha256, min(source_path) as source_path
+    from {{ source('raw', 'file_ledger') }}
+    group by file_sha256
+),
+
+historian_unconformed as (
+    select
+        conform_issue as issue_type,
+        case when conform_issue like 'dst_%' then 'warning' else 'error' end as severity,
+        'historian' as source_system,
+        site_id,
+        {{ dbt.safe_cast('null', api.Column.translate_type('string')) }} as batch_id,
+        _file_sha256 as file_sha256,
+        min(_record_id) as record_id,
+        count(*) as n_records,
+        min(coalesce(ts_utc, {{ local_to_utc('ts_local', "'UTC'") }})) as first_at_utc,
+        max(coalesce(ts_utc, {{ local_to_utc('ts_local', "'UTC'") }})) as last_at_utc,
+        {{ dbt.concat(["'tag '", "tag", "' unit '", "coalesce(source_unit, '?')"]) }} as detail
+    from conformed_points
+    where conform_issue is not null
+    group by conform_issue, site_id, _file_sha256, tag, source_unit
+),
+
+timeseries as (
+    select * from {{ ref('fct_process_timeseries') }}
+),
+
+historian_implausible as (
+    select
+        'implausible_value' as issue_type,
+        'warning' as severity,
+        'historian' as source_system,
+        {{ dbt.safe_cast('null', api.Column.translate_type('string')) }} as site_id,
+        batch_id,
+        _file_sha256 as file_sha256,
+        _record_id as record_id,
+        1 as n_records,
+        ts_utc as first_at_utc,
+        ts_utc as last_at_utc,
+        {{ dbt.concat([
+            "parameter_id", "' = '",
+            dbt.safe_cast("value", api.Column.translate_type("string")), "' '", "unit",
+            "' outside the plausible range'"
+        ]) }} as detail
+    from timeseries
+    where value is not null and quality = 'Good' and digital_state is null and not is_usable
+),
+
+historian_flagged as (
+    select
+        'flagged_reading' as issue_type,
+        'info' as severity,
+        'historian' as source_system,
+        {{ dbt.safe_cast('null', api.Column.translate_type('string')) }} as site_id,
+        batch_id,
+        _file_sha256 as file_sha256,
+        min(_record_id) as record_id,
+        count(*) as n_records,
+        min(ts_utc) as first_at_utc,
+        max(ts_utc) as last_at_utc,
+        {{ dbt.concat([
+            "source_tag", "' '", "coalesce(digital_state, quality)"
+        ]) }} as detail
+    from timeseries
+    where quality <> 'Good' or digital_state is not null
+    group by batch_id, _file_sha256, source_tag, quality, digital_state
+),
+
+file_spans as (
+    select
+        site_id,
+        tag,
+        _file_sha256,
+        min(_ingested_at) as loaded_at,
+        min(ts_utc) as first_ts_utc,
+        max(ts_utc) as last_ts_utc,
+        count(*) as n_records
+    from conformed_points
+    where ts_utc is not null
+    group by site_id, tag, _file_sha256
+),
+
+historian_overlaps as (
+    select
+        'overlapping_export' as issue_type,
+        'info' as severity,
+        'historian' as source_system,
+        later.site_id,
+        {{ dbt.safe_cast('null', api.Column.translate_type('string')) }} as batch_id,
+        later._file_sha256 as file_sha256,
+        {{ dbt.safe_cast('null', api.Column.translate_type('string')) }} as record_id,
+        sum(later.n_records) as n_records,
+        min(greatest(later.first_ts_utc, earlier.first_ts_utc)) as first_at_utc,
+        max(least(later.last_ts_utc, earlier.last_ts_utc)) as last_at_utc,
+        {{ dbt.concat(["'repeats readings of file '", "earlier._file_sha256"]) }} as detail
+    from file_spans as later
+    inner join file_spans as earlier
+        on later.site_id = earlier.site_id
+        and later.tag = earlier.tag
+        and (
+            later.loaded_at > earlier.loaded_at
+            or (later.loaded_at = earlier.loaded_at and later._file_sha256 > earlier._file_sha256)
+        )
+        and later.first_ts_utc <= earlier.last_ts_utc
+        and later.last_ts_utc >= earlier.first_ts_utc
+    group by later.site_id, later._file_sha256, earlier._file_sha256
+),
+
+lims as (
+    select * from {{ ref('int_lims__result_versions') }}
+),
+
+lims_issues as (
+    select
+        coalesce(
+            conform_issue,
+            time_issue,
+            case when batch_id is null then 'unlinked_record' end
+        ) as issue_type,
+        case when batch_id is null then 'warning' else 'error' end as severity,
+        'lims' as source_system,
+        site_id,
+        batch_id,
+        _file_sha256 as file_sha256,
+        _record_id as record_id,
+        1 as n_records,
+        sampled_at_utc as first_at_utc,
+        sampled_at_utc as last_at_utc,
+        {{ dbt.concat([
+            "'sample '", "sample_id", "' batch ref '", "coalesce(batch_ref, '')",
+            "' '", "analysis", "'/'", "component"
+        ]) }} as detail
+    from lims
+    where conform_issue is not null or time_issue is not null or batch_id is null
+),
+
+instrument_issues as (
+    select
+        coalesce(conform_issue, 'unlinked_record') as issue_type,
+        case when conform_issue is not null then 'error' else 'info' end as severity,
+        'instruments' as source_system,
+        site_id,
+        batch_id,
+        _file_sha256 as file_sha256,
+        min(_record_id) as record_id,
+        count(*) as n_records,
+        min(sampled_at_utc) as first_at_utc,
+        max(sampled_at_utc) as last_at_utc,
+        {{ dbt.concat(["'sample '", "sample_id", "' on '", "source_system"]) }} as detail
+    from {{ ref('int_instruments__results_linked') }}
+    where conform_issue is not null or batch_id is null
+    group by conform_issue, site_id, batch_id, _file_sha256, sample_id, source_system
+),
+
+custody as (
+    select * from {{ ref('int_custody__events_ordered') }}
+),
+
+custody_issues as (
+    select
+        issue_type,
+        case when issue_type = 'repeated_record' then 'info' else 'error' end as severity,
+        'custody' as source_system,
+        site_id,
+        batch_id,
+        _file_sha256 as file_sha256,
+        _record_id as record_id,
+        1 as n_records,
+        event_time_utc as first_at_utc,
+        event_time_utc as last_at_utc,
+        {{ dbt.concat(["coi_id", "' '", "event_type"]) }} as detail
+    from (
+        select custody.*, 'custody_gap' as issue_type
+        from custody where steps_missing_before > 0
+        union all
+        select custody.*, 'unsigned_handoff' as issue_type
+        from custody where is_unsigned_handoff
+        union all
+        select custody.*, 'temperature_excursion' as issue_type
+        from custody where is_temperature_excursion
+        union all
+        select custody.*, 'unknown_event_type' as issue_type
+        from custody where is_unknown_event_type
+        union all
+        select custody.*, 'repeated_record' as issue_type
+        from custody where n_copies > 1
+    ) as flagged
+),
+
+quarantined as (
+    select
+        'quarantined_rows' as issue_type,
+        'error' as severity,
+        ledger.system as source_system,
+        ledger.site_id,
+        {{ dbt.safe_cast('null', api.Column.translate_type('string')) }} as batch_id,
+        ledger.file_sha256,
+        {{ dbt.safe_cast('null', api.Column.translate_type('string')) }} as record_id,
+        ledger.rows_quarantined as n_records,
+        ledger.processed_at as first_at_utc,
+        ledger.processed_at as last_at_utc,
+        {{ dbt.concat(["ledger.status", "': '", "coalesce(ledger.reason, 'rows refused by the contract')"]) }}
+            as detail
+    from {{ source('raw', 'file_ledger') }} as ledger
+    where ledger.rows_quarantined > 0 or ledger.status = 'quarantined'
+),
+
+duplicate_files as (
+    select
+        'duplicate_file' as issue_type,
+        'info' as severity,
+        ledger.system as source_system,
+        ledger.site_id,
+        {{ dbt.safe_cast('null', api.Column.translate_type('string')) }} as batch_id,
+        ledger.file_sha256,
+        {{ dbt.safe_cast('null', api.Column.translate_type('string')) }} as record_id,
+        0 as n_records,
+        ledger.processed_at as first_at_utc,
+        ledger.processed_at as last_at_utc,
+        {{ dbt.concat(["'same bytes as an earlier file: '", "ledger.source_path"]) }} as detail
+    from {{ source('raw', 'file_ledger') }} as ledger
+    where ledger.status = 'duplicate'
+),
+
+issues as (
+    select * from historian_unconformed
+    union all
+    select * from historian_implausible
+    union all
+    select * from historian_flagged
+    union all
+    select * from historian_overlaps
+    union all
+    select * from lims_issues
+    union all
+    select * from instrument_issues
+    union all
+    select * from custody_issues
+    union all
+    select * from quarantined
+    union all
+    select * from duplicate_files
+)
+
+select
+    {{ sha256_hex(dbt.concat([
+        "issues.issue_type", "'|'", "issues.source_system", "'|'",
+        "coalesce(issues.file_sha256, '')", "'|'", "coalesce(issues.record_id, '')", "'|'",
+        "coalesce(issues.batch_id, '')", "'|'", "issues.detail"
+    ])) }} as issue_id,
+    issues.issue_type,
+    issues.severity,
+    issues.source_system,
+    issues.site_id,
+    issues.batch_id,
+    coalesce(files.source_path, '') as source_path,
+    issues.file_sha256,
+    issues.record_id,
+    {{ dbt.cast('issues.n_records', api.Column.translate_type('bigint')) }} as n_records,
+    issues.first_at_utc,
+    issues.last_at_utc,
+    issues.detail
+from issues
+left join files on issues.file_sha256 = files.file_sha256

@@ -1,0 +1,60 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='batch_id',
+        on_schema_change='fail'
+    )
+}}
+-- The aligned grid models train on: usable readings (Good, numeric, plausible) averaged per
+-- batch, parameter and grid step of the product's process (ref.processes.grid_step_h).
+-- elapsed_h is the start of the step. Rebuilt per batch when its time series was rebuilt.
+with readings as (
+    select * from {{ ref('fct_process_timeseries') }}
+    where is_usable
+    {% if is_incremental() %}
+        and _batch_loaded_at > (
+            select coalesce(
+                max(_batch_loaded_at),
+                {{ dbt.safe_cast("'1900-01-01 00:00:00+00'", api.Column.translate_type('timestamp')) }}
+            )
+            from {{ this }}
+        )
+    {% endif %}
+),
+
+batches as (
+    select batch_id, product_id from {{ ref('int_batch_records__latest') }}
+),
+
+processes as (
+    select product_id, grid_step_h from {{ source('ref', 'processes') }}
+),
+
+gridded as (
+    select
+        readings.batch_id,
+        batches.product_id,
+        readings.parameter_id,
+        floor(readings.elapsed_h / processes.grid_step_h) * processes.grid_step_h as elapsed_h,
+        readings.value,
+        readings.unit,
+        readings._batch_loaded_at
+    from readings
+    inner join batches on readings.batch_id = batches.batch_id
+    inner join processes on batches.product_id = processes.product_id
+)
+
+select
+    batch_id,
+    product_id,
+    parameter_id,
+    {{ dbt.cast('elapsed_h', api.Column.translate_type('double')) }} as elapsed_h,
+    avg(value) as value,
+    min(value) as value_min,
+    max(value) as value_max,
+    unit,
+    count(*) as n_points,
+    max(_batch_loaded_at) as _batch_loaded_at
+from gridded
+group by batch_id, product_id, parameter_id, elapsed_h, unit

@@ -1,0 +1,133 @@
+"""dbt glue: the dbt project as one `@dbt_assets` definition, run as the real dbt CLI.
+
+The manifest is prepared explicitly (`prepare_manifest`, called by `make`, the CLI and the test
+session), never parsed at import: this module only reads the prepared manifest.json.
+dbt runs as a subprocess with `threads: 1` in the `warehouse` pool, the one DuckDB writer.
+"""
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetSpec
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+
+from biotwin.settings import settings
+from orchestration.resources import PlantPaths
+
+DBT_DIR = settings().dbt_project_dir
+MANIFEST = DBT_DIR / "target" / "manifest.json"
+
+# dbt sources are the tables the Python assets write: one asset per landing system.
+SOURCE_ASSETS: Mapping[tuple[str, str], AssetKey] = {
+    ("raw", "historian_point"): AssetKey(["raw", "historian"]),
+    ("raw", "lims_result"): AssetKey(["raw", "lims"]),
+    ("raw", "custody_event"): AssetKey(["raw", "custody"]),
+    ("raw", "instrument_measurement"): AssetKey(["raw", "instruments"]),
+    **{
+        ("raw", f"mes_{table}"): AssetKey(["raw", "mes"])
+        for table in ("batch_record", "phase", "material", "signature", "deviation", "parameter")
+    },
+}
+REFERENCE_ASSET = AssetKey(["ref", "reference_data"])
+
+
+def dbt_executable() -> str:
+    """The dbt next to this interpreter: works without an activated venv."""
+    return str(Path(sys.executable).with_name("dbt"))
+
+
+def prepare_manifest(force: bool = False) -> Path:
+    """Write target/manifest.json with `dbt parse` (no warehouse connection needed)."""
+    if MANIFEST.exists() and not force:
+        return MANIFEST
+    cmd = [dbt_executable(), "parse", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
+    if done.returncode != 0:
+        raise RuntimeError(f"dbt parse failed:\n{done.stdout}\n{done.stderr}")
+    return MANIFEST
+
+
+def build_args(warehouse: Path, full_refresh: bool = False) -> list[str]:
+    """`dbt build` arguments for one warehouse file (the profile reads the `warehouse` var)."""
+    args = ["build", "--vars", json.dumps({"biotwin_warehouse": str(warehouse)})]
+    if full_refresh:
+        args.append("--full-refresh")
+    return args
+
+
+def upstream_key(source_key: AssetKey) -> AssetKey:
+    """The Dagster asset that writes a dbt source table (several tables share one asset)."""
+    if source_key.path[0] == "ref":
+        return REFERENCE_ASSET
+    return SOURCE_ASSETS.get(tuple(source_key.path), source_key)
+
+
+def with_upstream_assets(spec: AssetSpec) -> AssetSpec:
+    """Point a model's source deps at the ingestion assets, so Dagster orders and traces them."""
+    keys = list(dict.fromkeys(upstream_key(dep.asset_key) for dep in spec.deps))
+    return spec.replace_attributes(deps=[AssetDep(key) for key in keys])
+
+
+def asset_key_for(props: Mapping[str, Any]) -> AssetKey:
+    """Models are [schema, name]; sources [source, table] (remapped by with_upstream_assets:
+    dagster-dbt needs one key per source, but one ingestion asset writes several tables)."""
+    if props["resource_type"] == "source":
+        return AssetKey([props["source_name"], props["name"]])
+    return AssetKey([props["schema"], props["name"]])
+
+
+class BiotwinTranslator(DagsterDbtTranslator):
+    """Asset keys [schema, model], groups by layer, sources onto the ingestion assets."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        return asset_key_for(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        schema = dbt_resource_props.get("schema")
+        return schema if schema in ("staging", "intermediate", "marts") else "dbt"
+
+
+@cache
+def dbt_project() -> DbtProject:
+    project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+    project.prepare_if_dev()
+    return project
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(
+        project_dir=dbt_project(), profiles_dir=str(DBT_DIR), dbt_executable=dbt_executable()
+    )
+
+
+TRANSLATOR = BiotwinTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_code_references=False)
+)
+
+
+@dbt_assets(
+    manifest=MANIFEST,
+    dagster_dbt_translator=TRANSLATOR,
+    name="dbt_models",
+    pool="warehouse",
+)
+def _dbt_models(
+    context: AssetExecutionContext, dbt: DbtCliResource, paths: PlantPaths
+) -> Iterator[Any]:
+    """Staging, intermediate and marts, with dbt tests as asset checks."""
+    warehouse = paths.warehouse_path()
+    yield from dbt.cli(build_args(warehouse), context=context).stream()
+
+
+dbt_models = _dbt_models.map_asset_specs(with_upstream_assets)
