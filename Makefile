@@ -10,7 +10,7 @@ DEMO_SEED ?= 7
 export BIOTWIN_HOME ?= $(CURDIR)/.biotwin
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install demo test ui lint format bench bench-ingest clean
+.PHONY: install manifest demo test ui lint format bench bench-ingest clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -22,14 +22,24 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 
 install: $(VENV)/.installed
 
-demo: install
+# the dbt manifest the Dagster definitions read: prepared explicitly, never at import
+MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -path dbt_project/logs \
+	-prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
+
+$(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
+	$(BIN)/python -c "from orchestration.dbt_cli import prepare_manifest; prepare_manifest(force=True)"
+
+manifest: $(MANIFEST)
+
+demo: manifest
 	$(BIN)/biotwin demo --batches $(DEMO_BATCHES) --seed $(DEMO_SEED)
 
-test: install
+test: manifest
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-ui: install
+ui: manifest
 	$(BIN)/biotwin ui
 
 lint: install

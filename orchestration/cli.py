@@ -47,7 +47,7 @@ def _instance():
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from orchestration.dbt import prepare_manifest
+    from orchestration.dbt_cli import prepare_manifest
 
     prepare_manifest()  # the dbt assets read target/manifest.json when the definitions load
     from orchestration.definitions import defs

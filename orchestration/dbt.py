@@ -5,12 +5,8 @@ session), never parsed at import: this module only reads the prepared manifest.j
 dbt runs as a subprocess with `threads: 1` in the `warehouse` pool, the one DuckDB writer.
 """
 
-import json
-import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetSpec
@@ -22,11 +18,8 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from biotwin.settings import settings
+from orchestration.dbt_cli import DBT_DIR, MANIFEST, build_args, dbt_executable
 from orchestration.resources import PlantPaths
-
-DBT_DIR = settings().dbt_project_dir
-MANIFEST = DBT_DIR / "target" / "manifest.json"
 
 # dbt sources are the tables the Python assets write: one asset per landing system.
 SOURCE_ASSETS: Mapping[tuple[str, str], AssetKey] = {
@@ -40,30 +33,6 @@ SOURCE_ASSETS: Mapping[tuple[str, str], AssetKey] = {
     },
 }
 REFERENCE_ASSET = AssetKey(["ref", "reference_data"])
-
-
-def dbt_executable() -> str:
-    """The dbt next to this interpreter: works without an activated venv."""
-    return str(Path(sys.executable).with_name("dbt"))
-
-
-def prepare_manifest(force: bool = False) -> Path:
-    """Write target/manifest.json with `dbt parse` (no warehouse connection needed)."""
-    if MANIFEST.exists() and not force:
-        return MANIFEST
-    cmd = [dbt_executable(), "parse", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
-    if done.returncode != 0:
-        raise RuntimeError(f"dbt parse failed:\n{done.stdout}\n{done.stderr}")
-    return MANIFEST
-
-
-def build_args(warehouse: Path, full_refresh: bool = False) -> list[str]:
-    """`dbt build` arguments for one warehouse file (the profile reads the `warehouse` var)."""
-    args = ["build", "--vars", json.dumps({"biotwin_warehouse": str(warehouse)})]
-    if full_refresh:
-        args.append("--full-refresh")
-    return args
 
 
 def upstream_key(source_key: AssetKey) -> AssetKey:

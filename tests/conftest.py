@@ -9,12 +9,18 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from assets.landing import INGESTION_ASSETS, reference_data
+from orchestration.dbt_cli import prepare_manifest
 from orchestration.resources import PlantPaths
 from synthetic.generate import DEFAULT_START, generate
 
 PLANT_BATCHES = 12
 PLANT_SEED = 7
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The dbt manifest the Dagster definitions read, prepared explicitly before collection."""
+    prepare_manifest()
 
 
 @pytest.fixture(scope="session")
