@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
-from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetSpec
+from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetSpec, Config
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -85,6 +85,13 @@ TRANSLATOR = BiotwinTranslator(
 )
 
 
+class DbtBuildConfig(Config):
+    """Run config of the dbt asset: full_refresh rebuilds the incremental marts from scratch
+    (needed after a reference-data change, see docs/conformed.md)."""
+
+    full_refresh: bool = False
+
+
 @dbt_assets(
     manifest=MANIFEST,
     dagster_dbt_translator=TRANSLATOR,
@@ -92,11 +99,11 @@ TRANSLATOR = BiotwinTranslator(
     pool="warehouse",
 )
 def _dbt_models(
-    context: AssetExecutionContext, dbt: DbtCliResource, paths: PlantPaths
+    context: AssetExecutionContext, dbt: DbtCliResource, paths: PlantPaths, config: DbtBuildConfig
 ) -> Iterator[Any]:
     """Staging, intermediate and marts, with dbt tests as asset checks."""
-    warehouse = paths.warehouse_path()
-    yield from dbt.cli(build_args(warehouse), context=context).stream()
+    args = build_args(paths.warehouse_path(), full_refresh=config.full_refresh)
+    yield from dbt.cli(args, context=context).stream()
 
 
 dbt_models = _dbt_models.map_asset_specs(with_upstream_assets)

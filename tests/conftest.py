@@ -66,3 +66,34 @@ def ingested(plant_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     warehouse = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
     run_assets(plant_dir / "landing", warehouse, plant_dir / "reference")
     return warehouse
+
+
+def run_dbt(warehouse: Path, full_refresh: bool = False):
+    """The dbt asset (dbt build as the real CLI) materialised in-process against `warehouse`."""
+    from orchestration.dbt import dbt_models, dbt_resource
+
+    result = materialize(
+        [dbt_models],
+        resources={"dbt": dbt_resource(), "paths": PlantPaths(warehouse=str(warehouse))},
+        instance=DagsterInstance.ephemeral(),
+        run_config={"ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}}},
+        raise_on_error=False,
+    )
+    return result
+
+
+@pytest.fixture(scope="session")
+def conformed_run(ingested: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A copy of the ingested warehouse after the dbt asset ran: (warehouse, Dagster result)."""
+    import shutil
+
+    warehouse = tmp_path_factory.mktemp("conformed") / "warehouse.duckdb"
+    shutil.copy(ingested, warehouse)
+    return warehouse, run_dbt(warehouse)
+
+
+@pytest.fixture(scope="session")
+def conformed(conformed_run) -> Path:
+    warehouse, result = conformed_run
+    assert result.success, "dbt build through Dagster failed"
+    return warehouse

@@ -47,3 +47,15 @@ def read_csv_rows(path: Path) -> list[dict]:
 
 def read_reference(plant_dir: Path, name: str) -> list[dict]:
     return read_csv_rows(plant_dir / "reference" / name)
+
+
+def query(warehouse: Path, sql: str, params: list | None = None):
+    """A DataFrame from a read-only connection (what a reader of the warehouse would see)."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        return con.execute(sql, params or []).df()
+    finally:
+        con.close()

@@ -1,0 +1,309 @@
+"""The conformed layer against the generator's ground truth (manifest.json and truth/*.csv).
+
+The dbt project runs through its Dagster asset (the real dbt CLI) on the session plant; every
+comparison here is with what the generator knows it wrote, not with the pipeline's own output.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from orchestration.dbt_cli import MANIFEST
+from synthetic.units import DECIMALS
+from tests.helpers import query, read_reference
+
+MARTS = {
+    "dim_site",
+    "dim_parameter",
+    "dim_equipment",
+    "dim_batch",
+    "fct_batch_phase",
+    "fct_process_timeseries",
+    "fct_batch_trajectory",
+    "fct_lab_result",
+    "fct_material_consumption",
+    "fct_deviation",
+    "fct_signature",
+    "fct_custody_event",
+    "fct_chain_of_identity",
+    "batch_features",
+    "dq_issues",
+}
+# The New York fall-back hour of 2026 (01:00-01:59 local, twice) in UTC.
+FALL_BACK_UTC = (datetime(2026, 11, 1, 5, tzinfo=UTC), datetime(2026, 11, 1, 7, tzinfo=UTC))
+
+
+def test_dbt_asset_builds_every_mart_with_its_contract_and_passes_every_check(
+    conformed_run,
+) -> None:
+    warehouse, result = conformed_run
+    assert result.success
+    nodes = json.loads(MANIFEST.read_text())["nodes"]
+    data_tests = [n for n in nodes.values() if n["resource_type"] == "test"]
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) == len(data_tests) > 90  # every dbt data test is an asset check
+    assert [c.check_name for c in checks if not c.passed] == []
+
+    tables = query(
+        warehouse,
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'marts' ORDER BY table_name, ordinal_position",
+    )
+    assert set(tables["table_name"]) == MARTS
+    for mart in MARTS:
+        node = nodes[f"model.biotwin.{mart}"]
+        assert node["config"]["contract"]["enforced"], mart
+        assert node["description"], mart
+        declared = list(node["columns"])
+        assert declared == tables.loc[tables["table_name"] == mart, "column_name"].tolist(), mart
+        for name, column in node["columns"].items():
+            assert column["description"] and column["data_type"], f"{mart}.{name}"
+
+
+def _tolerances(plant_dir: Path) -> dict[tuple[str, str], float]:
+    """Per site and parameter: the largest error the source rounding allows, in canonical units
+    (half a step of the decimals the historian wrote, times the conversion factor)."""
+    units = {
+        (r["from_unit"], r["to_unit"]): float(r["factor"])
+        for r in read_reference(plant_dir, "units.csv")
+    }
+    canonical = {
+        r["parameter_id"]: r["canonical_unit"] for r in read_reference(plant_dir, "parameters.csv")
+    }
+    tol = {}
+    for tag in read_reference(plant_dir, "tags.csv"):
+        source, pid = tag["source_unit"], tag["parameter_id"]
+        factor = 1.0 if source == canonical[pid] else units[(source, canonical[pid])]
+        step = 0.5 * 10.0 ** (-DECIMALS.get(source, 4)) * abs(factor)
+        tol[(tag["site_id"], pid)] = max(tol.get((tag["site_id"], pid), 0.0), step) + 1e-9
+    return tol
+
+
+def _fall_back_hours(manifest: dict) -> set[tuple[str, int]]:
+    """(batch, elapsed hour) pairs that contain part of the ambiguous New York hour."""
+    touched = set()
+    lo, hi = (t.timestamp() for t in FALL_BACK_UTC)
+    for batch in manifest["batches"]:
+        if batch["site_id"] != "BOS":
+            continue
+        start = datetime.fromisoformat(batch["start_utc"]).timestamp()
+        for hour in range(int((lo - start) // 3600), int((hi - start) // 3600) + 1):
+            touched.add((batch["batch_id"], hour))
+    return touched
+
+
+def test_trajectories_equal_the_generated_ones_in_canonical_units(
+    conformed: Path, plant_dir: Path, manifest: dict
+) -> None:
+    truth = pd.read_csv(plant_dir / "truth" / "trajectories.csv")
+    ours = query(
+        conformed,
+        "SELECT batch_id, parameter_id, CAST(floor(elapsed_h) AS INTEGER) AS elapsed_h, "
+        "avg(value) AS ours, count(*) AS n FROM marts.fct_process_timeseries "
+        "WHERE is_usable GROUP BY ALL",
+    )
+    merged = truth.merge(ours, on=["batch_id", "parameter_id", "elapsed_h"], how="outer")
+    touched = _fall_back_hours(manifest)
+    in_fall_back = [
+        (b, h) in touched for b, h in zip(merged["batch_id"], merged["elapsed_h"], strict=True)
+    ]
+    merged["fall_back"] = in_fall_back
+    # outside the ambiguous hour: the same cells, the same number of readings
+    normal = merged[~merged["fall_back"]]
+    assert normal["ours"].notna().all() and normal["value"].notna().all()
+    assert (normal["n"] == normal["n_points"]).all()
+    # inside it: readings with an ambiguous local time are missing (flagged, not guessed)
+    fall_back = merged[merged["fall_back"]]
+    assert len(fall_back) > 0
+    assert (fall_back["n"].fillna(0) < fall_back["n_points"]).all()
+
+    tol = _tolerances(plant_dir)
+    site = {b["batch_id"]: b["site_id"] for b in manifest["batches"]}
+    both = merged[merged["ours"].notna() & (merged["n"] == merged["n_points"])]
+    limits = np.array(
+        [tol[(site[b], p)] for b, p in zip(both["batch_id"], both["parameter_id"], strict=True)]
+    )
+    error = (both["ours"] - both["value"]).abs().to_numpy()
+    assert (error <= limits).all(), both[error > limits].head().to_string()
+    assert len(both) > 0.99 * len(truth)
+
+
+def test_the_fahrenheit_site_lands_near_37_celsius(conformed: Path, plant_dir: Path) -> None:
+    units = {
+        (r["site_id"], r["parameter_id"]): r["source_unit"]
+        for r in read_reference(plant_dir, "tags.csv")
+    }
+    assert units[("BSL", "temperature")] == "degF"
+    temps = query(
+        conformed,
+        "SELECT b.site_id, median(t.value) AS median_c, median(t.source_value) AS median_source "
+        "FROM marts.fct_process_timeseries t JOIN marts.dim_batch b USING (batch_id) "
+        "WHERE t.parameter_id = 'temperature' AND t.is_usable GROUP BY ALL",
+    ).set_index("site_id")
+    assert 36.5 < temps.loc["BSL", "median_c"] < 37.8
+    assert 97.7 < temps.loc["BSL", "median_source"] < 100.1  # the historian wrote °F
+
+
+def test_grid_trajectory_is_the_truth_on_the_process_grid(
+    conformed: Path, plant_dir: Path, manifest: dict
+) -> None:
+    processes = {r["product_id"]: r for r in read_reference(plant_dir, "processes.csv")}
+    product = {b["batch_id"]: b["product_id"] for b in manifest["batches"]}
+    truth = pd.read_csv(plant_dir / "truth" / "trajectories.csv")
+    step = truth["batch_id"].map(lambda b: float(processes[product[b]]["grid_step_h"]))
+    truth["grid"] = np.floor(truth["elapsed_h"] / step) * step
+    truth["weighted"] = truth["value"] * truth["n_points"]
+    expected = truth.groupby(["batch_id", "parameter_id", "grid"], as_index=False)[
+        ["weighted", "n_points"]
+    ].sum()
+    expected["value"] = expected["weighted"] / expected["n_points"]
+    grid = query(
+        conformed,
+        "SELECT batch_id, parameter_id, elapsed_h AS grid, value AS ours, n_points AS n "
+        "FROM marts.fct_batch_trajectory",
+    )
+    merged = expected.merge(grid, on=["batch_id", "parameter_id", "grid"], how="inner")
+    assert len(merged) >= 0.99 * len(expected)
+    assert {p for p in processes if float(processes[p]["grid_step_h"]) != 1.0}  # a 2 h grid
+    same = merged[merged["n"] == merged["n_points"]]
+    assert len(same) >= 0.99 * len(merged)
+    assert ((same["ours"] - same["value"]).abs() < 0.02 * same["value"].abs() + 0.06).all()
+
+
+def test_phases_are_those_of_the_batch_record(conformed: Path, manifest: dict) -> None:
+    extract = datetime.fromisoformat(manifest["generator"]["extract_at_utc"])
+    phases = query(conformed, "SELECT * FROM marts.fct_batch_phase ORDER BY batch_id, phase_order")
+    for batch in manifest["batches"]:
+        expected = [
+            (p["phase"], p["equipment_id"], datetime.fromisoformat(p["start_utc"]))
+            for p in batch["phases"]
+            if datetime.fromisoformat(p["start_utc"]) < extract
+        ]
+        got = phases[phases["batch_id"] == batch["batch_id"]]
+        assert [
+            (r.phase, r.equipment_id, r.started_at_utc.to_pydatetime()) for r in got.itertuples()
+        ] == expected, batch["batch_id"]
+    # every reading lies in the window of its phase on its equipment
+    outside = query(
+        conformed,
+        "SELECT count(*) AS n FROM marts.fct_process_timeseries t "
+        "LEFT JOIN marts.fct_batch_phase p ON p.batch_id = t.batch_id AND p.phase = t.phase "
+        "AND p.equipment_id = t.equipment_id AND t.ts_utc >= p.started_at_utc "
+        "AND (p.ended_at_utc IS NULL OR t.ts_utc < p.ended_at_utc) WHERE p.batch_id IS NULL",
+    )
+    assert outside["n"].iloc[0] == 0
+
+
+def _file_sha(warehouse: Path, landing_path: str) -> str:
+    relative = landing_path.removeprefix("landing/")
+    found = query(
+        warehouse,
+        "SELECT DISTINCT file_sha256 FROM raw.file_ledger WHERE source_path = ?",
+        [relative],
+    )
+    assert len(found) == 1, landing_path
+    return found["file_sha256"].iloc[0]
+
+
+def test_dst_ambiguous_readings_are_flagged_and_kept_out_of_the_marts(
+    conformed: Path, manifest: dict
+) -> None:
+    items = [m for m in manifest["mess"] if m["kind"] == "historian_dst_ambiguous"]
+    assert items
+    for item in items:
+        sha = _file_sha(conformed, item["path"])
+        rows = query(
+            conformed,
+            "SELECT _record_id, conform_issue, ts_utc "
+            "FROM intermediate.int_historian__points_conformed "
+            "WHERE _file_sha256 = ? AND ts_local >= TIMESTAMP '2026-11-01 01:00' "
+            "AND ts_local < TIMESTAMP '2026-11-01 02:00'",
+            [sha],
+        )
+        assert len(rows) == item["detail"]["rows"]
+        assert rows["ts_utc"].isna().all()
+        assert set(rows["conform_issue"]) <= {"dst_ambiguous", "unmapped_tag"}
+        issues = query(
+            conformed,
+            "SELECT sum(n_records) AS n FROM marts.dq_issues "
+            "WHERE issue_type = 'dst_ambiguous' AND file_sha256 = ?",
+            [sha],
+        )
+        assert issues["n"].iloc[0] == (rows["conform_issue"] == "dst_ambiguous").sum() > 0
+        leaked = query(
+            conformed,
+            "SELECT count(*) AS n FROM marts.fct_process_timeseries WHERE _record_id IN "
+            "(SELECT unnest(?::VARCHAR[]))",
+            [rows["_record_id"].tolist()],
+        )
+        assert leaked["n"].iloc[0] == 0
+
+
+def test_lims_results_equal_the_truth_and_keep_every_version(
+    conformed: Path, plant_dir: Path
+) -> None:
+    truth = pd.read_csv(plant_dir / "truth" / "lab_results.csv", dtype={"entry": str})
+    current = query(
+        conformed,
+        "SELECT sample_id, parameter_id, batch_id, value, censor, result_text, status "
+        "FROM marts.fct_lab_result WHERE source_system = 'lims' AND is_current "
+        "AND status <> 'cancelled'",
+    )
+    merged = truth.merge(current, on=["sample_id", "parameter_id"], how="left", suffixes=("", "_"))
+    assert merged["result_text"].notna().all()
+    assert (merged["result_text"] == merged["entry"]).all()
+    assert (merged["batch_id_"].fillna("") == merged["batch_id"].fillna("")).all()
+    numeric = merged[merged["censor"].isna()]
+    # the truth is the unrounded value; the LIMS entry has the lab's decimals
+    step = numeric["entry"].map(lambda e: 0.5 * 10.0 ** Decimal(e).as_tuple().exponent)
+    per_unit = numeric["value_"] / numeric["entry"].astype(float)
+    error = (numeric["value_"] - numeric["value"]).abs()
+    assert (error <= step * per_unit.abs() + 1e-9).all()
+    text = merged["censor"] == "text"
+    assert text.any() and merged.loc[text, "value_"].isna().all()
+    assert (merged.loc[text, "censor_"] == "text").all()
+    limited = merged["censor"] == "<"
+    assert limited.any() and (merged.loc[limited, "censor_"] == "<").all()
+    assert np.allclose(merged.loc[limited, "value_"], merged.loc[limited, "value"])
+
+
+def test_instrument_readings_equal_the_truth_with_their_source(
+    conformed: Path, plant_dir: Path
+) -> None:
+    truth = pd.read_csv(plant_dir / "truth" / "instrument_results.csv")
+    ours = query(
+        conformed,
+        "SELECT sample_id, parameter_id, source_system, batch_id, value, censor "
+        "FROM marts.fct_lab_result WHERE source_system LIKE 'instrument:%'",
+    )
+    truth["source_system"] = "instrument:" + truth["vendor"]
+    merged = truth.merge(
+        ours, on=["sample_id", "parameter_id", "source_system"], how="left", suffixes=("", "_")
+    )
+    assert merged["source_system"].notna().all() and len(merged) == len(truth)
+    assert (merged["batch_id_"].fillna("") == merged["batch_id"].fillna("")).all()
+    measured = merged["censor"].isna()
+    # instruments print 2-3 decimals: within half a unit of the last printed digit
+    close = (merged.loc[measured, "value_"] - merged.loc[measured, "value"]).abs()
+    assert (close <= 0.005 * merged.loc[measured, "value"].abs() + 0.0051).all()
+    below = merged[merged["censor"] == "<"]
+    assert len(below) > 0 and (below["value"] < below["value_"]).all()  # true value < limit
+
+
+def test_genealogy_names_the_batches_that_consumed_each_vector_lot(
+    conformed: Path, manifest: dict
+) -> None:
+    consumed = query(
+        conformed,
+        "SELECT lot, list(DISTINCT batch_id ORDER BY batch_id) AS batches "
+        "FROM marts.fct_material_consumption WHERE material_id = 'LVV-CD19' GROUP BY lot",
+    )
+    got = {r.lot: sorted(r.batches) for r in consumed.itertuples()}
+    expected = {g["vector_lot"]: sorted(g["consumed_by"]) for g in manifest["genealogy"]}
+    assert got == expected
