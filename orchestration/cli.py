@@ -148,7 +148,10 @@ def _cmd_query(args: argparse.Namespace) -> int:
     except duckdb.Error as exc:
         print(f"biotwin: query failed: {exc}", file=sys.stderr)
         return 1
-    print(format_csv(columns, rows) if args.csv else format_table(columns, rows), end="\n")
+    if args.csv:
+        print(format_csv(columns, rows), end="")
+    else:
+        print(format_table(columns, rows))
     return 0
 
 

@@ -21,38 +21,42 @@ from dagster_dbt import (
 from orchestration.dbt_cli import DBT_DIR, MANIFEST, build_args, dbt_executable
 from orchestration.resources import PlantPaths
 
-# dbt sources are the tables the Python assets write: one asset per landing system.
-SOURCE_ASSETS: Mapping[tuple[str, str], AssetKey] = {
+# dbt sources are tables the Python assets write, and one asset writes several tables, while
+# dagster-dbt needs a distinct key per source. So one "primary" table per asset carries the
+# asset's own key: that is what makes Dagster run dbt after ingestion. The other tables keep
+# [source, table] keys, which `with_upstream_assets` then redraws onto the writing asset.
+PRIMARY_SOURCES: Mapping[tuple[str, str], AssetKey] = {
     ("raw", "historian_point"): AssetKey(["raw", "historian"]),
     ("raw", "lims_result"): AssetKey(["raw", "lims"]),
     ("raw", "custody_event"): AssetKey(["raw", "custody"]),
     ("raw", "instrument_measurement"): AssetKey(["raw", "instruments"]),
-    **{
-        ("raw", f"mes_{table}"): AssetKey(["raw", "mes"])
-        for table in ("batch_record", "phase", "material", "signature", "deviation", "parameter")
-    },
+    ("raw", "mes_batch_record"): AssetKey(["raw", "mes"]),
+    ("ref", "sites"): AssetKey(["ref", "reference_data"]),
 }
-REFERENCE_ASSET = AssetKey(["ref", "reference_data"])
 
 
 def upstream_key(source_key: AssetKey) -> AssetKey:
-    """The Dagster asset that writes a dbt source table (several tables share one asset)."""
-    if source_key.path[0] == "ref":
-        return REFERENCE_ASSET
-    return SOURCE_ASSETS.get(tuple(source_key.path), source_key)
+    """The Dagster asset that writes a dbt source table."""
+    source, table = source_key.path[0], source_key.path[-1]
+    if source == "ref":
+        return AssetKey(["ref", "reference_data"])
+    if source == "raw" and table.startswith("mes_"):
+        return AssetKey(["raw", "mes"])
+    return PRIMARY_SOURCES.get((source, table), source_key)
 
 
 def with_upstream_assets(spec: AssetSpec) -> AssetSpec:
-    """Point a model's source deps at the ingestion assets, so Dagster orders and traces them."""
+    """Draw every source dep onto the asset that writes the table (the graph a reader sees)."""
     keys = list(dict.fromkeys(upstream_key(dep.asset_key) for dep in spec.deps))
     return spec.replace_attributes(deps=[AssetDep(key) for key in keys])
 
 
 def asset_key_for(props: Mapping[str, Any]) -> AssetKey:
-    """Models are [schema, name]; sources [source, table] (remapped by with_upstream_assets:
-    dagster-dbt needs one key per source, but one ingestion asset writes several tables)."""
+    """Models are [schema, name]; a primary source is its writing asset, other sources
+    [source, table]."""
     if props["resource_type"] == "source":
-        return AssetKey([props["source_name"], props["name"]])
+        table = (props["source_name"], props["name"])
+        return PRIMARY_SOURCES.get(table, AssetKey(list(table)))
     return AssetKey([props["schema"], props["name"]])
 
 

@@ -34,11 +34,25 @@ def test_generate_then_run(tmp_path: Path) -> None:
     assert "historian rows" in gen.stdout
     doc = json.loads((out / "manifest.json").read_text())
     assert len(doc["batches"]) == 4
-    run = _run([str(BIN / "biotwin"), "run"], env={"BIOTWIN_HOME": str(out)})
+    # demo on an existing landing zone: ingest, dbt build, then the marts summary
+    run = _run([str(BIN / "biotwin"), "demo"], env={"BIOTWIN_HOME": str(out)})
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "succeeded" in run.stdout
+    assert "using the existing demo landing zone" in run.stdout and "succeeded" in run.stdout
     assert "raw/historian" in run.stdout and "file ledger:" in run.stdout
+    assert "marts/fct_process_timeseries" in run.stdout
+    assert "fct_batch_trajectory" in run.stdout.split("marts:")[-1]
+    assert "unmapped_tag" in run.stdout.split("data-quality issues")[-1]
     assert (out / "dagster").is_dir(), "runs are kept in the instance under BIOTWIN_HOME"
+
+    biotwin, home = str(BIN / "biotwin"), {"BIOTWIN_HOME": str(out)}
+    table = _run([biotwin, "query", "SELECT batch_id, site_id FROM marts.dim_batch"], env=home)
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[0].split() == ["batch_id", "site_id"]
+    assert "(4 rows)" in table.stdout
+    csv = _run([biotwin, "query", "SELECT count(*) AS n FROM marts.dim_batch", "--csv"], env=home)
+    assert csv.stdout == "n\n4\n"
+    write = _run([biotwin, "query", "DELETE FROM marts.dim_batch"], env=home)
+    assert write.returncode == 1 and "read-only" in write.stderr
 
 
 def test_generate_rejects_too_few_batches(tmp_path: Path) -> None:

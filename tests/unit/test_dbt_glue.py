@@ -1,0 +1,68 @@
+"""The dbt glue's pure parts: command lines, asset keys, and the asset graph they produce."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from dagster import AssetKey
+
+from orchestration.dbt import asset_key_for, upstream_key
+from orchestration.dbt_cli import build_args
+
+
+def test_build_args_pass_the_warehouse_as_a_var_and_full_refresh_on_request() -> None:
+    args = build_args(Path("/data/wh.duckdb"))
+    assert args[0] == "build" and "--full-refresh" not in args
+    assert json.loads(args[args.index("--vars") + 1]) == {"biotwin_warehouse": "/data/wh.duckdb"}
+    assert build_args(Path("/x"), full_refresh=True)[-1] == "--full-refresh"
+
+
+def test_models_are_keyed_by_schema_and_sources_by_the_asset_that_writes_them() -> None:
+    model = {"resource_type": "model", "schema": "marts", "name": "dim_batch"}
+    assert asset_key_for(model) == AssetKey(["marts", "dim_batch"])
+    source = {"resource_type": "source", "source_name": "raw", "name": "mes_phase"}
+    assert asset_key_for(source) == AssetKey(["raw", "mes_phase"])
+    primary = {"resource_type": "source", "source_name": "raw", "name": "mes_batch_record"}
+    assert asset_key_for(primary) == AssetKey(["raw", "mes"])
+    assert upstream_key(AssetKey(["raw", "mes_phase"])) == AssetKey(["raw", "mes"])
+    assert upstream_key(AssetKey(["raw", "historian_point"])) == AssetKey(["raw", "historian"])
+    assert upstream_key(AssetKey(["ref", "tags"])) == AssetKey(["ref", "reference_data"])
+    assert upstream_key(AssetKey(["raw", "file_ledger"])) == AssetKey(["raw", "file_ledger"])
+
+
+def test_asset_graph_wires_dbt_to_the_ingestion_assets() -> None:
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"marts/fct_process_timeseries", "marts/dq_issues", "raw/historian"} <= keys
+    phases = graph.get(AssetKey(["staging", "stg_mes__phases"]))
+    parents = {p.to_user_string() for p in phases.parent_keys}
+    assert parents == {"raw/mes"}
+    conformed = graph.get(AssetKey(["intermediate", "int_historian__points_conformed"]))
+    assert AssetKey(["ref", "reference_data"]) in conformed.parent_keys
+    checks = {
+        c.name for c in graph.asset_check_keys if c.asset_key == AssetKey(["marts", "dim_batch"])
+    }
+    assert "unique_dim_batch_batch_id" in checks
+    dbt_node = graph.get(AssetKey(["marts", "dim_batch"]))
+    assert dbt_node.pools == {"warehouse"}
+
+
+def test_the_main_job_runs_dbt_after_every_ingestion_asset() -> None:
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("main")
+    invocation = next(n for n in job.dependencies if n.name == "dbt_models")
+    upstream = {
+        d.node for dep in job.dependencies[invocation].values() for d in dep.get_node_dependencies()
+    }
+    assert upstream == {
+        "ref__reference_data",
+        "raw__historian",
+        "raw__lims",
+        "raw__mes",
+        "raw__instruments",
+        "raw__custody",
+    }
