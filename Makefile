@@ -10,7 +10,7 @@ DEMO_SEED ?= 7
 export BIOTWIN_HOME ?= $(CURDIR)/.biotwin
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install manifest demo test ui lint format bench bench-ingest clean
+.PHONY: install manifest demo test ui lint format bench bench-ingest bench-pipeline clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -60,3 +60,7 @@ bench: install
 # ~4 min) under $$BENCH_PLANT (default /tmp/biotwin-bench-csv400) the first time
 bench-ingest: install
 	$(BIN)/python bench/ingest_historian.py $${BENCH_PLANT:+--plant $$BENCH_PLANT}
+
+# ingestion + dbt build against a plain DuckDB load of the same files (same CSV plant as above)
+bench-pipeline: manifest
+	$(BIN)/python bench/pipeline.py $${BENCH_PLANT:+--plant $$BENCH_PLANT}
