@@ -80,3 +80,17 @@
             then 'dst_ambiguous'
     end
 {%- endmacro %}
+
+
+{#
+  The deterministic id of a raw record, exactly as the raw views compute it
+  (assets/ingest/tables.py): sha256 of the file's sha256, ':' and the record's position (or
+  row number). Marts compute it once, on the rows they keep, instead of carrying the view's
+  column through every join.
+#}
+{% macro raw_record_id(file_sha256, position, row_number) -%}
+    {{ sha256_hex(dbt.concat([
+        file_sha256, "':'",
+        "coalesce(" ~ position ~ ", " ~ dbt.safe_cast(row_number, api.Column.translate_type('string')) ~ ")"
+    ])) }}
+{%- endmacro %}

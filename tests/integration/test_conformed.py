@@ -307,3 +307,22 @@ def test_genealogy_names_the_batches_that_consumed_each_vector_lot(
     got = {r.lot: sorted(r.batches) for r in consumed.itertuples()}
     expected = {g["vector_lot"]: sorted(g["consumed_by"]) for g in manifest["genealogy"]}
     assert got == expected
+
+
+def test_mart_record_ids_are_raw_record_ids(conformed: Path) -> None:
+    """The marts compute _record_id from file sha256 and position (macro raw_record_id): it
+    must name the same raw record as the raw view's own column, and raw ids are unique."""
+    raw = query(
+        conformed,
+        "SELECT count(*) AS n, count(DISTINCT _record_id) AS distinct_n FROM raw.historian_point",
+    ).iloc[0]
+    assert raw["n"] == raw["distinct_n"] > 0
+    unmatched = query(
+        conformed,
+        "SELECT count(*) AS n, count(r._record_id) AS found FROM "
+        "(SELECT _record_id, _file_sha256, ts_utc FROM marts.fct_process_timeseries "
+        " USING SAMPLE 2000 ROWS) AS t "
+        "LEFT JOIN raw.historian_point AS r ON r._record_id = t._record_id "
+        "AND r._file_sha256 = t._file_sha256",
+    ).iloc[0]
+    assert unmatched["n"] == unmatched["found"] == 2000

@@ -77,17 +77,10 @@ historian_flagged as (
 ),
 
 file_spans as (
-    select
-        site_id,
-        tag,
-        _file_sha256,
-        min(_ingested_at) as loaded_at,
-        min(ts_utc) as first_ts_utc,
-        max(ts_utc) as last_ts_utc,
-        count(*) as n_records
-    from conformed_points
-    where ts_utc is not null
-    group by site_id, tag, _file_sha256
+    select site_id, equipment_id, parameter_id, _file_sha256, loaded_at, first_ts_utc,
+        last_ts_utc, n_records
+    from {{ ref('int_historian__file_spans') }}
+    where overlaps_another_file
 ),
 
 historian_overlaps as (
@@ -106,7 +99,8 @@ historian_overlaps as (
     from file_spans as later
     inner join file_spans as earlier
         on later.site_id = earlier.site_id
-        and later.tag = earlier.tag
+        and later.equipment_id = earlier.equipment_id
+        and later.parameter_id = earlier.parameter_id
         and (
             later.loaded_at > earlier.loaded_at
             or (later.loaded_at = earlier.loaded_at and later._file_sha256 > earlier._file_sha256)

@@ -1,5 +1,5 @@
--- depends_on: {{ ref('int_historian__points_conformed') }}
 -- depends_on: {{ ref('int_batch_phases__latest') }}
+-- depends_on: {{ ref('int_historian__file_spans') }}
 {{
     config(
         materialized='incremental',
@@ -9,43 +9,51 @@
     )
 }}
 -- Incremental by batch: a run rebuilds whole batches, those touched by files loaded since the
--- last build (new readings on their equipment in their time span, or a new batch-record
--- version). _batch_loaded_at is the watermark. A reference-data change needs --full-refresh.
+-- last build (a historian file whose span on the batch's equipment meets one of its phase
+-- windows, or a new batch-record version). _batch_loaded_at, the latest load time of those
+-- sources, is the watermark. A reference-data change needs --full-refresh.
 with aligned as (
     select * from {{ ref('int_historian__points_aligned') }}
 ),
 
+phases as (
+    select batch_id, equipment_id, started_at_utc, window_end_utc, record_loaded_at
+    from {{ ref('int_batch_phases__latest') }}
+),
+
+spans as (
+    select equipment_id, first_ts_utc, last_ts_utc, loaded_at
+    from {{ ref('int_historian__file_spans') }}
+),
+
+batch_sources as (
+    select batch_id, record_loaded_at as loaded_at from phases
+    union all
+    select phases.batch_id, spans.loaded_at
+    from phases
+    inner join spans
+        on phases.equipment_id = spans.equipment_id
+        and spans.first_ts_utc < phases.window_end_utc
+        and spans.last_ts_utc >= phases.started_at_utc
+),
+
+batch_loaded as (
+    select batch_id, max(loaded_at) as _batch_loaded_at
+    from batch_sources
+    group by batch_id
+),
+
 {% if is_incremental() %}
-watermark as (
-    select coalesce(
-        max(_batch_loaded_at),
-        {{ dbt.safe_cast("'1900-01-01 00:00:00+00'", api.Column.translate_type('timestamp')) }}
-    ) as loaded_at
-    from {{ this }}
-),
-
-new_readings as (
-    select
-        points.equipment_id,
-        min(points.ts_utc) as first_ts_utc,
-        max(points.ts_utc) as last_ts_utc
-    from {{ ref('int_historian__points_conformed') }} as points
-    where points._ingested_at > (select loaded_at from watermark)
-        and points.conform_issue is null
-    group by points.equipment_id
-),
-
 touched_batches as (
-    select phases.batch_id
-    from {{ ref('int_batch_phases__latest') }} as phases
-    inner join new_readings
-        on phases.equipment_id = new_readings.equipment_id
-        and phases.started_at_utc <= new_readings.last_ts_utc
-        and phases.window_end_utc > new_readings.first_ts_utc
-    union
-    select phases.batch_id
-    from {{ ref('int_batch_phases__latest') }} as phases
-    where phases.record_loaded_at > (select loaded_at from watermark)
+    select batch_id
+    from batch_loaded
+    where _batch_loaded_at > (
+        select coalesce(
+            max(_batch_loaded_at),
+            {{ dbt.safe_cast("'1900-01-01 00:00:00+00'", api.Column.translate_type('timestamp')) }}
+        )
+        from {{ this }}
+    )
 ),
 {% endif %}
 
@@ -57,23 +65,22 @@ selected as (
 )
 
 select
-    batch_id,
-    parameter_id,
-    ts_utc,
-    {{ dbt.cast('elapsed_h', api.Column.translate_type('double')) }} as elapsed_h,
-    phase,
-    equipment_id,
-    value,
-    unit,
-    source_value,
-    source_unit,
-    quality,
-    digital_state,
-    is_usable,
-    source_tag,
-    _record_id,
-    _file_sha256,
-    max(
-        case when _ingested_at > record_loaded_at then _ingested_at else record_loaded_at end
-    ) over (partition by batch_id) as _batch_loaded_at
+    selected.batch_id,
+    selected.parameter_id,
+    selected.ts_utc,
+    {{ dbt.cast('selected.elapsed_h', api.Column.translate_type('double')) }} as elapsed_h,
+    selected.phase,
+    selected.equipment_id,
+    selected.value,
+    selected.unit,
+    selected.source_value,
+    selected.source_unit,
+    selected.quality,
+    selected.digital_state,
+    selected.is_usable,
+    selected.source_tag,
+    selected._record_id,
+    selected._file_sha256,
+    batch_loaded._batch_loaded_at
 from selected
+inner join batch_loaded on selected.batch_id = batch_loaded.batch_id

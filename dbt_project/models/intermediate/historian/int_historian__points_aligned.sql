@@ -1,9 +1,27 @@
 -- The historian knows no batch: a reading belongs to a batch because one of the batch's phases
--- ran on that equipment at that time (window [start, end), an inequality join that every engine
--- runs). Readings outside every window (idle equipment) belong to no batch and are not kept here.
--- Overlapping exports repeat readings: per batch, parameter and instant the first-loaded one wins.
+-- ran on that equipment at that time (window [start, end), a range join every engine runs).
+-- Readings outside every window (idle equipment) belong to no batch and are not kept here.
+-- Overlapping exports repeat readings: per batch, parameter and instant the first-loaded one
+-- wins. Only files that overlap another file (int_historian__file_spans) can repeat a reading,
+-- so only their readings go through the (costly) ranking.
 with points as (
-    select * from {{ ref('int_historian__points_conformed') }}
+    select
+        equipment_id,
+        parameter_id,
+        ts_utc,
+        value,
+        unit,
+        source_value,
+        source_unit,
+        quality,
+        digital_state,
+        is_plausible,
+        tag,
+        _file_sha256,
+        _row_number,
+        _position,
+        _ingested_at
+    from {{ ref('int_historian__points_conformed') }}
     where conform_issue is null
 ),
 
@@ -20,7 +38,13 @@ windows as (
     from {{ ref('int_batch_phases__latest') }}
 ),
 
-aligned as (
+overlapping_files as (
+    select distinct _file_sha256
+    from {{ ref('int_historian__file_spans') }}
+    where overlaps_another_file
+),
+
+attributed as (
     select
         windows.batch_id,
         windows.product_id,
@@ -37,19 +61,44 @@ aligned as (
         points.digital_state,
         points.is_plausible,
         points.tag as source_tag,
-        points._record_id,
         points._file_sha256,
+        points._row_number,
+        points._position,
         points._ingested_at,
-        windows.record_loaded_at,
-        row_number() over (
-            partition by windows.batch_id, points.parameter_id, points.ts_utc
-            order by points._ingested_at, points._record_id
-        ) as reading_rank
+        windows.record_loaded_at
     from points
     inner join windows
         on points.equipment_id = windows.equipment_id
         and points.ts_utc >= windows.started_at_utc
         and points.ts_utc < windows.window_end_utc
+),
+
+single_readings as (
+    select attributed.*
+    from attributed
+    where attributed._file_sha256 not in (select _file_sha256 from overlapping_files)
+),
+
+ranked_repeats as (
+    select
+        attributed.*,
+        row_number() over (
+            partition by attributed.batch_id, attributed.parameter_id, attributed.ts_utc
+            order by attributed._ingested_at, attributed._file_sha256, attributed._row_number
+        ) as reading_rank
+    from attributed
+    where attributed._file_sha256 in (select _file_sha256 from overlapping_files)
+),
+
+kept as (
+    select * from single_readings
+    union all
+    select
+        batch_id, product_id, parameter_id, ts_utc, elapsed_h, phase, equipment_id, value,
+        unit, source_value, source_unit, quality, digital_state, is_plausible, source_tag,
+        _file_sha256, _row_number, _position, _ingested_at, record_loaded_at
+    from ranked_repeats
+    where reading_rank = 1
 )
 
 select
@@ -68,9 +117,8 @@ select
     digital_state,
     (quality = 'Good' and digital_state is null and is_plausible) as is_usable,
     source_tag,
-    _record_id,
+    {{ raw_record_id('_file_sha256', '_position', '_row_number') }} as _record_id,
     _file_sha256,
     _ingested_at,
     record_loaded_at
-from aligned
-where reading_rank = 1
+from kept

@@ -28,6 +28,8 @@ units as (
 mapped as (
     select
         points._record_id,
+        points._row_number,
+        points._position,
         points._file_sha256,
         points._ingested_at,
         points.site_id,
@@ -71,6 +73,8 @@ converted as (
 
 select
     _record_id,
+    _row_number,
+    _position,
     _file_sha256,
     _ingested_at,
     site_id,

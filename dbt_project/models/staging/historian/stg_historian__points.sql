@@ -8,6 +8,7 @@ renamed as (
         _file_sha256,
         _ingested_at,
         _row_number,
+        _position,
         site_id,
         source_format,
         tag,
