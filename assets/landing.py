@@ -25,6 +25,7 @@ from assets.ingest.reference import load_reference
 from assets.ingest.run import LOADERS, contract_of, ingest
 from assets.ingest.warehouse import connect
 from assets.plausibility import plausibility
+from lineage.audit_log import audit_new_ledger_rows
 from orchestration.resources import PlantPaths
 
 WAREHOUSE_POOL = "warehouse"  # DuckDB: one writer at a time
@@ -85,6 +86,9 @@ def _ingestion_asset(system: str):
                 con, system, paths.landing_path(), paths.reference_path(), context.run.run_id
             )
             flags = plausibility(con, system, context.run.run_id)
+            audited = audit_new_ledger_rows(
+                con, system, actor=f"biotwin ingestion, dagster run {context.run.run_id}"
+            )
         finally:
             con.close()
         contract = contract_of(system)
@@ -96,6 +100,7 @@ def _ingestion_asset(system: str):
                 "rows_quarantined": summary.rows_quarantined,
                 "ledger": MetadataValue.md(_ledger_table(summary)),
                 "contract": f"{contract.name} {contract.version}",
+                "audit_entries": audited,
             }
         )
         balanced = summary.rows_read == summary.rows_loaded + summary.rows_quarantined

@@ -138,6 +138,24 @@ def _print_marts_summary() -> None:
     print(format_table(*run_query(warehouse, DQ_SUMMARY_SQL)))
 
 
+def _cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Walk the hash chain of audit.audit_log (read-only); exit 1 naming the first broken entry."""
+    from assets.ingest.warehouse import connect
+    from lineage.audit_log import verify_log
+
+    warehouse = settings().warehouse
+    if not warehouse.exists():
+        print(f"biotwin: no warehouse at {warehouse}", file=sys.stderr)
+        return 2
+    con = connect(warehouse, read_only=True)
+    try:
+        verdict = verify_log(con)
+    finally:
+        con.close()
+    print(verdict.message(), file=sys.stdout if verdict.ok else sys.stderr)
+    return 0 if verdict.ok else 1
+
+
 def _cmd_query(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -216,6 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("sql", help='one SQL statement, e.g. "SELECT * FROM marts.dim_batch"')
     query.add_argument("--csv", action="store_true", help="CSV instead of a text table")
     query.set_defaults(func=_cmd_query)
+
+    audit = sub.add_parser("audit", help="the audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="check the hash chain of audit.audit_log")
+    verify.set_defaults(func=_cmd_audit_verify)
 
     ui = sub.add_parser("ui", help="Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)

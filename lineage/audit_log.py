@@ -1,0 +1,145 @@
+"""`audit.audit_log` in the warehouse: append entries to the chain, read it back, audit files.
+
+Appending reads the last (seq, hash) and links the new entries in the caller's transaction, so
+the writer pool (one writer) keeps the chain linear. The embedded DuckDB default has no roles:
+anyone who can write the file can change the table, and `verify` is what makes that evident
+(docs/gmp.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from lineage.audit import GENESIS, Verdict, chain, verify
+
+DDL = [
+    "CREATE SCHEMA IF NOT EXISTS audit",
+    """CREATE TABLE IF NOT EXISTS audit.audit_log (
+        seq BIGINT NOT NULL,
+        recorded_at TIMESTAMPTZ NOT NULL,
+        kind VARCHAR NOT NULL,
+        subject VARCHAR NOT NULL,
+        actor VARCHAR NOT NULL,
+        detail VARCHAR NOT NULL,
+        prev_hash VARCHAR NOT NULL,
+        hash VARCHAR NOT NULL
+    )""",
+]
+COLUMNS = ("seq", "recorded_at", "kind", "subject", "actor", "detail", "prev_hash", "hash")
+
+
+def ensure_audit_table(con: duckdb.DuckDBPyConnection) -> None:
+    for statement in DDL:
+        con.execute(statement)
+
+
+def _detail(detail: Mapping[str, Any]) -> str:
+    return json.dumps(detail, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def append(con: duckdb.DuckDBPyConnection, entries: Iterable[Mapping[str, Any]]) -> int:
+    """Link and insert entries ({kind, subject, actor, detail: dict}); returns how many."""
+    ensure_audit_table(con)
+    last = con.execute("SELECT seq, hash FROM audit.audit_log ORDER BY seq DESC LIMIT 1").fetchall()
+    last_seq, last_hash = last[0] if last else (0, GENESIS)
+    now = datetime.now(UTC)
+    prepared = [
+        {
+            "recorded_at": entry.get("recorded_at", now),
+            "kind": entry["kind"],
+            "subject": entry["subject"],
+            "actor": entry["actor"],
+            "detail": _detail(entry["detail"]),
+        }
+        for entry in entries
+    ]
+    rows = chain(prepared, last_seq, last_hash)
+    if rows:
+        con.executemany(
+            f"INSERT INTO audit.audit_log ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * 8)})",  # noqa: S608
+            [[row[c] for c in COLUMNS] for row in rows],
+        )
+    return len(rows)
+
+
+def read(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The log in stored order (insertion order; never re-sorted, so a reordering shows)."""
+    rows = con.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM audit.audit_log"  # noqa: S608
+    ).fetchall()
+    return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
+
+
+def verify_log(con: duckdb.DuckDBPyConnection) -> Verdict:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'audit' AND table_name = 'audit_log'"
+    ).fetchall()[0][0]
+    return verify(read(con)) if exists else Verdict(True, 0)
+
+
+def audit_new_ledger_rows(con: duckdb.DuckDBPyConnection, system: str, actor: str) -> int:
+    """One entry per ledger row of `system` not yet in the log: every file loaded,
+    quarantined, refused or seen as a duplicate. Catches up after a crash between the load
+    and this call, because the ledger, not memory, says what is missing."""
+    ensure_audit_table(con)
+    ledger = con.execute(
+        """
+        SELECT l.source_path, l.file_sha256, l.status, l.reason, l.rows_read, l.rows_loaded,
+               l.rows_quarantined, l.contract, l.contract_version, l.run_id, l.processed_at
+        FROM raw.file_ledger AS l
+        WHERE l.system = ?
+          AND NOT EXISTS (
+              SELECT 1 FROM audit.audit_log AS a
+              WHERE a.kind LIKE 'file_%'
+                AND a.subject = l.source_path || '@' || coalesce(l.file_sha256, '-')
+                    || '@' || strftime(l.processed_at, '%Y-%m-%dT%H:%M:%S.%f'))
+        ORDER BY l.processed_at, l.source_path
+        """,
+        [system],
+    ).fetchall()
+    entries = [
+        {
+            "recorded_at": processed_at,
+            "kind": f"file_{status}",
+            "subject": f"{path}@{sha or '-'}@{processed_at.strftime('%Y-%m-%dT%H:%M:%S.%f')}",
+            "actor": actor,
+            "detail": {
+                "system": system,
+                "path": path,
+                "sha256": sha,
+                "reason": reason,
+                "rows_read": read_,
+                "rows_loaded": loaded,
+                "rows_quarantined": quarantined,
+                "contract": f"{contract} {version}",
+                "run_id": run_id,
+            },
+        }
+        for (
+            path,
+            sha,
+            status,
+            reason,
+            read_,
+            loaded,
+            quarantined,
+            contract,
+            version,
+            run_id,
+            processed_at,
+        ) in ledger
+    ]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        added = append(con, entries)
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+    return added
