@@ -42,7 +42,11 @@ REFERENCE_KEY = AssetKey(["ref", "reference_data"])
 def reference_data(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
     con = connect(paths.warehouse_path())
     try:
-        counts = load_reference(con, paths.reference_path())
+        counts = load_reference(
+            con,
+            paths.reference_path(),
+            actor=f"biotwin reference load, dagster run {context.run.run_id}",
+        )
     finally:
         con.close()
     return MaterializeResult(

@@ -13,6 +13,9 @@ import pandas as pd
 from assets.contracts import reference as contract
 from assets.contracts.base import FileRejected, group_reasons, row_failures
 from assets.ingest.sql import table as sql_table
+from assets.landing_files import sha256_of
+from lineage import audit_log as audit
+from lineage.reference_changes import reference_changes
 
 NUMERIC = {
     "plausible_min",
@@ -87,20 +90,40 @@ def site_timezones(folder: Path) -> dict[str, str]:
         return {row["site_id"]: row["timezone"] for row in csv.DictReader(handle)}
 
 
-def load_reference(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, int]:
-    """Replace ref.* with the CSVs' content in one transaction; return rows per table."""
+def _current_rows(con: duckdb.DuckDBPyConnection, name: str) -> list[dict]:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ref' "
+        "AND table_name = ?",
+        [name],
+    ).fetchall()[0][0]
+    if not exists:
+        return []
+    return con.sql(f"SELECT * FROM {sql_table('ref', name)}").df().to_dict("records")  # noqa: S608
+
+
+def load_reference(
+    con: duckdb.DuckDBPyConnection, folder: Path, actor: str = "biotwin"
+) -> dict[str, int]:
+    """Replace ref.* with the CSVs' content in one transaction, with an audit entry for every
+    row added, removed or changed (old and new values); return rows per table."""
     tables = read_reference(folder)
     counts = {}
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS ref")
+        entries = []
         for table in tables:
             name = table.name.removesuffix(".csv")
+            source = f"{folder / table.name} sha256 {sha256_of(folder / table.name)}"
+            old = _current_rows(con, name)
+            new = table.frame.to_dict("records")
+            entries += reference_changes(name, old, new, source)
             con.register("_biotwin_ref", table.frame)
             target = sql_table("ref", name)
             con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM _biotwin_ref")  # noqa: S608
             con.unregister("_biotwin_ref")
             counts[name] = len(table.frame)
+        audit.append(con, [{**entry, "actor": actor} for entry in entries])
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

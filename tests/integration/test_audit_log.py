@@ -38,14 +38,14 @@ def test_every_ledger_row_is_audited_once(ingested: Path) -> None:
     assert audited["n"] == audited["subjects"] == ledger > 0
     kinds = set(query(ingested, "SELECT DISTINCT kind FROM audit.audit_log")["kind"])
     assert {"file_loaded", "file_quarantined", "file_duplicate"} <= kinds
+    total = query(ingested, "SELECT count(*) AS n FROM audit.audit_log")["n"].iloc[0]
     done = _verify(ingested)
-    assert done.returncode == 0 and f"{ledger} entries verified" in done.stdout
+    assert done.returncode == 0 and f"{total} entries verified" in done.stdout
 
 
 TAMPERING = {
     "edit": (
-        "UPDATE audit.audit_log SET detail = replace(detail, '\"rows_loaded\":', "
-        "'\"rows_loaded\":1') WHERE seq = 7",
+        "UPDATE audit.audit_log SET detail = replace(detail, '}', ',\"x\":1}') WHERE seq = 7",
         7,
     ),
     "delete": ("DELETE FROM audit.audit_log WHERE seq = 7", 7),
@@ -67,3 +67,51 @@ def test_tampering_is_evident_and_named(ingested: Path, tmp_path: Path, how: str
     done = _verify(warehouse)
     assert done.returncode == 1
     assert f"BROKEN at entry {seq}" in done.stderr
+
+
+def test_reference_changes_are_audited_with_old_and_new_values(
+    plant_dir: Path, tmp_path: Path
+) -> None:
+    import json
+
+    from assets.ingest.reference import load_reference
+    from assets.ingest.warehouse import connect
+    from lineage.audit_log import verify_log
+
+    reference = tmp_path / "reference"
+    shutil.copytree(plant_dir / "reference", reference)
+    warehouse = tmp_path / "warehouse.duckdb"
+    con = connect(warehouse)
+    try:
+        load_reference(con, reference, actor="test")
+        first = con.execute("SELECT count(*) FROM audit.audit_log").fetchall()[0][0]
+        rows = sum(
+            len((reference / f).read_text().splitlines()) - 1
+            for f in [p.name for p in reference.glob("*.csv")]
+        )
+        assert first == rows  # the first load adds every row
+        load_reference(con, reference, actor="test")  # nothing changed: nothing recorded
+        assert con.execute("SELECT count(*) FROM audit.audit_log").fetchall()[0][0] == first
+
+        tags = (
+            (reference / "tags.csv")
+            .read_text()
+            .replace(
+                "BOS,BR101.TEMP_PV,BR-101,temperature,degC",
+                "BOS,BR101.TEMP_PV,BR-101,temperature,degF",
+            )
+        )
+        (reference / "tags.csv").write_text(tags)
+        load_reference(con, reference, actor="test")
+        changes = con.execute(
+            "SELECT kind, subject, detail FROM audit.audit_log WHERE seq > ?", [first]
+        ).fetchall()
+        assert len(changes) == 1
+        kind, subject, detail = changes[0]
+        assert (kind, subject) == ("reference_changed", "ref.tags[BOS|BR101.TEMP_PV]")
+        detail = json.loads(detail)
+        assert detail["old"] == {"source_unit": "degC"} and detail["new"] == {"source_unit": "degF"}
+        assert "tags.csv sha256" in detail["source"]
+        assert verify_log(con).ok
+    finally:
+        con.close()
