@@ -25,7 +25,7 @@ from assets.ingest.reference import load_reference
 from assets.ingest.run import LOADERS, contract_of, ingest
 from assets.ingest.warehouse import connect
 from assets.plausibility import plausibility
-from lineage.audit_log import audit_new_ledger_rows
+from lineage.audit_log import audit_new_ledger_rows, audit_run
 from orchestration.resources import PlantPaths
 
 WAREHOUSE_POOL = "warehouse"  # DuckDB: one writer at a time
@@ -92,6 +92,16 @@ def _ingestion_asset(system: str):
             flags = plausibility(con, system, context.run.run_id)
             audited = audit_new_ledger_rows(
                 con, system, actor=f"biotwin ingestion, dagster run {context.run.run_id}"
+            )
+            audited += audit_run(
+                con,
+                key.to_user_string(),
+                context.run.run_id,
+                {
+                    "files_seen": summary.files_seen,
+                    "rows_loaded": summary.rows_loaded,
+                    "rows_quarantined": summary.rows_quarantined,
+                },
             )
         finally:
             con.close()

@@ -67,6 +67,18 @@ def append(con: duckdb.DuckDBPyConnection, entries: Iterable[Mapping[str, Any]])
     return len(rows)
 
 
+def append_committed(con: duckdb.DuckDBPyConnection, entries: list[Mapping[str, Any]]) -> int:
+    """`append` in a transaction of its own (for callers outside one)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        added = append(con, entries)
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+    return added
+
+
 def read(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """The log in stored order (insertion order; never re-sorted, so a reordering shows)."""
     rows = con.execute(
@@ -135,11 +147,19 @@ def audit_new_ledger_rows(con: duckdb.DuckDBPyConnection, system: str, actor: st
             processed_at,
         ) in ledger
     ]
-    con.execute("BEGIN TRANSACTION")
-    try:
-        added = append(con, entries)
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
-    return added
+    return append_committed(con, entries)
+
+
+def audit_run(
+    con: duckdb.DuckDBPyConnection, asset: str, run_id: str, detail: Mapping[str, Any]
+) -> int:
+    """One entry for one asset run: what ran, in which Dagster run, with which code."""
+    from lineage.code_version import code_version
+
+    entry = {
+        "kind": "asset_run",
+        "subject": f"{asset}@{run_id}",
+        "actor": f"dagster run {run_id}",
+        "detail": {**detail, "code_version": code_version()},
+    }
+    return append_committed(con, [entry])

@@ -5,6 +5,7 @@ session), never parsed at import: this module only reads the prepared manifest.j
 dbt runs as a subprocess with `threads: 1` in the `warehouse` pool, the one DuckDB writer.
 """
 
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
@@ -18,6 +19,8 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from assets.ingest.warehouse import connect
+from lineage.audit_log import audit_run
 from orchestration.dbt_cli import DBT_DIR, MANIFEST, build_args, dbt_executable
 from orchestration.resources import PlantPaths
 
@@ -106,8 +109,24 @@ def _dbt_models(
     context: AssetExecutionContext, dbt: DbtCliResource, paths: PlantPaths, config: DbtBuildConfig
 ) -> Iterator[Any]:
     """Staging, intermediate and marts, with dbt tests as asset checks."""
-    args = build_args(paths.warehouse_path(), full_refresh=config.full_refresh)
-    yield from dbt.cli(args, context=context).stream()
+    warehouse = paths.warehouse_path()
+    invocation = dbt.cli(build_args(warehouse, full_refresh=config.full_refresh), context=context)
+    yield from invocation.stream()
+    results = invocation.get_artifact("run_results.json")["results"]
+    statuses = Counter(f"{r['unique_id'].split('.')[0]}:{r['status']}" for r in results)
+    con = connect(warehouse)
+    try:
+        audit_run(
+            con,
+            "dbt_models",
+            context.run.run_id,
+            {
+                "command": "dbt build" + (" --full-refresh" if config.full_refresh else ""),
+                "results": dict(sorted(statuses.items())),
+            },
+        )
+    finally:
+        con.close()
 
 
 dbt_models = _dbt_models.map_asset_specs(with_upstream_assets)

@@ -115,3 +115,45 @@ def test_reference_changes_are_audited_with_old_and_new_values(
         assert verify_log(con).ok
     finally:
         con.close()
+
+
+def test_the_nightly_job_verifies_the_chain_and_fails_on_tampering(
+    ingested: Path, tmp_path: Path
+) -> None:
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import defs
+    from orchestration.resources import PlantPaths
+
+    schedules = {s.name: s for s in defs.schedules}
+    assert schedules["nightly_audit_verify"].job_name == "audit_verify"
+    assert schedules["nightly_rebuild"].job_name == "main"
+    job = defs.resolve_job_def("audit_verify")
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(ingested, warehouse)
+
+    def run():
+        return job.execute_in_process(
+            instance=DagsterInstance.ephemeral(),
+            resources={"paths": PlantPaths(warehouse=str(warehouse))},
+            raise_on_error=False,
+        )
+
+    assert run().success
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("DELETE FROM audit.audit_log WHERE seq = 3")
+    failed = run()
+    assert not failed.success
+    failure = next(e for e in failed.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "BROKEN at entry 3" in str(failure.event_specific_data.error)
+
+
+def test_runs_are_audited_with_their_code_version(conformed: Path) -> None:
+    import json
+
+    runs = query(conformed, "SELECT subject, detail FROM audit.audit_log WHERE kind = 'asset_run'")
+    assets = {s.split("@")[0] for s in runs["subject"]}
+    assert {"raw/historian", "raw/mes", "dbt_models"} <= assets
+    dbt = json.loads(runs[runs["subject"].str.startswith("dbt_models@")]["detail"].iloc[0])
+    assert dbt["code_version"].startswith(("git:", "biotwin=="))
+    assert dbt["results"]["model:success"] > 30
