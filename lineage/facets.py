@@ -1,0 +1,79 @@
+"""OpenLineage facets built from biotwin's own facts: pure functions, no I/O.
+
+Each returns an `openlineage.client.facet_v2` object, so the client's serialiser writes the
+facet's `_producer` and `_schemaURL`; tests validate the result against the official schemas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from openlineage.client.facet_v2 import (
+    column_lineage_dataset,
+    data_quality_assertions_dataset,
+    error_message_run,
+    parent_run,
+    schema_dataset,
+    source_code_location_job,
+)
+
+
+def schema(columns: Iterable[tuple[str, str, str | None]]) -> schema_dataset.SchemaDatasetFacet:
+    """Columns as (name, type, description)."""
+    return schema_dataset.SchemaDatasetFacet(
+        fields=[
+            schema_dataset.SchemaDatasetFacetFields(name=name, type=kind, description=description)
+            for name, kind, description in columns
+        ]
+    )
+
+
+def column_lineage(
+    fields: Mapping[str, Sequence[tuple[str, str, str]]],
+) -> column_lineage_dataset.ColumnLineageDatasetFacet:
+    """Output column -> the (namespace, dataset, column) it is computed from."""
+    return column_lineage_dataset.ColumnLineageDatasetFacet(
+        fields={
+            column: column_lineage_dataset.Fields(
+                inputFields=[
+                    column_lineage_dataset.InputField(namespace=ns, name=name, field=field)
+                    for ns, name, field in sources
+                ]
+            )
+            for column, sources in fields.items()
+        }
+    )
+
+
+def quality_assertions(
+    assertions: Iterable[tuple[str, bool, str | None]],
+) -> data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet:
+    """Contract checks and dbt tests as (assertion, passed, column or None)."""
+    return data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(
+        assertions=[
+            data_quality_assertions_dataset.Assertion(assertion=name, success=ok, column=column)
+            for name, ok, column in assertions
+        ]
+    )
+
+
+def error_message(
+    message: str, stack_trace: str | None = None
+) -> error_message_run.ErrorMessageRunFacet:
+    return error_message_run.ErrorMessageRunFacet(
+        message=message, programmingLanguage="python", stackTrace=stack_trace
+    )
+
+
+def parent(run_id: str, namespace: str, job_name: str) -> parent_run.ParentRunFacet:
+    """Ties a dbt model's run to the Dagster run that started it."""
+    return parent_run.ParentRunFacet(
+        run=parent_run.Run(runId=run_id), job=parent_run.Job(namespace=namespace, name=job_name)
+    )
+
+
+def code_location(version: str, url: str, path: str | None = None):
+    """Where the job's code lives and which version ran (git commit)."""
+    return source_code_location_job.SourceCodeLocationJobFacet(
+        type="git", url=url, path=path, version=version
+    )
