@@ -156,6 +156,24 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if verdict.ok else 1
 
 
+def _cmd_lineage_ship(args: argparse.Namespace) -> int:
+    """Deliver pending OpenLineage events from the outbox to the configured backend."""
+    from lineage.outbox import Outbox, ship
+
+    s = settings()
+    url = args.url or s.openlineage_url
+    if not url:
+        print("biotwin: no lineage backend: set OPENLINEAGE_URL or pass --url", file=sys.stderr)
+        return 2
+    endpoint = url.rstrip("/") + "/api/v1/lineage"
+    result = ship(Outbox(s.lineage_dir), endpoint, retries=args.retries)
+    error = f", last error: {result.last_error}" if result.last_error else ""
+    print(
+        f"delivered {result.delivered}, pending {result.pending} ({result.attempts} attempts{error})"
+    )
+    return 0 if result.pending == 0 else 1
+
+
 def _cmd_query(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -239,6 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="check the hash chain of audit.audit_log")
     verify.set_defaults(func=_cmd_audit_verify)
+
+    lineage = sub.add_parser("lineage", help="OpenLineage events")
+    lineage_sub = lineage.add_subparsers(dest="lineage_command", required=True)
+    ship_cmd = lineage_sub.add_parser("ship", help="deliver pending events to the backend")
+    ship_cmd.add_argument("--url", default=None, help="backend base URL (default OPENLINEAGE_URL)")
+    ship_cmd.add_argument("--retries", type=int, default=5, help="attempts per event")
+    ship_cmd.set_defaults(func=_cmd_lineage_ship)
 
     ui = sub.add_parser("ui", help="Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)

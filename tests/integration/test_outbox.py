@@ -1,0 +1,105 @@
+"""The lineage outbox against a real local HTTP server that refuses the first deliveries."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from lineage import events
+from lineage.outbox import Outbox, event_key, ship
+
+
+class _Backend(BaseHTTPRequestHandler):
+    refuse_first = 3
+    received: ClassVar[list[dict]] = []
+    calls = 0
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).calls += 1
+        if type(self).calls <= type(self).refuse_first:
+            self.send_response(503)
+        else:
+            type(self).received.append(body)
+            self.send_response(201)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def backend():
+    _Backend.received, _Backend.calls, _Backend.refuse_first = [], 0, 3
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Backend)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/api/v1/lineage"
+    server.shutdown()
+
+
+def _events(n: int) -> list[dict]:
+    at = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    out = []
+    for i in range(n):
+        run = events.run_id("dagster-run", f"job{i}")
+        for state in ("START", "COMPLETE"):
+            out.append(events.to_dict(events.run_event(state, at, run, "biotwin", f"job{i}")))
+    return out
+
+
+def test_nothing_is_lost_and_nothing_is_delivered_twice(backend: str, tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "lineage")
+    for event in _events(3):
+        assert outbox.append(event)
+    assert not outbox.append(_events(3)[0])  # a replayed event is not stored again
+
+    # the backend refuses 3 times: with 2 attempts per event, shipping stops and keeps the rest
+    first = ship(outbox, backend, retries=2, backoff_s=0.001)
+    assert first.delivered == 0 and first.pending == 6 and first.last_error == "HTTP 503"
+    second = ship(outbox, backend, retries=3, backoff_s=0.001)
+    assert second.delivered == 6 and second.pending == 0
+    assert ship(outbox, backend).delivered == 0  # nothing left to send
+
+    keys = [event_key(e) for e in _Backend.received]
+    assert len(keys) == len(set(keys)) == 6
+    assert set(keys) == {event_key(e) for e in _events(3)}
+
+
+def test_a_backend_that_is_down_keeps_everything_pending(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "lineage")
+    for event in _events(1):
+        outbox.append(event)
+    result = ship(outbox, "http://127.0.0.1:9/api/v1/lineage", retries=2, backoff_s=0.001)
+    assert result.delivered == 0 and result.pending == 2 and result.last_error
+    assert len(outbox.pending()) == 2
+
+
+def test_biotwin_lineage_ship_delivers_the_outbox(backend: str, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    _Backend.refuse_first = 0
+    home = tmp_path / "home"
+    outbox = Outbox(home / "lineage")
+    for event in _events(2):
+        outbox.append(event)
+    base = backend.removesuffix("/api/v1/lineage")
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("biotwin")), "lineage", "ship"],
+        env={**os.environ, "BIOTWIN_HOME": str(home), "OPENLINEAGE_URL": base},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "delivered 4, pending 0" in done.stdout
+    assert len(_Backend.received) == 4
