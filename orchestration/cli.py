@@ -168,9 +168,8 @@ def _cmd_lineage_ship(args: argparse.Namespace) -> int:
     endpoint = url.rstrip("/") + "/api/v1/lineage"
     result = ship(Outbox(s.lineage_dir), endpoint, retries=args.retries)
     error = f", last error: {result.last_error}" if result.last_error else ""
-    print(
-        f"delivered {result.delivered}, pending {result.pending} ({result.attempts} attempts{error})"
-    )
+    counts = f"delivered {result.delivered}, pending {result.pending}"
+    print(f"{counts} ({result.attempts} attempts{error})")
     return 0 if result.pending == 0 else 1
 
 
