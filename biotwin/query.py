@@ -44,15 +44,14 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def format_table(columns: Sequence[str], rows: Rows, max_rows: int | None = None) -> str:
+def format_table(columns: Sequence[str], rows: Rows) -> str:
     """A plain aligned text table (what a terminal shows best); numbers right-aligned."""
-    shown = rows if max_rows is None else rows[:max_rows]
-    cells = [[_cell(v) for v in row] for row in shown]
+    cells = [[_cell(v) for v in row] for row in rows]
     widths = [len(c) for c in columns]
     for row in cells:
         widths = [max(w, len(v)) for w, v in zip(widths, row, strict=True)]
     numeric = [
-        bool(shown) and all(_is_number(r[i]) or r[i] is None for r in shown)
+        bool(rows) and all(_is_number(r[i]) or r[i] is None for r in rows)
         for i in range(len(columns))
     ]
 
@@ -64,8 +63,6 @@ def format_table(columns: Sequence[str], rows: Rows, max_rows: int | None = None
         return "  ".join(parts).rstrip()
 
     out = [line(columns), line(["-" * w for w in widths]), *(line(r) for r in cells)]
-    if max_rows is not None and len(rows) > max_rows:
-        out.append(f"... {len(rows) - max_rows} more rows")
     out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(out)
 

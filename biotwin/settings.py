@@ -26,10 +26,6 @@ class Settings:
     openlineage_url: str | None
     openlineage_namespace: str
 
-    @property
-    def dbt_project_dir(self) -> Path:
-        return PROJECT_ROOT / "dbt_project"
-
 
 def settings(env: Mapping[str, str] | None = None) -> Settings:
     """Settings from `env` (default: the process environment)."""

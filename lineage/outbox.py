@@ -53,13 +53,18 @@ class Outbox:
     def delivered_path(self) -> Path:
         return self.folder / "delivered.jsonl"
 
-    def append(self, event: Mapping[str, Any]) -> bool:
-        """Store an event unless the same (run, type, job) is already stored."""
-        key = event_key(event)
-        if key in {event_key(e) for e in _lines(self.events_path)}:
-            return False
-        _append_line(self.events_path, event)
-        return True
+    def append(self, *events: Mapping[str, Any]) -> int:
+        """Store events unless the same (run, type, job) is already stored; returns how many
+        were new. The stored keys are read once per call, so pass a run's events together."""
+        known = {event_key(e) for e in _lines(self.events_path)}
+        added = 0
+        for event in events:
+            key = event_key(event)
+            if key not in known:
+                _append_line(self.events_path, event)
+                known.add(key)
+                added += 1
+        return added
 
     def pending(self) -> list[dict]:
         done = {tuple(d["key"]) for d in _lines(self.delivered_path)}

@@ -11,9 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from biotwin.settings import settings
+from biotwin.settings import PROJECT_ROOT
 
-DBT_DIR = settings().dbt_project_dir
+DBT_DIR = PROJECT_ROOT / "dbt_project"  # a fixed place in the project, not a setting
 MANIFEST = DBT_DIR / "target" / "manifest.json"
 
 

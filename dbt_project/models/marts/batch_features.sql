@@ -34,9 +34,7 @@ setpoints as (
         max(case when parameters.parameter_name = 'harvest_day' then parameters.setpoint end)
             as harvest_day_setpoint
     from {{ ref('stg_mes__parameters') }} as parameters
-    inner join {{ ref('int_batch_records__latest') }} as latest
-        on parameters.batch_id = latest.batch_id
-        and parameters.record_version = latest.record_version
+    {{ join_latest_record('parameters') }}
     group by parameters.batch_id
 ),
 

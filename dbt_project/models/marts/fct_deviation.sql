@@ -1,7 +1,3 @@
-with latest as (
-    select batch_id, record_version from {{ ref('int_batch_records__latest') }}
-)
-
 select
     deviations.deviation_id,
     deviations.batch_id,
@@ -12,6 +8,4 @@ select
     deviations.record_version,
     deviations._record_id
 from {{ ref('stg_mes__deviations') }} as deviations
-inner join latest
-    on deviations.batch_id = latest.batch_id
-    and deviations.record_version = latest.record_version
+{{ join_latest_record('deviations') }}

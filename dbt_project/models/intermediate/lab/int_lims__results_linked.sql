@@ -86,6 +86,7 @@ mapped as (
 converted as (
     select
         mapped.*,
+        {{ dst_issue('mapped.sampled_at_local', 'mapped.timezone') }} as time_issue,
         case
             when mapped.numeric_entry is null then null
             when mapped.source_unit = mapped.canonical_unit then mapped.numeric_entry
@@ -128,9 +129,9 @@ select
     canonical_unit as unit,
     source_unit,
     conform_issue,
-    case when {{ dst_issue('sampled_at_local', 'timezone') }} is null
+    case when time_issue is null
         then {{ local_to_utc('sampled_at_local', 'timezone') }} end as sampled_at_utc,
-    {{ dst_issue('sampled_at_local', 'timezone') }} as time_issue,
+    time_issue,
     {{ local_to_utc('changed_at_local', 'timezone') }} as changed_at_utc,
     nullif(trim(change_reason), '') as change_reason,
     entered_by,

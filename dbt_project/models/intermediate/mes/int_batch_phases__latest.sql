@@ -1,11 +1,6 @@
 -- Phases of the latest record version, with the batch's start and each phase's window on its
 -- equipment. A phase still running at extract time has no end: its window stays open.
-with latest as (
-    select batch_id, record_version, product_id, _ingested_at
-    from {{ ref('int_batch_records__latest') }}
-),
-
-phases as (
+with phases as (
     select * from {{ ref('stg_mes__phases') }}
 ),
 
@@ -14,7 +9,7 @@ current_phases as (
         phases._record_id,
         phases.site_id,
         phases.batch_id,
-        latest.product_id,
+        latest_record.product_id,
         phases.record_version,
         phases.unit_procedure,
         phases.operation,
@@ -22,11 +17,9 @@ current_phases as (
         phases.equipment_id,
         phases.started_at_utc,
         phases.ended_at_utc,
-        latest._ingested_at as record_loaded_at
+        latest_record._ingested_at as record_loaded_at
     from phases
-    inner join latest
-        on phases.batch_id = latest.batch_id
-        and phases.record_version = latest.record_version
+    {{ join_latest_record('phases') }}
 )
 
 select
