@@ -20,10 +20,17 @@ from dagster import (
     asset,
 )
 
+from assets.contracts import reference as reference_contract
 from assets.ingest.core import SystemSummary
 from assets.ingest.reference import load_reference
 from assets.ingest.run import LOADERS, contract_of, ingest
 from assets.ingest.warehouse import connect
+from assets.openlineage_run import (
+    LineageRun,
+    ingestion_datasets,
+    openlineage_run,
+    reference_datasets,
+)
 from assets.plausibility import plausibility
 from lineage.audit_log import audit_new_ledger_rows, audit_run
 from orchestration.resources import PlantPaths
@@ -40,15 +47,20 @@ REFERENCE_KEY = AssetKey(["ref", "reference_data"])
     "contracts; a row that breaks its contract stops the load and names file, row and rule.",
 )
 def reference_data(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
-    con = connect(paths.warehouse_path())
-    try:
-        counts = load_reference(
-            con,
-            paths.reference_path(),
-            actor=f"biotwin reference load, dagster run {context.run.run_id}",
-        )
-    finally:
-        con.close()
+    warehouse = paths.warehouse_path()
+    with _lineage(context, paths, REFERENCE_KEY) as lineage:
+        con = connect(warehouse)
+        try:
+            counts = load_reference(
+                con,
+                paths.reference_path(),
+                actor=f"biotwin reference load, dagster run {context.run.run_id}",
+            )
+            lineage.inputs, lineage.outputs = reference_datasets(
+                con, paths.reference_path(), warehouse, reference_contract
+            )
+        finally:
+            con.close()
     return MaterializeResult(
         metadata={f"rows/{k}": v for k, v in counts.items()}
         | {"reference_dir": str(paths.reference_path())}
@@ -59,6 +71,49 @@ def _ledger_table(summary: SystemSummary) -> str:
     lines = ["| status | files |", "| --- | --- |"]
     lines += [f"| {status} | {n} |" for status, n in sorted(summary.by_status.items())]
     return "\n".join(lines)
+
+
+def _lineage(context: AssetExecutionContext, paths: PlantPaths, key: AssetKey):
+    """START/COMPLETE/FAIL events of this asset run into the outbox."""
+    return openlineage_run(
+        paths.lineage_path(),
+        context.run.run_id,
+        context.run.job_name,
+        key.to_user_string(),
+        "assets/landing.py",
+    )
+
+
+def _ingest_and_record(
+    context: AssetExecutionContext, paths: PlantPaths, system: str, lineage: LineageRun
+) -> tuple[SystemSummary, dict, int]:
+    """Load new files, flag implausible rows, audit every file and the run, and tell the
+    lineage run which files were read and which tables written."""
+    run_id = context.run.run_id
+    warehouse = paths.warehouse_path()
+    con = connect(warehouse)
+    try:
+        summary = ingest(con, system, paths.landing_path(), paths.reference_path(), run_id)
+        flags = plausibility(con, system, run_id)
+        audited = audit_new_ledger_rows(
+            con, system, actor=f"biotwin ingestion, dagster run {run_id}"
+        )
+        audited += audit_run(
+            con,
+            f"raw/{system}",
+            run_id,
+            {
+                "files_seen": summary.files_seen,
+                "rows_loaded": summary.rows_loaded,
+                "rows_quarantined": summary.rows_quarantined,
+            },
+        )
+        lineage.inputs, lineage.outputs = ingestion_datasets(
+            con, system, run_id, paths.landing_path(), warehouse, LOADERS[system].CONTRACT
+        )
+    finally:
+        con.close()
+    return summary, flags, audited
 
 
 def _ingestion_asset(system: str):
@@ -84,27 +139,8 @@ def _ingestion_asset(system: str):
         ],
     )
     def _asset(context: AssetExecutionContext, paths: PlantPaths) -> Iterator:
-        con = connect(paths.warehouse_path())
-        try:
-            summary = ingest(
-                con, system, paths.landing_path(), paths.reference_path(), context.run.run_id
-            )
-            flags = plausibility(con, system, context.run.run_id)
-            audited = audit_new_ledger_rows(
-                con, system, actor=f"biotwin ingestion, dagster run {context.run.run_id}"
-            )
-            audited += audit_run(
-                con,
-                key.to_user_string(),
-                context.run.run_id,
-                {
-                    "files_seen": summary.files_seen,
-                    "rows_loaded": summary.rows_loaded,
-                    "rows_quarantined": summary.rows_quarantined,
-                },
-            )
-        finally:
-            con.close()
+        with _lineage(context, paths, key) as lineage:
+            summary, flags, audited = _ingest_and_record(context, paths, system, lineage)
         contract = contract_of(system)
         yield MaterializeResult(
             metadata={

@@ -12,9 +12,11 @@ from openlineage.client.facet_v2 import (
     column_lineage_dataset,
     data_quality_assertions_dataset,
     error_message_run,
+    job_type_job,
     parent_run,
     schema_dataset,
     source_code_location_job,
+    sql_job,
 )
 
 
@@ -76,4 +78,16 @@ def code_location(version: str, url: str, path: str | None = None):
     """Where the job's code lives and which version ran (git commit)."""
     return source_code_location_job.SourceCodeLocationJobFacet(
         type="git", url=url, path=path, version=version
+    )
+
+
+def sql(query: str) -> sql_job.SQLJobFacet:
+    """The statement a dbt model ran (compiled), so a reviewer sees the exact logic."""
+    return sql_job.SQLJobFacet(query=query, dialect="duckdb")
+
+
+def job_type(integration: str, kind: str) -> job_type_job.JobTypeJobFacet:
+    """Batch job of `integration` (DAGSTER, DBT) of one kind (ASSET, MODEL, SEED)."""
+    return job_type_job.JobTypeJobFacet(
+        processingType="BATCH", integration=integration, jobType=kind
     )

@@ -14,13 +14,21 @@ from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetSpec, Config
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
     DbtCliResource,
     DbtProject,
     dbt_assets,
 )
 
 from assets.ingest.warehouse import connect
+from assets.openlineage_run import LineageRun, openlineage_run
+from biotwin.settings import PROJECT_ROOT
 from lineage.audit_log import audit_run
+from lineage.catalogue import read_catalogue
+from lineage.code_version import code_version
+from lineage.dbt_events import DbtRunContext, dbt_node_events
+from lineage.naming import warehouse_namespace
+from lineage.outbox import Outbox
 from orchestration.dbt_cli import DBT_DIR, MANIFEST, build_args, dbt_executable
 from orchestration.resources import PlantPaths
 
@@ -109,11 +117,38 @@ def _dbt_models(
     context: AssetExecutionContext, dbt: DbtCliResource, paths: PlantPaths, config: DbtBuildConfig
 ) -> Iterator[Any]:
     """Staging, intermediate and marts, with dbt tests as asset checks."""
+    with openlineage_run(
+        paths.lineage_path(),
+        context.run.run_id,
+        context.run.job_name,
+        "dbt_models",
+        "orchestration/dbt.py",
+    ) as lineage:
+        invocation = dbt.cli(
+            build_args(paths.warehouse_path(), full_refresh=config.full_refresh), context=context
+        )
+        try:
+            yield from invocation.stream()
+        finally:
+            _record_build(context, paths, invocation, lineage, config.full_refresh)
+
+
+def _record_build(
+    context: AssetExecutionContext,
+    paths: PlantPaths,
+    invocation: DbtCliInvocation,
+    lineage: LineageRun,
+    full_refresh: bool,
+) -> None:
+    """After the build, failed or not: an audit entry with dbt's result counts, and START and
+    COMPLETE/FAIL events for every model and seed that ran, children of this asset run."""
+    try:
+        manifest = invocation.get_artifact("manifest.json")
+        results = invocation.get_artifact("run_results.json")
+    except FileNotFoundError:  # dbt stopped before running anything: the asset run FAILs
+        return
     warehouse = paths.warehouse_path()
-    invocation = dbt.cli(build_args(warehouse, full_refresh=config.full_refresh), context=context)
-    yield from invocation.stream()
-    results = invocation.get_artifact("run_results.json")["results"]
-    statuses = Counter(f"{r['unique_id'].split('.')[0]}:{r['status']}" for r in results)
+    statuses = Counter(f"{r['unique_id'].split('.')[0]}:{r['status']}" for r in results["results"])
     con = connect(warehouse)
     try:
         audit_run(
@@ -121,12 +156,23 @@ def _dbt_models(
             "dbt_models",
             context.run.run_id,
             {
-                "command": "dbt build" + (" --full-refresh" if config.full_refresh else ""),
+                "command": "dbt build" + (" --full-refresh" if full_refresh else ""),
                 "results": dict(sorted(statuses.items())),
             },
         )
+        catalogue = read_catalogue(con)
     finally:
         con.close()
+    run_context = DbtRunContext(
+        dagster_run_id=context.run.run_id,
+        parent=(lineage.run_id, lineage.namespace, lineage.job_name),
+        job_namespace=lineage.namespace,
+        warehouse_namespace=warehouse_namespace(warehouse),
+        code_version=code_version(),
+        project_url=PROJECT_ROOT.as_uri(),
+        project_dir=DBT_DIR,
+    )
+    Outbox(paths.lineage_path()).append(*dbt_node_events(manifest, results, catalogue, run_context))
 
 
 dbt_models = _dbt_models.map_asset_specs(with_upstream_assets)

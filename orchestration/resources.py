@@ -19,6 +19,7 @@ class PlantPaths(ConfigurableResource):
     landing: str = ""
     reference: str = ""
     warehouse: str = ""
+    lineage: str = ""
 
     def landing_path(self) -> Path:
         return Path(self.landing) if self.landing else settings().landing
@@ -28,3 +29,7 @@ class PlantPaths(ConfigurableResource):
 
     def warehouse_path(self) -> Path:
         return Path(self.warehouse) if self.warehouse else settings().warehouse
+
+    def lineage_path(self) -> Path:
+        """The OpenLineage outbox folder."""
+        return Path(self.lineage) if self.lineage else settings().lineage_dir

@@ -9,6 +9,7 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from assets.landing import INGESTION_ASSETS, reference_data
+from lineage.naming import warehouse_namespace
 from orchestration.dbt_cli import prepare_manifest
 from orchestration.resources import PlantPaths
 from synthetic.generate import DEFAULT_START, generate
@@ -45,13 +46,21 @@ def shared_dir() -> Path:
     return SHARED
 
 
+def lineage_dir(warehouse: Path) -> Path:
+    """Where a test's runs write OpenLineage events: beside the test's warehouse."""
+    return warehouse.parent / "lineage"
+
+
 def run_assets(landing: Path, warehouse: Path, reference: Path):
     """Materialise reference data and every ingestion asset in-process (real Dagster)."""
     result = materialize(
         [reference_data, *INGESTION_ASSETS],
         resources={
             "paths": PlantPaths(
-                landing=str(landing), warehouse=str(warehouse), reference=str(reference)
+                landing=str(landing),
+                warehouse=str(warehouse),
+                reference=str(reference),
+                lineage=str(lineage_dir(warehouse)),
             )
         },
         instance=DagsterInstance.ephemeral(),
@@ -74,7 +83,10 @@ def run_dbt(warehouse: Path, full_refresh: bool = False):
 
     result = materialize(
         [dbt_models],
-        resources={"dbt": dbt_resource(), "paths": PlantPaths(warehouse=str(warehouse))},
+        resources={
+            "dbt": dbt_resource(),
+            "paths": PlantPaths(warehouse=str(warehouse), lineage=str(lineage_dir(warehouse))),
+        },
         instance=DagsterInstance.ephemeral(),
         run_config={"ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}}},
         raise_on_error=False,
@@ -89,6 +101,13 @@ def conformed_run(ingested: Path, tmp_path_factory: pytest.TempPathFactory):
 
     warehouse = tmp_path_factory.mktemp("conformed") / "warehouse.duckdb"
     shutil.copy(ingested, warehouse)
+    # the ingestion's events, as if the warehouse had been at the copy's path all along
+    events = (lineage_dir(ingested) / "events.jsonl").read_text(encoding="utf-8")
+    lineage_dir(warehouse).mkdir()
+    (lineage_dir(warehouse) / "events.jsonl").write_text(
+        events.replace(warehouse_namespace(ingested), warehouse_namespace(warehouse)),
+        encoding="utf-8",
+    )
     return warehouse, run_dbt(warehouse)
 
 

@@ -186,6 +186,18 @@ RAW_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 
+# The raw tables each system's ingestion writes; the first is the one its contract describes.
+SYSTEM_TABLES: dict[str, tuple[str, ...]] = {
+    system: tuple(t for t in RAW_TABLES if t.startswith(prefix))
+    for system, prefix in (
+        ("historian", "historian_"),
+        ("mes", "mes_"),
+        ("lims", "lims_"),
+        ("instruments", "instrument_"),
+        ("custody", "custody_"),
+    )
+}
+
 LEDGER = (
     ("file_sha256", "VARCHAR"),
     ("source_path", "VARCHAR"),
