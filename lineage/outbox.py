@@ -99,6 +99,12 @@ class ShipResult:
     attempts: int
     last_error: str | None
 
+    def summary(self) -> str:
+        error = f", last error: {self.last_error}" if self.last_error else ""
+        return (
+            f"delivered {self.delivered}, pending {self.pending} ({self.attempts} attempts{error})"
+        )
+
 
 def ship(
     outbox: Outbox,

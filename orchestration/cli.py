@@ -158,18 +158,20 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
 
 def _cmd_lineage_ship(args: argparse.Namespace) -> int:
     """Deliver pending OpenLineage events from the outbox to the configured backend."""
+    from lineage.backend import lineage_endpoint
     from lineage.outbox import Outbox, ship
 
     s = settings()
-    url = args.url or s.openlineage_url
-    if not url:
-        print("biotwin: no lineage backend: set OPENLINEAGE_URL or pass --url", file=sys.stderr)
+    endpoint = lineage_endpoint(os.environ, s.home, args.url)
+    if not endpoint:
+        print(
+            "biotwin: no lineage backend: set OPENLINEAGE_URL, write an openlineage.yml "
+            "or pass --url",
+            file=sys.stderr,
+        )
         return 2
-    endpoint = url.rstrip("/") + "/api/v1/lineage"
     result = ship(Outbox(s.lineage_dir), endpoint, retries=args.retries)
-    error = f", last error: {result.last_error}" if result.last_error else ""
-    counts = f"delivered {result.delivered}, pending {result.pending}"
-    print(f"{counts} ({result.attempts} attempts{error})")
+    print(result.summary())
     return 0 if result.pending == 0 else 1
 
 

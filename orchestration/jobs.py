@@ -3,8 +3,11 @@
 Schedules start stopped (like the sensors): a site turns them on in the UI once it trusts them.
 """
 
+import os
+
 from dagster import (
     AssetSelection,
+    Config,
     DefaultScheduleStatus,
     Failure,
     OpExecutionContext,
@@ -15,7 +18,10 @@ from dagster import (
 )
 
 from assets.ingest.warehouse import connect
+from biotwin.settings import settings
 from lineage.audit_log import verify_log
+from lineage.backend import lineage_endpoint
+from lineage.outbox import Outbox, ship
 from orchestration.resources import PlantPaths
 
 main_job = define_asset_job(
@@ -40,6 +46,31 @@ def audit_verify():
     verify_audit_chain()
 
 
+class ShipConfig(Config):
+    """Attempts per event, and the first back-off (doubled after each failed attempt)."""
+
+    retries: int = 5
+    backoff_s: float = 0.5
+
+
+@op(description="Deliver pending OpenLineage events to the configured backend, if any.")
+def ship_lineage_events(context: OpExecutionContext, paths: PlantPaths, config: ShipConfig) -> None:
+    endpoint = lineage_endpoint(os.environ, settings().home)
+    outbox = Outbox(paths.lineage_path())
+    if not endpoint:
+        context.log.info(f"no lineage backend configured; {len(outbox.pending())} events kept")
+        return
+    result = ship(outbox, endpoint, retries=config.retries, backoff_s=config.backoff_s)
+    if result.pending:  # the backend is down: everything stays in the outbox for the next try
+        raise Failure(description=f"{endpoint}: {result.summary()}")
+    context.log.info(result.summary())
+
+
+@job(description="Ship the lineage outbox (OPENLINEAGE_URL or openlineage.yml).")
+def lineage_ship():
+    ship_lineage_events()
+
+
 nightly_rebuild = ScheduleDefinition(
     name="nightly_rebuild",
     job=main_job,
@@ -58,5 +89,14 @@ nightly_audit_verify = ScheduleDefinition(
     description="Verify the audit trail's hash chain every night.",
 )
 
-JOBS = [main_job, audit_verify]
-SCHEDULES = [nightly_rebuild, nightly_audit_verify]
+lineage_ship_every_15_min = ScheduleDefinition(
+    name="lineage_ship_every_15_min",
+    job=lineage_ship,
+    cron_schedule="*/15 * * * *",
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.STOPPED,
+    description="Deliver pending OpenLineage events; a backend that is down loses nothing.",
+)
+
+JOBS = [main_job, audit_verify, lineage_ship]
+SCHEDULES = [nightly_rebuild, nightly_audit_verify, lineage_ship_every_15_min]

@@ -103,3 +103,38 @@ def test_biotwin_lineage_ship_delivers_the_outbox(backend: str, tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert "delivered 4, pending 0" in done.stdout
     assert len(_Backend.received) == 4
+
+
+def test_the_ship_job_reads_openlineage_yml_and_loses_nothing_while_the_backend_refuses(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import defs
+    from orchestration.resources import PlantPaths
+
+    schedule = next(s for s in defs.schedules if s.name == "lineage_ship_every_15_min")
+    assert schedule.job_name == "lineage_ship"
+    config = tmp_path / "openlineage.yml"
+    base = backend.removesuffix("/api/v1/lineage")
+    config.write_text(f"transport:\n  type: http\n  url: {base}\n  endpoint: api/v1/lineage\n")
+    monkeypatch.delenv("OPENLINEAGE_URL", raising=False)
+    monkeypatch.setenv("OPENLINEAGE_CONFIG", str(config))
+    outbox = Outbox(tmp_path / "lineage")
+    outbox.append(*_events(2))
+    _Backend.refuse_first = 1000  # down
+
+    def run():
+        return defs.resolve_job_def("lineage_ship").execute_in_process(
+            instance=DagsterInstance.ephemeral(),
+            resources={"paths": PlantPaths(lineage=str(outbox.folder))},
+            run_config={"ops": {"ship_lineage_events": {"config": {"backoff_s": 0.001}}}},
+            raise_on_error=False,
+        )
+
+    assert not run().success
+    assert len(outbox.pending()) == 4 and _Backend.received == []
+    _Backend.refuse_first = 0  # back up
+    assert run().success
+    assert outbox.pending() == [] and len(_Backend.received) == 4
+    assert run().success and len(_Backend.received) == 4  # nothing shipped twice
