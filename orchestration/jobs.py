@@ -71,32 +71,36 @@ def lineage_ship():
     ship_lineage_events()
 
 
-nightly_rebuild = ScheduleDefinition(
-    name="nightly_rebuild",
-    job=main_job,
-    cron_schedule="0 2 * * *",
-    execution_timezone="UTC",
-    default_status=DefaultScheduleStatus.STOPPED,
-    description="Ingest anything the sensors missed and rebuild the conformed tables.",
-)
+def _utc_schedule(name: str, job_def, cron: str, description: str) -> ScheduleDefinition:
+    """A UTC schedule that starts stopped."""
+    return ScheduleDefinition(
+        name=name,
+        job=job_def,
+        cron_schedule=cron,
+        execution_timezone="UTC",
+        default_status=DefaultScheduleStatus.STOPPED,
+        description=description,
+    )
 
-nightly_audit_verify = ScheduleDefinition(
-    name="nightly_audit_verify",
-    job=audit_verify,
-    cron_schedule="30 3 * * *",
-    execution_timezone="UTC",
-    default_status=DefaultScheduleStatus.STOPPED,
-    description="Verify the audit trail's hash chain every night.",
-)
 
-lineage_ship_every_15_min = ScheduleDefinition(
-    name="lineage_ship_every_15_min",
-    job=lineage_ship,
-    cron_schedule="*/15 * * * *",
-    execution_timezone="UTC",
-    default_status=DefaultScheduleStatus.STOPPED,
-    description="Deliver pending OpenLineage events; a backend that is down loses nothing.",
-)
-
+SCHEDULES = [
+    _utc_schedule(
+        "nightly_rebuild",
+        main_job,
+        "0 2 * * *",
+        "Ingest anything the sensors missed and rebuild the conformed tables.",
+    ),
+    _utc_schedule(
+        "nightly_audit_verify",
+        audit_verify,
+        "30 3 * * *",
+        "Verify the audit trail's hash chain every night.",
+    ),
+    _utc_schedule(
+        "lineage_ship_every_15_min",
+        lineage_ship,
+        "*/15 * * * *",
+        "Deliver pending OpenLineage events; a backend that is down loses nothing.",
+    ),
+]
 JOBS = [main_job, audit_verify, lineage_ship]
-SCHEDULES = [nightly_rebuild, nightly_audit_verify, lineage_ship_every_15_min]
