@@ -175,6 +175,32 @@ def _cmd_lineage_ship(args: argparse.Namespace) -> int:
     return 0 if result.pending == 0 else 1
 
 
+def _cmd_trace(args: argparse.Namespace) -> int:
+    """The path of one conformed row back to its raw record, file and reference rows."""
+    import json
+
+    from assets.ingest.warehouse import connect
+    from lineage.trace import TraceError, format_trace, trace
+    from orchestration.dbt_cli import MANIFEST, prepare_manifest
+
+    s = settings()
+    if not s.warehouse.exists():
+        print(f"biotwin: no warehouse at {s.warehouse}", file=sys.stderr)
+        return 2
+    prepare_manifest()
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    con = connect(s.warehouse, read_only=True)
+    try:
+        doc = trace(con, manifest, args.table, args.key, landing=s.landing)
+    except TraceError as exc:
+        print(f"biotwin: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    print(json.dumps(doc, indent=2, default=str) if args.json else format_trace(doc))
+    return 0
+
+
 def _cmd_query(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -253,6 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("sql", help='one SQL statement, e.g. "SELECT * FROM marts.dim_batch"')
     query.add_argument("--csv", action="store_true", help="CSV instead of a text table")
     query.set_defaults(func=_cmd_query)
+
+    trace_cmd = sub.add_parser("trace", help="where one conformed row comes from")
+    trace_cmd.add_argument("table", help="a mart, e.g. fct_process_timeseries or marts.dim_batch")
+    trace_cmd.add_argument("key", help="_record_id, the mart's id (batch_id…) or a result_id")
+    trace_cmd.add_argument("--json", action="store_true", help="JSON for machines")
+    trace_cmd.set_defaults(func=_cmd_trace)
 
     audit = sub.add_parser("audit", help="the audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
