@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from biotwin.settings import PROJECT_ROOT
+from tests import openlineage_schema as spec
 
 BIN = Path(sys.executable).parent
 
@@ -53,6 +56,17 @@ def test_generate_then_run(tmp_path: Path) -> None:
     assert csv.stdout == "n\n4\n"
     write = _run([biotwin, "query", "DELETE FROM marts.dim_batch"], env=home)
     assert write.returncode == 1 and "read-only" in write.stderr
+    _every_demo_event_validates(out / "lineage" / "events.jsonl")
+
+
+def _every_demo_event_validates(events_file: Path) -> None:
+    """Every OpenLineage event the demo run emitted, against the official schemas."""
+    events = [json.loads(line) for line in events_file.read_text().splitlines()]
+    complete = {o["name"] for e in events if e["eventType"] == "COMPLETE" for o in e["outputs"]}
+    assert {"marts.dim_batch", "marts.fct_process_timeseries", "marts.dq_issues"} <= complete
+    if not spec.SPEC.is_dir():
+        pytest.skip(spec.MISSING)
+    assert [(e["job"]["name"], spec.event_errors(e)) for e in events if spec.event_errors(e)] == []
 
 
 def test_generate_rejects_too_few_batches(tmp_path: Path) -> None:
