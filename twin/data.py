@@ -1,0 +1,87 @@
+"""What the twin reads: marts, as pandas frames, and the aligned batch cube built from them.
+
+`read_marts` is the only function here that touches the warehouse (read-only, DuckDB); the
+rest are pure. Models read `marts.fct_batch_trajectory`, `marts.fct_lab_result`,
+`marts.batch_features` and the reference tables `ref.processes`, `ref.parameters`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from twin.process import Process, processes_from_reference
+
+
+@dataclass(frozen=True)
+class TwinData:
+    trajectory: pd.DataFrame  # batch_id, product_id, parameter_id, elapsed_h, value
+    labs: pd.DataFrame  # batch_id, parameter_id, elapsed_h, value (current versions)
+    features: pd.DataFrame  # marts.batch_features, one row per batch
+    processes: dict[str, Process]
+
+    def batches(self, product_id: str) -> pd.DataFrame:
+        return self.features[self.features["product_id"] == product_id].sort_values("batch_id")
+
+
+QUERIES = {
+    "trajectory": """SELECT batch_id, product_id, parameter_id, elapsed_h, value
+                     FROM marts.fct_batch_trajectory""",
+    "labs": """SELECT batch_id, parameter_id, elapsed_h, value
+               FROM marts.fct_lab_result
+               WHERE is_current AND batch_id IS NOT NULL AND value IS NOT NULL
+                 AND elapsed_h IS NOT NULL""",
+    "features": "SELECT * FROM marts.batch_features",
+    "processes": "SELECT * FROM ref.processes",
+    "parameters": "SELECT parameter_id, kind FROM ref.parameters",
+}
+
+
+def read_marts(warehouse: Path) -> TwinData:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        frames = {name: con.execute(sql).df() for name, sql in QUERIES.items()}
+    finally:
+        con.close()
+    return from_frames(**frames)
+
+
+def from_frames(
+    trajectory: pd.DataFrame,
+    labs: pd.DataFrame,
+    features: pd.DataFrame,
+    processes: pd.DataFrame,
+    parameters: pd.DataFrame,
+) -> TwinData:
+    for frame in (trajectory, labs):
+        frame["value"] = frame["value"].astype(float)
+        frame["elapsed_h"] = frame["elapsed_h"].astype(float)
+    return TwinData(
+        trajectory=trajectory,
+        labs=labs,
+        features=features,
+        processes=processes_from_reference(processes, parameters, trajectory),
+    )
+
+
+def batch_cube(trajectory: pd.DataFrame, process: Process, batch_ids: list[str]) -> np.ndarray:
+    """Values as [batch, grid step, parameter]; NaN where nothing was recorded."""
+    grid = process.grid
+    cube = np.full((len(batch_ids), len(grid), len(process.parameters)), np.nan)
+    rows = trajectory[
+        trajectory["batch_id"].isin(batch_ids) & trajectory["parameter_id"].isin(process.parameters)
+    ]
+    b_index = {b: i for i, b in enumerate(batch_ids)}
+    p_index = {p: j for j, p in enumerate(process.parameters)}
+    k = np.rint(rows["elapsed_h"].to_numpy() / process.grid_step_h).astype(int)
+    keep = (k >= 0) & (k < len(grid))
+    cube[
+        rows["batch_id"].map(b_index).to_numpy()[keep],
+        k[keep],
+        rows["parameter_id"].map(p_index).to_numpy()[keep],
+    ] = rows["value"].to_numpy()[keep]
+    return cube

@@ -1,0 +1,66 @@
+"""Golden batch: which batches are the reference, and their envelope per parameter and step.
+
+Reference rule (docs/twin.md): a batch of the process that was released, had no major
+deviation, no out-of-specification result, and a recorded outcome. A site can override the
+list. The envelope at each grid step is the reference mean and a ±3 SD band, with the SD taken
+over a window of neighbouring steps so that a handful of batches give a stable band.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from twin.nan import quiet_empty_slices
+
+WINDOW_STEPS = 2  # SD pooled over ±2 grid steps
+BAND_SD = 3.0
+
+
+def reference_batches(
+    features: pd.DataFrame, product_id: str, override: list[str] | None = None
+) -> list[str]:
+    """The reference batches of a product by the documented rule, or the override list."""
+    rows = features[features["product_id"] == product_id]
+    if override is not None:
+        unknown = sorted(set(override) - set(rows["batch_id"]))
+        if unknown:
+            raise ValueError(f"reference override names batches not of {product_id}: {unknown}")
+        return sorted(override)
+    good = rows[
+        (rows["status"] == "released")
+        & (rows["n_major_deviations"].fillna(0) == 0)
+        & (rows["n_out_of_spec"].fillna(0) == 0)
+        & rows["outcome_value"].notna()
+    ]
+    return sorted(good["batch_id"])
+
+
+@dataclass(frozen=True)
+class Envelope:
+    centre: np.ndarray  # [step, parameter]
+    sd: np.ndarray  # [step, parameter], pooled over the window; NaN where not monitored
+    n_batches: np.ndarray  # [step, parameter] reference batches with a value
+
+    def limits(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.centre - BAND_SD * self.sd, self.centre + BAND_SD * self.sd
+
+
+def envelope(cube: np.ndarray, min_coverage: float = 0.5) -> Envelope:
+    """Envelope of reference batches `cube` [batch, step, parameter]. A step where fewer than
+    `min_coverage` of the batches have a value is not monitored (NaN)."""
+    n_batches = np.sum(~np.isnan(cube), axis=0)
+    covered = n_batches >= max(2, int(np.ceil(min_coverage * cube.shape[0])))
+    with np.errstate(invalid="ignore"), quiet_empty_slices():
+        centre = np.nanmean(cube, axis=0)
+        deviations = cube - centre[None]
+        steps = cube.shape[1]
+        sd = np.full(centre.shape, np.nan)
+        for k in range(steps):
+            window = deviations[:, max(0, k - WINDOW_STEPS) : k + WINDOW_STEPS + 1, :]
+            sd[k] = np.sqrt(np.nanmean(window**2, axis=(0, 1)))
+    centre[~covered] = np.nan
+    sd[~covered] = np.nan
+    return Envelope(centre=centre, sd=sd, n_batches=n_batches)

@@ -1,0 +1,71 @@
+"""A process as the twin sees it: its reference rows, nothing in code.
+
+`ref.processes` gives the outcome parameter, the expected duration and the grid step of each
+product; the monitored parameters are the process parameters (`ref.parameters.kind =
+'process'`) that the product's batches actually record on the grid. A new process therefore
+needs reference rows and data, not code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+CHECKPOINTS = (0.2, 0.4, 0.6, 0.8)  # fractions of the expected duration
+MIN_COVERAGE = 0.5  # a parameter is monitored where at least half the batches record it
+
+
+@dataclass(frozen=True)
+class Process:
+    product_id: str
+    process_type: str
+    expected_duration_h: float
+    outcome_parameter_id: str
+    grid_step_h: float
+    parameters: tuple[str, ...]  # monitored process parameters, in a fixed order
+    mechanistic_model: str | None = None  # e.g. "logistic_monod"; None: no what-if
+
+    @property
+    def grid(self) -> np.ndarray:
+        """Elapsed hours of the grid steps, 0 .. expected duration."""
+        n = int(np.floor(self.expected_duration_h / self.grid_step_h)) + 1
+        return np.arange(n) * self.grid_step_h
+
+    def checkpoint_hours(self) -> list[float]:
+        """Checkpoints snapped down to the grid: what is known at hour t is the grid up to t."""
+        step = self.grid_step_h
+        return [float(np.floor(f * self.expected_duration_h / step) * step) for f in CHECKPOINTS]
+
+
+def monitored_parameters(
+    trajectory: pd.DataFrame, parameter_kinds: pd.DataFrame, product_id: str
+) -> tuple[str, ...]:
+    """Process parameters recorded for at least MIN_COVERAGE of the product's batches."""
+    process_kind = set(parameter_kinds.loc[parameter_kinds["kind"] == "process", "parameter_id"])
+    rows = trajectory[trajectory["product_id"] == product_id]
+    n_batches = rows["batch_id"].nunique()
+    if n_batches == 0:
+        return ()
+    coverage = rows.groupby("parameter_id")["batch_id"].nunique() / n_batches
+    return tuple(sorted(p for p, c in coverage.items() if p in process_kind and c >= MIN_COVERAGE))
+
+
+def processes_from_reference(
+    processes: pd.DataFrame, parameter_kinds: pd.DataFrame, trajectory: pd.DataFrame
+) -> dict[str, Process]:
+    """One Process per `ref.processes` row (the reference table as a frame)."""
+    out = {}
+    for row in processes.to_dict("records"):
+        model = row.get("mechanistic_model")
+        out[row["product_id"]] = Process(
+            product_id=row["product_id"],
+            process_type=row["process_type"],
+            expected_duration_h=float(row["expected_duration_h"]),
+            outcome_parameter_id=row["outcome_parameter_id"],
+            grid_step_h=float(row["grid_step_h"]),
+            parameters=monitored_parameters(trajectory, parameter_kinds, row["product_id"]),
+            mechanistic_model=model if isinstance(model, str) and model else None,
+        )
+    return out
