@@ -17,6 +17,7 @@ from twin.nan import quiet_empty_slices
 
 WINDOW_STEPS = 2  # SD pooled over ±2 grid steps
 BAND_SD = 3.0
+MIN_COVERAGE = 0.8  # a step is monitored where 80 % of the reference batches have a value
 
 
 def reference_batches(
@@ -48,7 +49,7 @@ class Envelope:
         return self.centre - BAND_SD * self.sd, self.centre + BAND_SD * self.sd
 
 
-def envelope(cube: np.ndarray, min_coverage: float = 0.5) -> Envelope:
+def envelope(cube: np.ndarray, min_coverage: float = MIN_COVERAGE) -> Envelope:
     """Envelope of reference batches `cube` [batch, step, parameter]. A step where fewer than
     `min_coverage` of the batches have a value is not monitored (NaN)."""
     n_batches = np.sum(~np.isnan(cube), axis=0)

@@ -19,9 +19,18 @@ import numpy as np
 from twin.golden import Envelope, envelope
 
 EXPLAINED = 0.8  # components kept: the fewest that explain this share of variance
-LIMIT_QUANTILE = 0.99
-CONSECUTIVE = 3
+LIMIT_QUANTILE = 0.995
+CONSECUTIVE = 4
+CLEANING_ROUNDS = 1
 SD_FLOOR_SHARE = 0.1  # an SD below 10 % of the parameter's typical SD is raised to it
+
+
+@dataclass(frozen=True)
+class Scores:
+    t2: np.ndarray  # [batch, step]; NaN where the batch has no value at that step
+    spe: np.ndarray  # [batch, step]
+    t2_contrib: np.ndarray  # [batch, step, parameter]
+    spe_contrib: np.ndarray  # [batch, step, parameter]
 
 
 @dataclass(frozen=True)
@@ -32,15 +41,8 @@ class MonitoringModel:
     eigenvalues: np.ndarray  # [component]
     t2_limit: float
     spe_limit: float
+    held_out: Scores  # each reference batch scored by the model fitted without it
     consecutive: int = CONSECUTIVE
-
-
-@dataclass(frozen=True)
-class Scores:
-    t2: np.ndarray  # [batch, step]; NaN where the batch has no value at that step
-    spe: np.ndarray  # [batch, step]
-    t2_contrib: np.ndarray  # [batch, step, parameter]
-    spe_contrib: np.ndarray  # [batch, step, parameter]
 
 
 def _scale(env: Envelope) -> np.ndarray:
@@ -100,21 +102,22 @@ def fit(reference_cube: np.ndarray) -> MonitoringModel:
         raise ValueError(
             f"monitoring needs at least 3 reference batches, got {reference_cube.shape[0]}"
         )
-    held_out_t2, held_out_spe = [], []
-    for i in range(reference_cube.shape[0]):
-        others = np.delete(reference_cube, i, axis=0)
-        plane = _fit_plane(others)
-        scores = _statistics(reference_cube[i : i + 1], *plane)
-        held_out_t2.append(scores.t2[~np.isnan(scores.t2)])
-        held_out_spe.append(scores.spe[~np.isnan(scores.spe)])
+    parts = [
+        _statistics(reference_cube[i : i + 1], *_fit_plane(np.delete(reference_cube, i, axis=0)))
+        for i in range(reference_cube.shape[0])
+    ]
+    held_out = Scores(
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in Scores.__dataclass_fields__)
+    )
     env, scale, loadings, eig = _fit_plane(reference_cube)
     return MonitoringModel(
         envelope=env,
         scale=scale,
         loadings=loadings,
         eigenvalues=eig,
-        t2_limit=float(np.quantile(np.concatenate(held_out_t2), LIMIT_QUANTILE)),
-        spe_limit=float(np.quantile(np.concatenate(held_out_spe), LIMIT_QUANTILE)),
+        t2_limit=float(np.nanquantile(held_out.t2, LIMIT_QUANTILE)),
+        spe_limit=float(np.nanquantile(held_out.spe, LIMIT_QUANTILE)),
+        held_out=held_out,
     )
 
 
@@ -150,3 +153,24 @@ def top_contributors(
     share = total / max(total.sum(), 1e-12)
     order = np.argsort(-share)[:n]
     return [(parameters[j], float(share[j])) for j in order]
+
+
+def fit_cleaned(
+    reference_cube: np.ndarray, batch_ids: list[str], rounds: int = CLEANING_ROUNDS
+) -> tuple[MonitoringModel, list[str], list[str]]:
+    """Fit; drop the reference batches that alarm when held out (a fault the batch record did
+    not call a major deviation); refit; repeat up to `rounds` times while some are dropped and
+    at least 3 remain. Returns (model, kept, dropped)."""
+    kept, dropped = list(batch_ids), []
+    keep_rows = np.arange(len(batch_ids))
+    model = fit(reference_cube)
+    for _ in range(rounds):
+        alarms = first_alarms(model, model.held_out)
+        out = [i for i, a in enumerate(alarms) if a is not None]
+        if not out or len(kept) - len(out) < 3:
+            break
+        dropped += [kept[i] for i in out]
+        keep_rows = np.delete(keep_rows, out)
+        kept = [kept[i] for i in range(len(kept)) if i not in set(out)]
+        model = fit(reference_cube[keep_rows])
+    return model, kept, dropped
