@@ -63,7 +63,9 @@ def features_at(
     for column in SETPOINT_COLUMNS:
         if column in setpoints:
             out[f"setpoint__{column}"] = pd.to_numeric(setpoints[column], errors="coerce")
-    return out
+    # growth is multiplicative: the log of every positive value is a feature too
+    logs = {f"{c}__log": np.log(out[c].where(out[c] > 0)) for c in out.columns}
+    return pd.concat([out, pd.DataFrame(logs, index=out.index)], axis=1)
 
 
 def _last_mean(row: np.ndarray) -> float:
@@ -93,9 +95,10 @@ class Forecaster:
     model: object
     half_width: float  # in log space
     n_train: int
+    log_range: tuple[float, float]  # forecasts stay within the training outcomes ± one e-fold
 
     def predict(self, x: pd.DataFrame) -> pd.DataFrame:
-        log_pred = self.model.predict(x.reindex(columns=self.columns))
+        log_pred = np.clip(self.model.predict(x.reindex(columns=self.columns)), *self.log_range)
         return pd.DataFrame(
             {
                 "predicted": np.exp(log_pred),
@@ -123,7 +126,9 @@ def fit_forecaster(x: pd.DataFrame, y: np.ndarray, hour: float) -> Forecaster:
         model = _pipeline().fit(x.iloc[train][columns], log_y[train])
         residuals[test] = log_y[test] - model.predict(x.iloc[test][columns])
     model = _pipeline().fit(x[columns], log_y)
-    return Forecaster(hour, columns, model, _conformal_quantile(residuals, COVERAGE), len(y))
+    half_width = _conformal_quantile(residuals, COVERAGE)
+    log_range = (float(log_y.min()) - 1.0, float(log_y.max()) + 1.0)
+    return Forecaster(hour, columns, model, half_width, len(y), log_range)
 
 
 @dataclass(frozen=True)
