@@ -1,10 +1,12 @@
 """Mechanistic what-if: a logistic growth model with Monod glucose limitation, per process.
 
-    dX/dt = (mu_max · G/(Ks+G) · (1 − X/X_max) − k_d − D) · X
+    dX/dt = (mu_max · G/(Ks+G) · (1 − X/X_max) − k_d − k_L · max(L − L_crit, 0) − D) · X
     dG/dt = −q · X · G/(Ks+G) + D · (G_feed − G),        D = feed rate / volume
+    dL/dt = Y_L · q · X · G/(Ks+G) − D · L
 
-X is the viable cell density (1e6 cells/mL, the `vcd_online` trajectory), G glucose (g/L, lab
-results), volume and feed rate come from the batch's own trajectories. The six constants are
+X is the viable cell density (1e6 cells/mL, the `vcd_online` trajectory), G glucose and L
+lactate (g/L, lab results); volume and feed rate come from the batch's own trajectories. The
+constants are
 shared by the batches of a process and fitted to them by least squares (log X and G residuals);
 their uncertainty comes from refitting on batches resampled with replacement (bootstrap).
 The outcome is X · V at harvest (1e6 cells/mL × L = 1e9 cells). A what-if changes the
@@ -23,13 +25,14 @@ from scipy.optimize import least_squares
 from twin.data import batch_cube
 from twin.process import Process
 
-NAMES = ("mu_max", "x_max", "k_d", "ks", "q", "g_feed")
-START = np.array([0.04, 10.0, 0.002, 0.3, 0.02, 15.0])
-LOWER = np.array([1e-3, 0.5, 1e-5, 1e-3, 1e-4, 0.5])
-UPPER = np.array([0.3, 200.0, 0.05, 10.0, 0.5, 100.0])
-SUBSTEPS = 4
+NAMES = ("mu_max", "x_max", "k_d", "ks", "q", "g_feed", "y_l", "k_l", "l_crit")
+START = np.array([0.04, 10.0, 0.002, 0.3, 0.02, 15.0, 0.8, 0.005, 2.0])
+LOWER = np.array([1e-3, 0.5, 1e-5, 1e-3, 1e-4, 0.5, 0.05, 1e-5, 0.1])
+UPPER = np.array([0.3, 200.0, 0.2, 10.0, 0.5, 100.0, 3.0, 0.5, 10.0])
+SUBSTEPS = 2
 NEEDS = ("vcd_online", "culture_volume", "feed_rate")
-BOOTSTRAP = 20
+BOOTSTRAP = 10
+LAB_WEIGHT = 0.3  # one g/L of glucose or lactate weighs like 0.3 in log density
 
 
 @dataclass(frozen=True)
@@ -40,9 +43,11 @@ class BatchInputs:
     start_step: int  # grid step of culture start (elapsed from batch start)
     x: np.ndarray  # observed viable density per culture step (NaN where none)
     glucose: np.ndarray  # observed glucose per culture step (NaN where none)
+    lactate: np.ndarray  # observed lactate per culture step (NaN where none)
     volume: np.ndarray  # L per culture step
     feed: np.ndarray  # mL/h per culture step
     g0: float  # glucose at culture start (first result in culture, else the process median)
+    l0: float  # lactate likewise
 
 
 @dataclass(frozen=True)
@@ -69,8 +74,6 @@ def batch_inputs(
     cube = batch_cube(trajectory, process, batch_ids)
     idx = {p: process.parameters.index(p) for p in NEEDS}
     step = process.grid_step_h
-    glucose_all = labs[labs["parameter_id"] == "glucose"]
-    median_g = float(glucose_all["value"].median()) if len(glucose_all) else 5.0
     out = []
     for b, batch in enumerate(batch_ids):
         x = cube[b, :, idx["vcd_online"]]
@@ -78,24 +81,43 @@ def batch_inputs(
         if len(seen) < 3:
             continue
         s, e = seen[0], seen[-1] + 1
-        glucose = np.full(e - s, np.nan)
-        g = glucose_all[glucose_all["batch_id"] == batch]
-        k = np.rint(g["elapsed_h"].to_numpy() / step).astype(int) - s
-        inside = (k >= 0) & (k < e - s)
-        glucose[k[inside]] = g["value"].to_numpy()[inside]
-        first_g = glucose[~np.isnan(glucose)]
+        glucose = _lab_series(labs, batch, "glucose", s, e, step)
+        lactate = _lab_series(labs, batch, "lactate", s, e, step)
         out.append(
             BatchInputs(
                 batch_id=batch,
                 start_step=int(s),
                 x=x[s:e],
                 glucose=glucose,
+                lactate=lactate,
                 volume=_filled(cube[b, s:e, idx["culture_volume"]]),
                 feed=np.nan_to_num(_filled(cube[b, s:e, idx["feed_rate"]]), nan=0.0),
-                g0=float(first_g[0]) if len(first_g) else median_g,
+                g0=_first(glucose, labs, "glucose", 5.0),
+                l0=_first(lactate, labs, "lactate", 0.2),
             )
         )
     return out
+
+
+def _lab_series(
+    labs: pd.DataFrame, batch: str, parameter: str, start: int, end: int, step: float
+) -> np.ndarray:
+    """A lab parameter of one batch on the culture steps (NaN where not sampled)."""
+    out = np.full(end - start, np.nan)
+    rows = labs[(labs["batch_id"] == batch) & (labs["parameter_id"] == parameter)]
+    k = np.rint(rows["elapsed_h"].to_numpy() / step).astype(int) - start
+    inside = (k >= 0) & (k < end - start)
+    out[k[inside]] = rows["value"].to_numpy()[inside]
+    return out
+
+
+def _first(series: np.ndarray, labs: pd.DataFrame, parameter: str, default: float) -> float:
+    """The first value in culture, else the process median, else `default`."""
+    seen = series[~np.isnan(series)]
+    if len(seen):
+        return float(seen[0])
+    values = labs.loc[labs["parameter_id"] == parameter, "value"]
+    return float(values.median()) if len(values) else default
 
 
 def _filled(series: np.ndarray) -> np.ndarray:
@@ -106,31 +128,33 @@ def _filled(series: np.ndarray) -> np.ndarray:
 
 def simulate(
     params: np.ndarray,
-    x0: np.ndarray,
-    g0: np.ndarray,
+    start: np.ndarray,
     volume: np.ndarray,
     feed: np.ndarray,
     step_h: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """X and G per step for batches in columns: inputs [step, batch]; explicit Euler with
-    SUBSTEPS per grid step (rates ~0.05/h, steps ≤ 0.5 h: stable and accurate)."""
-    mu_max, x_max, k_d, ks, q, g_feed = params
+) -> np.ndarray:
+    """X, G, L per step for batches in columns: `start` [3, batch] (X0, G0, L0), inputs
+    [step, batch]; returns [3, step, batch]. Explicit Euler with SUBSTEPS per grid step
+    (rates ~0.05/h, steps ≤ 1 h: stable and accurate enough)."""
+    mu_max, x_max, k_d, ks, q, g_feed, y_l, k_l, l_crit = params
     n = volume.shape[0]
-    x = np.empty_like(volume)
-    g = np.empty_like(volume)
-    x[0], g[0] = x0, g0
+    out = np.empty((3, *volume.shape))
+    out[:, 0] = start
     dt = step_h / SUBSTEPS
     dilution = feed / 1000.0 / np.maximum(volume, 1e-6)
-    xi, gi = x0.astype(float).copy(), g0.astype(float).copy()
+    xi, gi, li = (start[i].astype(float).copy() for i in range(3))
     for k in range(n - 1):
         d = dilution[k]
         for _ in range(SUBSTEPS):
             monod = gi / (ks + gi)
+            uptake = q * xi * monod
+            death = k_d + k_l * np.maximum(li - l_crit, 0.0)
             growth = mu_max * monod * (1.0 - xi / x_max)
-            xi = np.maximum(xi + dt * (growth - k_d - d) * xi, 1e-6)
-            gi = np.maximum(gi + dt * (-q * xi * monod + d * (g_feed - gi)), 0.0)
-        x[k + 1], g[k + 1] = xi, gi
-    return x, g
+            xi = np.maximum(xi + dt * (growth - death - d) * xi, 1e-6)
+            gi = np.maximum(gi + dt * (-uptake + d * (g_feed - gi)), 0.0)
+            li = np.maximum(li + dt * (y_l * uptake - d * li), 0.0)
+        out[0, k + 1], out[1, k + 1], out[2, k + 1] = xi, gi, li
+    return out
 
 
 def _stack(batches: list[BatchInputs]) -> dict[str, np.ndarray]:
@@ -142,32 +166,37 @@ def _stack(batches: list[BatchInputs]) -> dict[str, np.ndarray]:
             out[: len(b.x), j] = getattr(b, name)
         return out
 
-    stacked = {name: pad(name) for name in ("x", "glucose", "volume", "feed")}
+    stacked = {name: pad(name) for name in ("x", "glucose", "lactate", "volume", "feed")}
     stacked["volume"] = pd.DataFrame(stacked["volume"]).ffill().to_numpy()
     stacked["feed"] = np.nan_to_num(stacked["feed"], nan=0.0)
-    stacked["x0"] = np.array([b.x[0] for b in batches])
-    stacked["g0"] = np.array([b.g0 for b in batches])
+    stacked["start"] = np.array([[b.x[0], b.g0, b.l0] for b in batches]).T
     return stacked
 
 
 def _residuals(log_params: np.ndarray, data: dict[str, np.ndarray], step_h: float) -> np.ndarray:
-    params = np.exp(log_params)
-    x, g = simulate(params, data["x0"], data["g0"], data["volume"], data["feed"], step_h)
-    rx = np.log(np.maximum(x, 1e-6)) - np.log(np.maximum(data["x"], 1e-6))
-    rg = (g - data["glucose"]) / 1.0  # g/L: one g/L weighs like a factor e in density
-    out = np.concatenate([rx[~np.isnan(data["x"])], 0.3 * rg[~np.isnan(data["glucose"])]])
-    return out
+    sim = simulate(np.exp(log_params), data["start"], data["volume"], data["feed"], step_h)
+    rx = np.log(np.maximum(sim[0], 1e-6)) - np.log(np.maximum(data["x"], 1e-6))
+    rg = LAB_WEIGHT * (sim[1] - data["glucose"])
+    rl = LAB_WEIGHT * (sim[2] - data["lactate"])
+    return np.concatenate(
+        [
+            r[~np.isnan(observed)]
+            for r, observed in ((rx, data["x"]), (rg, data["glucose"]), (rl, data["lactate"]))
+        ]
+    )
 
 
-def _fit_params(batches: list[BatchInputs], step_h: float, start: np.ndarray) -> np.ndarray:
+def _fit_params(
+    batches: list[BatchInputs], step_h: float, start: np.ndarray, max_nfev: int = 200
+) -> np.ndarray:
     data = _stack(batches)
     result = least_squares(
         _residuals,
-        np.log(start),
+        np.log(np.clip(start, LOWER * 1.01, UPPER * 0.99)),
         bounds=(np.log(LOWER), np.log(UPPER)),
         args=(data, step_h),
         x_scale="jac",
-        max_nfev=200,
+        max_nfev=max_nfev,
     )
     return np.exp(result.x)
 
@@ -188,7 +217,7 @@ def fit(process: Process, batches: list[BatchInputs], seed: int = 0) -> GrowthMo
         ]
     )
     data = _stack(batches)
-    x, _ = simulate(params, data["x0"], data["g0"], data["volume"], data["feed"], step)
+    x = simulate(params, data["start"], data["volume"], data["feed"], step)[0]
     seen = ~np.isnan(data["x"])
     rmse = float(
         np.sqrt(np.mean((np.log(x[seen]) - np.log(np.maximum(data["x"][seen], 1e-6))) ** 2))
@@ -238,30 +267,23 @@ def what_if(
     for k in range(len(batch.volume), n):  # beyond the run: the feed keeps filling
         volume[k] = volume[k - 1] + feed[k - 1] * step / 1000.0
 
-    def run(params: np.ndarray, start_x: float, steps: int) -> np.ndarray:
-        x, _ = simulate(
-            params,
-            np.array([start_x]),
-            np.array([batch.g0]),
-            volume[:steps, None],
-            feed[:steps, None],
-            step,
-        )
-        return x[:, 0]
+    def run(params: np.ndarray, start_x: float, vol: np.ndarray, fed: np.ndarray) -> np.ndarray:
+        start = np.array([[start_x], [batch.g0], [batch.l0]])
+        return simulate(params, start, vol[:, None], fed[:, None], step)[0, :, 0]
 
-    as_run = run(model.params, float(batch.x[0]), len(batch.x))
-    changed = run(model.params, x0, n)
-    ensemble = np.array([run(p, x0, n) for p in model.samples])
-    outcomes = ensemble[:, -1] * volume[n - 1]
+    as_run = run(model.params, float(batch.x[0]), batch.volume, batch.feed)
+    changed = run(model.params, x0, volume, feed)
+    ensemble = np.array([run(p, x0, volume, feed) for p in model.samples])
+    outcomes = ensemble[:, -1] * volume[-1]
     return WhatIf(
         batch_id=batch.batch_id,
         changes=dict(changes),
         hours=np.arange(n) * step,
         x=changed,
         x_band=np.quantile(ensemble, [0.05, 0.95], axis=0),
-        outcome=float(changed[-1] * volume[n - 1]),
+        outcome=float(changed[-1] * volume[-1]),
         outcome_band=(float(np.quantile(outcomes, 0.05)), float(np.quantile(outcomes, 0.95))),
-        as_run_outcome=float(as_run[-1] * batch.volume[len(batch.x) - 1]),
+        as_run_outcome=float(as_run[-1] * batch.volume[-1]),
         observed_outcome=observed_outcome,
     )
 
