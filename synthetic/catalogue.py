@@ -273,6 +273,7 @@ class Process:
     phases: tuple[PhaseSpec, ...]
     working_volume_l: float
     doses_per_lot: int
+    mechanistic_model: str = ""  # the twin's growth model for what-if; "" = none
 
 
 CART = Process(
@@ -294,6 +295,7 @@ CART = Process(
     ),
     working_volume_l=1.0,
     doses_per_lot=1,
+    mechanistic_model="logistic_monod",
 )
 
 ALLO = Process(
@@ -313,6 +315,7 @@ ALLO = Process(
     ),
     working_volume_l=50.0,
     doses_per_lot=120,
+    mechanistic_model="logistic_monod",
 )
 
 LVV = Process(

@@ -69,6 +69,7 @@ def reference_tables() -> dict[str, list[list[str]]]:
                 "expected_duration_h",
                 "outcome_parameter_id",
                 "grid_step_h",
+                "mechanistic_model",
             ]
         ]
         + [
@@ -78,6 +79,7 @@ def reference_tables() -> dict[str, list[list[str]]]:
                 _num(p.expected_duration_h),
                 p.outcome_parameter_id,
                 _num(p.grid_step_h),
+                p.mechanistic_model,
             ]
             for p in PROCESSES
         ],

@@ -68,6 +68,8 @@ class Processes(pa.DataFrameModel):
     expected_duration_h: Series[float] = pa.Field(gt=0)
     outcome_parameter_id: Series[str]
     grid_step_h: Series[float] = pa.Field(gt=0)
+    # the twin's growth model for what-if simulation; empty = the process has none
+    mechanistic_model: Series[str] = pa.Field(nullable=True, isin=["logistic_monod"])
 
 
 MODELS: dict[str, type[pa.DataFrameModel]] = {

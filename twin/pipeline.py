@@ -1,0 +1,297 @@
+"""The twin's runs as plain functions: marts in, `twin.*` rows out (the assets only write them).
+
+Every model gets an id derived from what defines it (kind, product, training batches, code
+version), so the same training gives the same id and the registry, the monitoring rows and the
+forecasts name the same model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from twin import growth
+from twin import monitoring as mon
+from twin.data import TwinData, batch_cube
+from twin.forecast import cross_validate, features_at, fit_forecaster
+from twin.golden import reference_batches
+from twin.process import CHECKPOINTS, Process
+
+
+def model_id(kind: str, product_id: str, training: list[str], code_version: str) -> str:
+    text = "\x1f".join([kind, product_id, *sorted(training), code_version])
+    return f"{kind}:{product_id}:{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def registry_row(
+    kind: str,
+    process: Process,
+    training: list[str],
+    code_version: str,
+    metrics: dict,
+    params: dict,
+) -> dict:
+    return {
+        "model_id": model_id(kind, process.product_id, training, code_version),
+        "kind": kind,
+        "product_id": process.product_id,
+        "trained_at": datetime.now(UTC),
+        "code_version": code_version,
+        "n_training": len(training),
+        "training_batches": json.dumps(sorted(training)),
+        "metrics": json.dumps(metrics, default=float),
+        "params": json.dumps(params, default=float),
+    }
+
+
+@dataclass(frozen=True)
+class MonitoringResult:
+    envelope: pd.DataFrame
+    monitoring: pd.DataFrame
+    registry: list[dict]
+
+
+def run_monitoring(
+    data: TwinData, process: Process, code_version: str, override: list[str] | None = None
+) -> MonitoringResult | None:
+    """Golden envelope and T²/SPE of every batch of the process, at every grid step."""
+    features = data.batches(process.product_id)
+    reference = reference_batches(features, process.product_id, override)
+    if len(reference) < 3 or not process.parameters:
+        return None
+    model, kept, dropped = mon.fit_cleaned(
+        batch_cube(data.trajectory, process, reference), reference
+    )
+    mid = model_id("golden_batch", process.product_id, kept, code_version)
+    envelope = _envelope_rows(model, process, mid)
+    batches = list(features["batch_id"])
+    others = [b for b in batches if b not in kept]
+    rows = [_monitoring_rows(model, process, kept, model.held_out, mid, held_out=True)]
+    if others:
+        scores = mon.score(model, batch_cube(data.trajectory, process, others))
+        rows.append(_monitoring_rows(model, process, others, scores, mid, held_out=False))
+    monitoring = pd.concat(rows, ignore_index=True)
+    alarmed = monitoring.loc[monitoring["is_first_alarm"], "batch_id"].nunique()
+    registry = registry_row(
+        "golden_batch",
+        process,
+        kept,
+        code_version,
+        {
+            "t2_limit": model.t2_limit,
+            "spe_limit": model.spe_limit,
+            "limit_quantile": mon.LIMIT_QUANTILE,
+            "consecutive": model.consecutive,
+            "components": int(model.loadings.shape[1]),
+            "reference_rule_batches": len(reference),
+            "dropped_from_reference": dropped,
+            "batches_alarmed": int(alarmed),
+            "batches_scored": len(batches),
+        },
+        {"parameters": list(process.parameters), "grid_step_h": process.grid_step_h},
+    )
+    return MonitoringResult(envelope, monitoring, [registry])
+
+
+def _envelope_rows(model: mon.MonitoringModel, process: Process, mid: str) -> pd.DataFrame:
+    env = model.envelope
+    lower, upper = env.limits()
+    steps, params = np.meshgrid(process.grid, process.parameters, indexing="ij")
+    frame = pd.DataFrame(
+        {
+            "product_id": process.product_id,
+            "parameter_id": params.ravel(),
+            "elapsed_h": steps.ravel(),
+            "centre": env.centre.ravel(),
+            "lower": lower.ravel(),
+            "upper": upper.ravel(),
+            "sd": env.sd.ravel(),
+            "n_reference_batches": env.n_batches.ravel(),
+            "model_id": mid,
+        }
+    )
+    return frame[frame["centre"].notna()].reset_index(drop=True)
+
+
+def _monitoring_rows(
+    model: mon.MonitoringModel,
+    process: Process,
+    batches: list[str],
+    scores: mon.Scores,
+    mid: str,
+    held_out: bool,
+) -> pd.DataFrame:
+    beyond = mon.beyond_limits(model, scores)
+    alarms = mon.first_alarms(model, scores)
+    frames = []
+    for b, batch in enumerate(batches):
+        observed = ~np.isnan(scores.t2[b])
+        steps = np.flatnonzero(observed)
+        if not len(steps):
+            continue
+        first = alarms[b]
+        top = [
+            ", ".join(
+                f"{p} {share:.0%}"
+                for p, share in mon.top_contributors(scores, b, k, process.parameters)
+            )
+            for k in steps
+        ]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "batch_id": batch,
+                    "product_id": process.product_id,
+                    "elapsed_h": process.grid[steps],
+                    "t2": scores.t2[b, steps],
+                    "spe": scores.spe[b, steps],
+                    "t2_limit": model.t2_limit,
+                    "spe_limit": model.spe_limit,
+                    "beyond_limit": beyond[b, steps],
+                    "is_first_alarm": steps == first if first is not None else False,
+                    "first_alarm_h": np.nan if first is None else float(process.grid[first]),
+                    "top_contributors": top,
+                    "scored_held_out": held_out,
+                    "model_id": mid,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def completed(features: pd.DataFrame) -> pd.DataFrame:
+    """Batches that finished with a recorded outcome (what forecasts learn from)."""
+    done = ~features["is_in_progress"].astype(bool) & features["outcome_value"].notna()
+    return features[done & (pd.to_numeric(features["outcome_value"], errors="coerce") > 0)]
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    forecasts: pd.DataFrame
+    registry: list[dict]
+
+
+def run_forecasts(data: TwinData, process: Process, code_version: str) -> ForecastResult | None:
+    """Cross-validated metrics and held-out forecasts of completed batches, and forecasts at
+    every checkpoint an in-progress batch has passed, from models fitted on all completed."""
+    features = data.batches(process.product_id)
+    done = completed(features)
+    if len(done) < 5:
+        return None
+    ids = list(done["batch_id"])
+    outcomes = done["outcome_value"].astype(float).to_numpy()
+    metrics, held_out = cross_validate(
+        process, ids, outcomes, data.trajectory, data.labs, data.features
+    )
+    by_hour = {m.hour: m for m in metrics}
+    running = features[features["is_in_progress"].astype(bool)]
+    rows, registry = [], []
+    for share, hour in zip(CHECKPOINTS, process.checkpoint_hours(), strict=True):
+        mid = model_id(f"forecast_{round(share * 100)}pct", process.product_id, ids, code_version)
+        m = by_hour[hour]
+        registry.append(
+            registry_row(
+                f"forecast_{round(share * 100)}pct",
+                process,
+                ids,
+                code_version,
+                {
+                    "checkpoint_h": hour,
+                    "mape": m.mape,
+                    "rmse": m.rmse,
+                    "coverage_90": m.coverage,
+                    "naive_mape": m.naive_mape,
+                    "naive_rmse": m.naive_rmse,
+                    "naive_coverage_90": m.naive_coverage,
+                    "mape_reduction": m.mape_reduction,
+                    "cv": "5-fold grouped by batch",
+                },
+                {"outcome_parameter_id": process.outcome_parameter_id},
+            )
+        )
+        cv = held_out[held_out["checkpoint_h"] == hour]
+        rows.append(
+            cv.assign(
+                product_id=process.product_id,
+                checkpoint_share=share,
+                kind="cross_validated",
+                model_id=mid,
+            )[
+                [
+                    "batch_id",
+                    "product_id",
+                    "checkpoint_share",
+                    "checkpoint_h",
+                    "predicted",
+                    "lower",
+                    "upper",
+                    "actual",
+                    "kind",
+                    "model_id",
+                ]
+            ]
+        )
+        now = running[running["observed_h"].astype(float) >= hour]
+        if len(now):
+            x_train = features_at(process, ids, data.trajectory, data.labs, data.features, hour)
+            model = fit_forecaster(x_train, outcomes, hour)
+            x_now = features_at(
+                process, list(now["batch_id"]), data.trajectory, data.labs, data.features, hour
+            )
+            out = model.predict(x_now).reset_index()
+            rows.append(
+                out.assign(
+                    product_id=process.product_id,
+                    checkpoint_share=share,
+                    checkpoint_h=hour,
+                    actual=np.nan,
+                    kind="in_progress",
+                    model_id=mid,
+                )[
+                    [
+                        "batch_id",
+                        "product_id",
+                        "checkpoint_share",
+                        "checkpoint_h",
+                        "predicted",
+                        "lower",
+                        "upper",
+                        "actual",
+                        "kind",
+                        "model_id",
+                    ]
+                ]
+            )
+    forecasts = pd.concat(rows, ignore_index=True)
+    forecasts["outcome_parameter_id"] = process.outcome_parameter_id
+    return ForecastResult(forecasts, registry)
+
+
+def run_growth(data: TwinData, process: Process, code_version: str) -> list[dict]:
+    """Fit the process's growth model (when its reference row names one) on completed batches."""
+    if process.mechanistic_model != "logistic_monod":
+        return []
+    ids = list(completed(data.batches(process.product_id))["batch_id"])
+    inputs = growth.batch_inputs(process, ids, data.trajectory, data.labs)
+    if len(inputs) < 3:
+        return []
+    model = growth.fit(process, inputs)
+    return [
+        registry_row(
+            "growth_logistic_monod",
+            process,
+            list(model.training_batches),
+            code_version,
+            {"rmse_log_vcd": model.rmse_log_x, "bootstrap": len(model.samples)},
+            {
+                "constants": model.as_dict(),
+                "bootstrap_constants": model.samples.tolist(),
+                "names": list(growth.NAMES),
+            },
+        )
+    ]
