@@ -13,6 +13,7 @@ import hashlib
 import duckdb
 from dagster import (
     AssetKey,
+    AssetSelection,
     DefaultSensorStatus,
     RunRequest,
     SensorEvaluationContext,
@@ -81,10 +82,12 @@ def new_files(
 def _landing_sensor(system: str):
     @sensor(
         name=f"{system}_landing_sensor",
-        asset_selection=[AssetKey(["raw", system])],
+        # the new files, then everything downstream: conformed tables, then the twin re-scores
+        # in-progress batches (monitoring and forecasts) on the new data
+        asset_selection=AssetSelection.assets(AssetKey(["raw", system])).downstream(),
         minimum_interval_seconds=60,
         default_status=DefaultSensorStatus.STOPPED,
-        description=f"Requests ingestion when new {system} files land.",
+        description=f"Ingests, conforms and re-scores the twin when new {system} files land.",
     )
     def _sensor(context: SensorEvaluationContext, paths: PlantPaths):
         state = ledger_state(paths, system)
@@ -99,7 +102,6 @@ def _landing_sensor(system: str):
             run_requests=[
                 RunRequest(
                     run_key=f"{system}:{digest}",
-                    asset_selection=[AssetKey(["raw", system])],
                     tags={"biotwin/new_files": str(len(fresh))},
                 )
             ],

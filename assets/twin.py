@@ -1,0 +1,251 @@
+"""Digital-twin assets (group `twin`): the `twin` package's results written to `twin.*`.
+
+Each asset reads the marts, runs plain functions of `twin.pipeline`, replaces its table, adds
+new models to `twin.model_registry` (a model id is stable for the same training and code, so a
+re-run adds nothing), writes a `model_trained` audit entry for every new model, and emits
+OpenLineage events (marts in, twin tables out). Metadata carries plots for the UI.
+"""
+# No `from __future__ import annotations` here: Dagster reads the context type hint at runtime.
+
+import json
+from collections.abc import Callable
+
+import pandas as pd
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from assets.ingest.warehouse import connect
+from assets.openlineage_run import openlineage_run, table_dataset
+from lineage.audit_log import append_committed, audit_run
+from lineage.catalogue import read_catalogue
+from lineage.code_version import code_version
+from lineage.naming import table_name, warehouse_namespace
+from orchestration.resources import PlantPaths
+from twin import plots
+from twin.data import TwinData, read_marts
+from twin.pipeline import run_forecasts, run_growth, run_monitoring
+
+TWIN_POOL = "warehouse"
+MARTS_READ = ("fct_batch_trajectory", "fct_lab_result", "batch_features")
+MART_KEYS = [AssetKey(["marts", name]) for name in MARTS_READ]
+REGISTRY_DDL = """CREATE TABLE IF NOT EXISTS twin.model_registry (
+    model_id VARCHAR, kind VARCHAR, product_id VARCHAR, trained_at TIMESTAMPTZ,
+    code_version VARCHAR, n_training INTEGER, training_batches VARCHAR, metrics VARCHAR,
+    params VARCHAR)"""
+
+
+def _replace(con, table: str, frame: pd.DataFrame) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS twin")
+    con.register("_twin_frame", frame)
+    con.execute(f"CREATE OR REPLACE TABLE twin.{table} AS SELECT * FROM _twin_frame")  # noqa: S608
+    con.unregister("_twin_frame")
+
+
+def register_models(con, rows: list[dict], dagster_run_id: str) -> list[dict]:
+    """Insert registry rows whose model id is new; audit each as `model_trained`."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS twin")
+    con.execute(REGISTRY_DDL)
+    known = {r[0] for r in con.execute("SELECT model_id FROM twin.model_registry").fetchall()}
+    new = [r for r in rows if r["model_id"] not in known]
+    if new:
+        frame = pd.DataFrame(new)
+        con.register("_twin_registry", frame)
+        con.execute("INSERT INTO twin.model_registry BY NAME SELECT * FROM _twin_registry")
+        con.unregister("_twin_registry")
+        append_committed(
+            con,
+            [
+                {
+                    "kind": "model_trained",
+                    "subject": r["model_id"],
+                    "actor": f"dagster run {dagster_run_id}",
+                    "detail": {
+                        "model_kind": r["kind"],
+                        "product_id": r["product_id"],
+                        "training_batches": json.loads(r["training_batches"]),
+                        "code_version": r["code_version"],
+                        "metrics": json.loads(r["metrics"]),
+                    },
+                }
+                for r in new
+            ],
+        )
+    return new
+
+
+def _twin_run(
+    context: AssetExecutionContext,
+    paths: PlantPaths,
+    name: str,
+    work: Callable[[TwinData, str], tuple[dict[str, pd.DataFrame], list[dict], dict]],
+) -> MaterializeResult:
+    """Read marts, run `work`, write its tables and registry rows; lineage and audit around."""
+    warehouse = paths.warehouse_path()
+    with openlineage_run(
+        paths.lineage_path(),
+        context.run.run_id,
+        context.run.job_name,
+        f"twin/{name}",
+        "assets/twin.py",
+    ) as lineage:
+        data = read_marts(warehouse)
+        tables, registry, metadata = work(data, code_version())
+        con = connect(warehouse)
+        try:
+            for table, frame in tables.items():
+                _replace(con, table, frame)
+            new = register_models(con, registry, context.run.run_id)
+            audit_run(con, f"twin/{name}", context.run.run_id, {"models_new": len(new)})
+            catalogue = read_catalogue(con)
+            written = [*tables, *(["model_registry"] if registry else [])]
+            lineage.inputs = [
+                (warehouse_namespace(warehouse), table_name("marts", m), {}) for m in MARTS_READ
+            ]
+            lineage.outputs = [table_dataset(warehouse, catalogue, "twin", t) for t in written]
+        finally:
+            con.close()
+    return MaterializeResult(
+        metadata={
+            **{f"rows/{t}": len(f) for t, f in tables.items()},
+            "models_registered": len(registry),
+            "models_new": len(new),
+            **metadata,
+        }
+    )
+
+
+def _monitoring_work(data: TwinData, code: str):
+    results = {pid: run_monitoring(data, p, code) for pid, p in data.processes.items()}
+    results = {pid: r for pid, r in results.items() if r is not None}
+    envelope = pd.concat([r.envelope for r in results.values()], ignore_index=True)
+    monitoring = pd.concat([r.monitoring for r in results.values()], ignore_index=True)
+    registry = [row for r in results.values() for row in r.registry]
+    return envelope, monitoring, registry
+
+
+def _example_batch(monitoring: pd.DataFrame) -> str | None:
+    """The batch to picture: the latest alarm if any, else the latest scored batch."""
+    alarmed = monitoring[monitoring["is_first_alarm"]]
+    pool = alarmed if len(alarmed) else monitoring
+    return None if pool.empty else str(pool.sort_values("batch_id")["batch_id"].iloc[-1])
+
+
+@asset(
+    key=AssetKey(["twin", "golden_envelope"]),
+    group_name="twin",
+    pool=TWIN_POOL,
+    deps=MART_KEYS,
+    description="Reference batches by the golden-batch rule and their envelope per parameter "
+    "and grid step (twin.golden_envelope); the monitoring model is registered.",
+)
+def golden_envelope(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
+    def work(data: TwinData, code: str):
+        envelope, monitoring, registry = _monitoring_work(data, code)
+        batch = _example_batch(monitoring)
+        meta = {}
+        if batch:
+            product = monitoring.loc[monitoring["batch_id"] == batch, "product_id"].iloc[0]
+            params = list(data.processes[product].parameters)[:4]
+            png = plots.envelope_plot(envelope, data.trajectory, batch, params)
+            meta["plot"] = MetadataValue.md(
+                f"**{batch}** against its envelope\n\n![envelope]({plots.data_uri(png)})"
+            )
+        return {"golden_envelope": envelope}, registry, meta
+
+    return _twin_run(context, paths, "golden_envelope", work)
+
+
+@asset(
+    key=AssetKey(["twin", "batch_monitoring"]),
+    group_name="twin",
+    pool=TWIN_POOL,
+    deps=[AssetKey(["twin", "golden_envelope"]), *MART_KEYS],
+    description="Hotelling T² and SPE of every batch at every grid step with limits, first "
+    "alarm and the parameters that drive it (twin.batch_monitoring).",
+)
+def batch_monitoring(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
+    def work(data: TwinData, code: str):
+        _, monitoring, registry = _monitoring_work(data, code)
+        alarms = monitoring[monitoring["is_first_alarm"]]
+        meta = {
+            "batches_alarmed": int(alarms["batch_id"].nunique()),
+            "alarms": MetadataValue.md(
+                alarms[["batch_id", "elapsed_h", "top_contributors"]].to_markdown(index=False)
+                if len(alarms)
+                else "no alarm"
+            ),
+        }
+        batch = _example_batch(monitoring)
+        if batch:
+            png = plots.monitoring_plot(monitoring, batch)
+            meta["plot"] = MetadataValue.md(
+                f"**{batch}**: T² and SPE\n\n![monitoring]({plots.data_uri(png)})"
+            )
+        return {"batch_monitoring": monitoring}, registry, meta
+
+    return _twin_run(context, paths, "batch_monitoring", work)
+
+
+@asset(
+    key=AssetKey(["twin", "outcome_forecast"]),
+    group_name="twin",
+    pool=TWIN_POOL,
+    deps=MART_KEYS,
+    description="Outcome forecasts with 90 % intervals at 20/40/60/80 % of the expected "
+    "duration: in-progress batches, and cross-validated ones for completed batches.",
+)
+def outcome_forecast(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
+    def work(data: TwinData, code: str):
+        results = [run_forecasts(data, p, code) for p in data.processes.values()]
+        results = [r for r in results if r is not None]
+        forecasts = pd.concat([r.forecasts for r in results], ignore_index=True)
+        registry = [row for r in results for row in r.registry]
+        metrics = pd.DataFrame(
+            [{"model": r["model_id"], **json.loads(r["metrics"])} for r in registry]
+        )[["model", "checkpoint_h", "mape", "naive_mape", "coverage_90"]]
+        meta = {"cross_validated": MetadataValue.md(metrics.round(3).to_markdown(index=False))}
+        running = forecasts[forecasts["kind"] == "in_progress"]
+        pool = running if len(running) else forecasts
+        if len(pool):
+            batch = str(pool.sort_values("batch_id")["batch_id"].iloc[-1])
+            png = plots.forecast_plot(forecasts, batch)
+            meta["plot"] = MetadataValue.md(
+                f"**{batch}**: forecast\n\n![forecast]({plots.data_uri(png)})"
+            )
+        return {"outcome_forecast": forecasts}, registry, meta
+
+    return _twin_run(context, paths, "outcome_forecast", work)
+
+
+@asset(
+    key=AssetKey(["twin", "model_registry"]),
+    group_name="twin",
+    pool=TWIN_POOL,
+    deps=[
+        AssetKey(["twin", "golden_envelope"]),
+        AssetKey(["twin", "outcome_forecast"]),
+        *MART_KEYS,
+    ],
+    description="The growth model of every process whose reference row names one, fitted and "
+    "registered; twin.model_registry lists every model with its training batches, code "
+    "version and cross-validated metrics.",
+)
+def model_registry(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
+    def work(data: TwinData, code: str):
+        registry = [row for p in data.processes.values() for row in run_growth(data, p, code)]
+        return {}, registry, {}
+
+    result = _twin_run(context, paths, "model_registry", work)
+    con = connect(paths.warehouse_path(), read_only=True)
+    try:
+        listing = con.execute(
+            "SELECT model_id, kind, n_training, code_version, trained_at FROM twin.model_registry "
+            "ORDER BY trained_at DESC, model_id LIMIT 30"
+        ).df()
+    finally:
+        con.close()
+    return MaterializeResult(
+        metadata={**result.metadata, "registry": MetadataValue.md(listing.to_markdown(index=False))}
+    )
+
+
+TWIN_ASSETS = [golden_envelope, batch_monitoring, outcome_forecast, model_registry]

@@ -1,0 +1,88 @@
+"""Plots of twin results as PNG bytes (matplotlib, no display): one function per picture, used
+by the Dagster asset metadata and the HTML report alike."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a window
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def envelope_plot(
+    envelope: pd.DataFrame, trajectory: pd.DataFrame, batch_id: str, parameters: list[str]
+) -> bytes:
+    """The batch's trajectory against the golden envelope, one panel per parameter."""
+    fig, axes = plt.subplots(len(parameters), 1, figsize=(8, 1.8 * len(parameters)), sharex=True)
+    axes = [axes] if len(parameters) == 1 else list(axes)
+    for ax, parameter in zip(axes, parameters, strict=True):
+        env = envelope[envelope["parameter_id"] == parameter].sort_values("elapsed_h")
+        ax.fill_between(
+            env["elapsed_h"], env["lower"], env["upper"], color="#c8d8ea", label="±3 SD"
+        )
+        ax.plot(env["elapsed_h"], env["centre"], color="#4a6f96", lw=1, label="reference mean")
+        own = trajectory[
+            (trajectory["batch_id"] == batch_id) & (trajectory["parameter_id"] == parameter)
+        ].sort_values("elapsed_h")
+        ax.plot(own["elapsed_h"], own["value"], color="#c0392b", lw=1.2, label=batch_id)
+        ax.set_ylabel(parameter, fontsize=8)
+    axes[0].legend(fontsize=7, loc="upper right")
+    axes[-1].set_xlabel("elapsed hours")
+    return _png(fig)
+
+
+def monitoring_plot(monitoring: pd.DataFrame, batch_id: str) -> bytes:
+    """T² and SPE of one batch with their limits and the first alarm."""
+    rows = monitoring[monitoring["batch_id"] == batch_id].sort_values("elapsed_h")
+    fig, axes = plt.subplots(2, 1, figsize=(8, 4), sharex=True)
+    for ax, stat, limit in ((axes[0], "t2", "t2_limit"), (axes[1], "spe", "spe_limit")):
+        ax.plot(rows["elapsed_h"], rows[stat], color="#2c3e50", lw=1)
+        if len(rows):
+            ax.axhline(rows[limit].iloc[0], color="#c0392b", ls="--", lw=1, label="99.5 % limit")
+        ax.set_yscale("symlog")
+        ax.set_ylabel("T²" if stat == "t2" else "SPE")
+    alarm = rows.loc[rows["is_first_alarm"], "elapsed_h"]
+    for ax in axes:
+        for hour in alarm:
+            ax.axvline(hour, color="#e67e22", lw=1.5, label=f"first alarm {hour:g} h")
+    axes[0].legend(fontsize=7, loc="upper left")
+    axes[-1].set_xlabel("elapsed hours")
+    return _png(fig)
+
+
+def forecast_plot(forecasts: pd.DataFrame, batch_id: str, unit: str = "") -> bytes:
+    """Forecast of the outcome at each checkpoint with its 90 % interval (and the actual)."""
+    rows = forecasts[forecasts["batch_id"] == batch_id].sort_values("checkpoint_h")
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.errorbar(
+        rows["checkpoint_h"],
+        rows["predicted"],
+        yerr=[rows["predicted"] - rows["lower"], rows["upper"] - rows["predicted"]],
+        fmt="o",
+        color="#2c3e50",
+        capsize=4,
+        label="forecast, 90 % interval",
+    )
+    actual = rows["actual"].dropna()
+    if len(actual):
+        ax.axhline(actual.iloc[0], color="#27ae60", ls="--", label="actual")
+    ax.set_xlabel("checkpoint (elapsed hours)")
+    ax.set_ylabel(f"outcome {unit}".strip())
+    ax.legend(fontsize=7)
+    return _png(fig)
