@@ -201,6 +201,50 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_sets(pairs: list[str]) -> dict[str, float]:
+    out = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"--set {pair!r}: expected name=number") from None
+    return out
+
+
+def _cmd_twin_simulate(args: argparse.Namespace) -> int:
+    """What-if on the process's registered growth model: the batch as run and as changed."""
+    import json
+
+    from twin.simulate import SimulationUnavailable, simulate_batch
+
+    try:
+        result = simulate_batch(settings().warehouse, args.batch, _parse_sets(args.set))
+    except SimulationUnavailable as exc:
+        print(f"biotwin: {exc}", file=sys.stderr)
+        return 3
+    print(json.dumps(result, indent=2, default=float) if args.json else result["text"])
+    return 0
+
+
+def _cmd_twin_report(args: argparse.Namespace) -> int:
+    from twin.data import read_marts, read_twin_table
+    from twin.report import batch_report
+
+    warehouse = settings().warehouse
+    data = read_marts(warehouse)
+    page = batch_report(
+        data,
+        args.batch,
+        read_twin_table(warehouse, "golden_envelope"),
+        read_twin_table(warehouse, "batch_monitoring", "WHERE batch_id = ?", [args.batch]),
+        read_twin_table(warehouse, "outcome_forecast", "WHERE batch_id = ?", [args.batch]),
+    )
+    Path(args.out).write_text(page, encoding="utf-8")
+    print(f"wrote {args.out} ({len(page):,} bytes)")
+    return 0
+
+
 def _cmd_query(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -285,6 +329,24 @@ def build_parser() -> argparse.ArgumentParser:
     trace_cmd.add_argument("key", help="_record_id, the mart's id (batch_id…) or a result_id")
     trace_cmd.add_argument("--json", action="store_true", help="JSON for machines")
     trace_cmd.set_defaults(func=_cmd_trace)
+
+    twin = sub.add_parser("twin", help="the digital twin (docs/twin.md)")
+    twin_sub = twin.add_subparsers(dest="twin_command", required=True)
+    sim = twin_sub.add_parser("simulate", help="what-if on the growth model for one batch")
+    sim.add_argument("--batch", required=True)
+    sim.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="seeding_density=… (batch record unit) or harvest_day=… (culture days)",
+    )
+    sim.add_argument("--json", action="store_true")
+    sim.set_defaults(func=_cmd_twin_simulate)
+    report = twin_sub.add_parser("report", help="self-contained HTML report of one batch")
+    report.add_argument("--batch", required=True)
+    report.add_argument("--out", required=True)
+    report.set_defaults(func=_cmd_twin_report)
 
     audit = sub.add_parser("audit", help="the audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

@@ -85,3 +85,21 @@ def batch_cube(trajectory: pd.DataFrame, process: Process, batch_ids: list[str])
         rows["parameter_id"].map(p_index).to_numpy()[keep],
     ] = rows["value"].to_numpy()[keep]
     return cube
+
+
+def read_twin_table(
+    warehouse: Path, table: str, where: str = "", params: list | None = None
+) -> pd.DataFrame:
+    """Rows of one `twin.*` table (read-only); empty when the twin has not run yet."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'twin' "
+            "AND table_name = ?",
+            [table],
+        ).fetchall()[0][0]
+        if not exists:
+            return pd.DataFrame()
+        return con.execute(f"SELECT * FROM twin.{table} {where}", params or []).df()  # noqa: S608
+    finally:
+        con.close()

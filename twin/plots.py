@@ -52,10 +52,10 @@ def monitoring_plot(monitoring: pd.DataFrame, batch_id: str) -> bytes:
     rows = monitoring[monitoring["batch_id"] == batch_id].sort_values("elapsed_h")
     fig, axes = plt.subplots(2, 1, figsize=(8, 4), sharex=True)
     for ax, stat, limit in ((axes[0], "t2", "t2_limit"), (axes[1], "spe", "spe_limit")):
-        ax.plot(rows["elapsed_h"], rows[stat], color="#2c3e50", lw=1)
+        ax.plot(rows["elapsed_h"], rows[stat].clip(lower=1e-2), color="#2c3e50", lw=1)
         if len(rows):
-            ax.axhline(rows[limit].iloc[0], color="#c0392b", ls="--", lw=1, label="99.5 % limit")
-        ax.set_yscale("symlog")
+            ax.axhline(rows[limit].iloc[0], color="#c0392b", ls="--", lw=1, label="limit")
+        ax.set_yscale("log")
         ax.set_ylabel("T²" if stat == "t2" else "SPE")
     alarm = rows.loc[rows["is_first_alarm"], "elapsed_h"]
     for ax in axes:
