@@ -22,7 +22,15 @@ from lineage.naming import table_name, warehouse_namespace
 from orchestration.resources import PlantPaths
 from twin import plots
 from twin.data import TwinData, read_marts
-from twin.pipeline import run_forecasts, run_growth, run_monitoring
+from twin.pipeline import (
+    ENVELOPE_COLUMNS,
+    FORECAST_COLUMNS,
+    MONITORING_COLUMNS,
+    empty,
+    run_forecasts,
+    run_growth,
+    run_monitoring,
+)
 
 TWIN_POOL = "warehouse"
 MARTS_READ = ("fct_batch_trajectory", "fct_lab_result", "batch_features")
@@ -116,6 +124,8 @@ def _twin_run(
 def _monitoring_work(data: TwinData, code: str):
     results = {pid: run_monitoring(data, p, code) for pid, p in data.processes.items()}
     results = {pid: r for pid, r in results.items() if r is not None}
+    if not results:  # no process has 3 reference batches yet
+        return empty(ENVELOPE_COLUMNS), empty(MONITORING_COLUMNS), []
     envelope = pd.concat([r.envelope for r in results.values()], ignore_index=True)
     monitoring = pd.concat([r.monitoring for r in results.values()], ignore_index=True)
     registry = [row for r in results.values() for row in r.registry]
@@ -124,7 +134,7 @@ def _monitoring_work(data: TwinData, code: str):
 
 def _example_batch(monitoring: pd.DataFrame) -> str | None:
     """The batch to picture: the latest alarm if any, else the latest scored batch."""
-    alarmed = monitoring[monitoring["is_first_alarm"]]
+    alarmed = monitoring[monitoring["is_first_alarm"].astype(bool)]
     pool = alarmed if len(alarmed) else monitoring
     return None if pool.empty else str(pool.sort_values("batch_id")["batch_id"].iloc[-1])
 
@@ -165,7 +175,7 @@ def golden_envelope(context: AssetExecutionContext, paths: PlantPaths) -> Materi
 def batch_monitoring(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
     def work(data: TwinData, code: str):
         _, monitoring, registry = _monitoring_work(data, code)
-        alarms = monitoring[monitoring["is_first_alarm"]]
+        alarms = monitoring[monitoring["is_first_alarm"].astype(bool)]
         meta = {
             "batches_alarmed": int(alarms["batch_id"].nunique()),
             "alarms": MetadataValue.md(
@@ -197,6 +207,8 @@ def outcome_forecast(context: AssetExecutionContext, paths: PlantPaths) -> Mater
     def work(data: TwinData, code: str):
         results = [run_forecasts(data, p, code) for p in data.processes.values()]
         results = [r for r in results if r is not None]
+        if not results:  # no process has 5 completed batches yet
+            return {"outcome_forecast": empty(FORECAST_COLUMNS)}, [], {}
         forecasts = pd.concat([r.forecasts for r in results], ignore_index=True)
         registry = [row for r in results for row in r.registry]
         metrics = pd.DataFrame(

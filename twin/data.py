@@ -75,6 +75,8 @@ def batch_cube(trajectory: pd.DataFrame, process: Process, batch_ids: list[str])
     rows = trajectory[
         trajectory["batch_id"].isin(batch_ids) & trajectory["parameter_id"].isin(process.parameters)
     ]
+    if rows.empty:
+        return cube
     b_index = {b: i for i, b in enumerate(batch_ids)}
     p_index = {p: j for j, p in enumerate(process.parameters)}
     k = np.rint(rows["elapsed_h"].to_numpy() / process.grid_step_h).astype(int)

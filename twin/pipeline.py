@@ -22,6 +22,51 @@ from twin.forecast import cross_validate, features_at, fit_forecaster
 from twin.golden import reference_batches
 from twin.process import CHECKPOINTS, Process
 
+ENVELOPE_COLUMNS = (
+    "product_id",
+    "parameter_id",
+    "elapsed_h",
+    "centre",
+    "lower",
+    "upper",
+    "sd",
+    "n_reference_batches",
+    "model_id",
+)
+MONITORING_COLUMNS = (
+    "batch_id",
+    "product_id",
+    "elapsed_h",
+    "t2",
+    "spe",
+    "t2_limit",
+    "spe_limit",
+    "beyond_limit",
+    "is_first_alarm",
+    "first_alarm_h",
+    "top_contributors",
+    "scored_held_out",
+    "model_id",
+)
+FORECAST_COLUMNS = (
+    "batch_id",
+    "product_id",
+    "checkpoint_share",
+    "checkpoint_h",
+    "predicted",
+    "lower",
+    "upper",
+    "actual",
+    "kind",
+    "model_id",
+    "outcome_parameter_id",
+)
+
+
+def empty(columns: tuple[str, ...]) -> pd.DataFrame:
+    """A table with no rows but its columns (the twin ran, there was nothing to score)."""
+    return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+
 
 def model_id(kind: str, product_id: str, training: list[str], code_version: str) -> str:
     text = "\x1f".join([kind, product_id, *sorted(training), code_version])
@@ -72,10 +117,12 @@ def run_monitoring(
     batches = list(features["batch_id"])
     others = [b for b in batches if b not in kept]
     rows = [_monitoring_rows(model, process, kept, model.held_out, mid, held_out=True)]
+    rows = [r for r in rows if len(r)]
     if others:
         scores = mon.score(model, batch_cube(data.trajectory, process, others))
         rows.append(_monitoring_rows(model, process, others, scores, mid, held_out=False))
-    monitoring = pd.concat(rows, ignore_index=True)
+    rows = [r for r in rows if len(r)]
+    monitoring = pd.concat(rows, ignore_index=True) if rows else empty(MONITORING_COLUMNS)
     alarmed = monitoring.loc[monitoring["is_first_alarm"], "batch_id"].nunique()
     registry = registry_row(
         "golden_batch",
@@ -161,7 +208,7 @@ def _monitoring_rows(
                 }
             )
         )
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return pd.concat(frames, ignore_index=True) if frames else empty(MONITORING_COLUMNS)
 
 
 def completed(features: pd.DataFrame) -> pd.DataFrame:
@@ -277,6 +324,8 @@ def run_growth(data: TwinData, process: Process, code_version: str) -> list[dict
     if process.mechanistic_model != "logistic_monod":
         return []
     ids = list(completed(data.batches(process.product_id))["batch_id"])
+    if len(ids) < 3 or not set(growth.NEEDS) <= set(process.parameters):
+        return []
     inputs = growth.batch_inputs(process, ids, data.trajectory, data.labs)
     if len(inputs) < 3:
         return []

@@ -57,7 +57,7 @@ def monitoring_plot(monitoring: pd.DataFrame, batch_id: str) -> bytes:
             ax.axhline(rows[limit].iloc[0], color="#c0392b", ls="--", lw=1, label="limit")
         ax.set_yscale("log")
         ax.set_ylabel("T²" if stat == "t2" else "SPE")
-    alarm = rows.loc[rows["is_first_alarm"], "elapsed_h"]
+    alarm = rows.loc[rows["is_first_alarm"].astype(bool), "elapsed_h"]
     for ax in axes:
         for hour in alarm:
             ax.axvline(hour, color="#e67e22", lw=1.5, label=f"first alarm {hour:g} h")

@@ -35,7 +35,7 @@ def batch_report(
     process = data.processes[row["product_id"]]
     mon = monitoring[monitoring["batch_id"] == batch_id]
     fc = forecasts[forecasts["batch_id"] == batch_id]
-    alarms = mon[mon["is_first_alarm"]][["elapsed_h", "t2", "spe", "top_contributors"]]
+    alarms = mon[mon["is_first_alarm"].astype(bool)][["elapsed_h", "t2", "spe", "top_contributors"]]
     parts = [
         f"<h1>{html.escape(batch_id)}</h1>",
         f"<p>{html.escape(row['product_id'])} ({html.escape(process.process_type)}), status "
