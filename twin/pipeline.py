@@ -268,20 +268,7 @@ def run_forecasts(data: TwinData, process: Process, code_version: str) -> Foreca
                 checkpoint_share=share,
                 kind="cross_validated",
                 model_id=mid,
-            )[
-                [
-                    "batch_id",
-                    "product_id",
-                    "checkpoint_share",
-                    "checkpoint_h",
-                    "predicted",
-                    "lower",
-                    "upper",
-                    "actual",
-                    "kind",
-                    "model_id",
-                ]
-            ]
+            )[list(FORECAST_COLUMNS[:-1])]
         )
         now = running[running["observed_h"].astype(float) >= hour]
         if len(now):
@@ -299,20 +286,7 @@ def run_forecasts(data: TwinData, process: Process, code_version: str) -> Foreca
                     actual=np.nan,
                     kind="in_progress",
                     model_id=mid,
-                )[
-                    [
-                        "batch_id",
-                        "product_id",
-                        "checkpoint_share",
-                        "checkpoint_h",
-                        "predicted",
-                        "lower",
-                        "upper",
-                        "actual",
-                        "kind",
-                        "model_id",
-                    ]
-                ]
+                )[list(FORECAST_COLUMNS[:-1])]
             )
     forecasts = pd.concat(rows, ignore_index=True)
     forecasts["outcome_parameter_id"] = process.outcome_parameter_id

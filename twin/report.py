@@ -8,6 +8,7 @@ import pandas as pd
 
 from twin import plots
 from twin.data import TwinData
+from twin.pipeline import FORECAST_COLUMNS
 
 STYLE = """body{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}
 table{border-collapse:collapse;font-size:0.85em}td,th{border:1px solid #ccc;padding:3px 8px}
@@ -60,16 +61,7 @@ def batch_report(
         parts.append(
             f'<img alt="forecast" src="{plots.data_uri(plots.forecast_plot(fc, batch_id))}">'
         )
-    columns = [
-        "checkpoint_share",
-        "checkpoint_h",
-        "predicted",
-        "lower",
-        "upper",
-        "actual",
-        "kind",
-        "model_id",
-    ]
+    columns = list(FORECAST_COLUMNS[2:-1])
     parts.append(_table(fc[columns] if len(fc) else fc))
     body = "\n".join(parts)
     return (
