@@ -1,0 +1,260 @@
+"""The digital twin on the session plant's conformed marts: no look-ahead, a second process
+defined by reference rows only, what-if against the generator's own model, and the Dagster
+assets writing twin.* with registry, audit and lineage."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from dagster import DagsterInstance, materialize
+
+from synthetic.generate import DEFAULT_START
+from synthetic.model import simulate_culture
+from synthetic.plan import plan_plant
+from synthetic.series import _culture_window, _growth_scale, culture_conditions
+from tests.conftest import PLANT_BATCHES, PLANT_SEED, lineage_dir
+from twin import growth
+from twin.data import TwinData, from_frames, read_marts
+from twin.forecast import features_at, fit_forecaster
+from twin.pipeline import completed, run_forecasts, run_growth, run_monitoring
+
+CART = "CART-CD19"
+
+
+@pytest.fixture(scope="module")
+def data(conformed: Path) -> TwinData:
+    return read_marts(conformed)
+
+
+def _changed_after(data: TwinData, batch: str, hour: float) -> TwinData:
+    """The same marts, with everything the batch recorded after `hour` altered."""
+    trajectory = data.trajectory.copy()
+    late = (trajectory["batch_id"] == batch) & (trajectory["elapsed_h"] > hour)
+    trajectory.loc[late, "value"] = trajectory.loc[late, "value"] * 3.0 + 10.0
+    labs = data.labs.copy()
+    late_labs = (labs["batch_id"] == batch) & (labs["elapsed_h"] > hour)
+    labs.loc[late_labs, "value"] = labs.loc[late_labs, "value"] * 0.1
+    assert late.sum() > 100 and late_labs.sum() > 0, "the change touches real data"
+    return dataclasses.replace(data, trajectory=trajectory, labs=labs)
+
+
+def test_no_look_ahead_in_monitoring_and_forecasts(data: TwinData) -> None:
+    process = data.processes[CART]
+    done = completed(data.batches(CART))
+    hour = process.checkpoint_hours()[1]
+    before = run_monitoring(data, process, "code")
+    assert before is not None
+    # a batch outside the reference set (a reference batch's data would change the model)
+    scored = before.monitoring[~before.monitoring["scored_held_out"].astype(bool)]
+    batch = str(scored.loc[scored["elapsed_h"] > hour + 24, "batch_id"].iloc[0])
+    changed = _changed_after(data, batch, hour)
+    after = run_monitoring(changed, process, "code")
+    assert after is not None
+
+    def stats(result, upto: bool):
+        rows = result.monitoring[result.monitoring["batch_id"] == batch]
+        rows = rows[(rows["elapsed_h"] <= hour) if upto else (rows["elapsed_h"] > hour)]
+        return rows.set_index("elapsed_h")[["t2", "spe", "beyond_limit"]]
+
+    assert len(stats(before, True)) > 10
+    pd.testing.assert_frame_equal(stats(before, True), stats(after, True))
+    assert not stats(before, False)["t2"].equals(stats(after, False)["t2"]), "later data matter"
+
+    # forecast of that batch at the checkpoint: features and prediction unchanged
+    others = [b for b in done["batch_id"] if b != batch]  # the batch may be one of them
+    outcomes = done.set_index("batch_id").loc[others, "outcome_value"].astype(float).to_numpy()
+    model = fit_forecaster(
+        features_at(process, others, data.trajectory, data.labs, data.features, hour),
+        outcomes,
+        hour,
+    )
+    x_before = features_at(process, [batch], data.trajectory, data.labs, data.features, hour)
+    x_after = features_at(process, [batch], changed.trajectory, changed.labs, data.features, hour)
+    pd.testing.assert_frame_equal(x_before, x_after)
+    pd.testing.assert_frame_equal(model.predict(x_before), model.predict(x_after))
+    later = process.checkpoint_hours()[3]
+    assert not features_at(
+        process, [batch], data.trajectory, data.labs, data.features, later
+    ).equals(features_at(process, [batch], changed.trajectory, changed.labs, data.features, later))
+
+
+def test_a_second_process_needs_reference_rows_only(data: TwinData, conformed: Path) -> None:
+    """A new product with its own duration, grid step and outcome, defined by its rows."""
+    with duckdb.connect(str(conformed), read_only=True) as con:
+        processes = con.execute("SELECT * FROM ref.processes").df()
+        parameters = con.execute("SELECT parameter_id, kind FROM ref.parameters").df()
+    new = "PBMC-EXP"
+
+    def relabel(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        if "product_id" in frame:
+            frame["product_id"] = frame["product_id"].replace({CART: new})
+        return frame
+
+    cart_ids = set(data.batches(CART)["batch_id"])
+    features = relabel(data.features)
+    features["outcome_value"] = np.where(
+        features["batch_id"].isin(cart_ids), features["final_viability"], np.nan
+    )
+    row = {
+        "product_id": new,
+        "process_type": "autologous",
+        "expected_duration_h": 210.0,
+        "outcome_parameter_id": "final_viability",
+        "grid_step_h": 3.0,
+        "mechanistic_model": None,
+    }
+    frames = from_frames(
+        relabel(data.trajectory[data.trajectory["product_id"] == CART]),
+        data.labs[data.labs["batch_id"].isin(cart_ids)].copy(),
+        features[features["batch_id"].isin(cart_ids)],
+        pd.DataFrame([row]),
+        parameters,
+    )
+    process = frames.processes[new]
+    assert process.grid_step_h == 3.0 and process.checkpoint_hours() == [42.0, 84.0, 126.0, 168.0]
+    assert "temperature" in process.parameters and processes["product_id"].ne(new).all()
+    monitored = run_monitoring(frames, process, "code")
+    assert monitored is not None
+    assert set(np.diff(sorted(monitored.envelope["elapsed_h"].unique()))) == {3.0}
+    assert monitored.monitoring["batch_id"].nunique() == len(cart_ids)
+    forecast = run_forecasts(frames, process, "code")
+    assert forecast is not None
+    assert set(forecast.forecasts["outcome_parameter_id"]) == {"final_viability"}
+    assert sorted(forecast.forecasts["checkpoint_h"].unique()) == [42.0, 84.0, 126.0, 168.0]
+    assert run_growth(frames, process, "code") == [], "no mechanistic model named: none fitted"
+
+
+def _generator_outcome(plan, x0_factor: float = 1.0, extra_days: float = 0.0) -> float:
+    """The generator's own model for a changed set-point: harvest X · V."""
+    start, end = _culture_window(plan)
+    minutes = np.arange(start, end + int(extra_days * 1440), dtype=np.int64)
+    cond = culture_conditions(plan, minutes)
+    begin = dataclasses.replace(
+        plan.culture_start, viable_density=plan.culture_start.viable_density * x0_factor
+    )
+    run = simulate_culture(
+        plan.growth,
+        begin,
+        cond["temperature"],
+        cond["ph"],
+        cond["dissolved_oxygen"],
+        cond["feed_rate"],
+        _growth_scale(plan, minutes),
+    )
+    return float(run.viable_density[-1] * run.volume[-1])
+
+
+def test_what_if_moves_like_the_generator(data: TwinData, manifest: dict) -> None:
+    """Tolerance: the simulated relative change is within 0.15 of the generator's; where the
+    generator's outcome moves by more than 5 %, the simulation moves the same way."""
+    process = data.processes[CART]
+    features = data.batches(CART).set_index("batch_id")
+    faulted = {b["batch_id"] for b in manifest["batches"] if b.get("fault")}
+    ids = [b for b in completed(data.batches(CART))["batch_id"] if b not in faulted]
+    inputs = {b.batch_id: b for b in growth.batch_inputs(process, ids, data.trajectory, data.labs)}
+    model = growth.fit(process, list(inputs.values()))
+    plans = {
+        p.batch_id: p for p in plan_plant(PLANT_BATCHES, PLANT_SEED, DEFAULT_START, 0.15).batches
+    }
+    checked = []
+    for batch in ids[:4]:
+        seeding = float(features.loc[batch, "seeding_density"])
+        harvest = float(features.loc[batch, "harvest_day_setpoint"])
+        base = _generator_outcome(plans[batch])
+        for change, truth in (
+            ({"seeding_density": 1.5 * seeding}, _generator_outcome(plans[batch], 1.5)),
+            ({"seeding_density": 0.6 * seeding}, _generator_outcome(plans[batch], 0.6)),
+            ({"harvest_day": harvest + 1}, _generator_outcome(plans[batch], extra_days=1)),
+            ({"harvest_day": harvest - 1}, _generator_outcome(plans[batch], extra_days=-1)),
+        ):
+            result = growth.what_if(model, inputs[batch], change, seeding)
+            simulated, expected = result.outcome / result.as_run_outcome, truth / base
+            checked.append((batch, change, round(simulated, 3), round(expected, 3)))
+            assert abs(simulated - expected) <= 0.15, checked[-1]
+            if abs(expected - 1) > 0.05:
+                assert np.sign(simulated - 1) == np.sign(expected - 1), checked[-1]
+            assert result.outcome_band[0] <= result.outcome <= result.outcome_band[1]
+    assert len(checked) == 16
+
+
+def test_twin_assets_write_tables_registry_audit_and_lineage(
+    conformed: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assets.twin import TWIN_ASSETS
+    from orchestration.cli import main
+    from orchestration.resources import PlantPaths
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(conformed, warehouse)
+    paths = PlantPaths(warehouse=str(warehouse), lineage=str(lineage_dir(warehouse)))
+
+    def run():
+        result = materialize(
+            TWIN_ASSETS, resources={"paths": paths}, instance=DagsterInstance.ephemeral()
+        )
+        assert result.success
+        return result
+
+    run()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'twin'"
+            ).fetchall()
+        }
+        registry = con.execute("SELECT kind, product_id, model_id FROM twin.model_registry").df()
+        trained = con.execute(
+            "SELECT subject FROM audit.audit_log WHERE kind = 'model_trained'"
+        ).fetchall()
+    assert tables == {"golden_envelope", "batch_monitoring", "outcome_forecast", "model_registry"}
+    assert {"golden_batch", "forecast_40pct", "growth_logistic_monod"} <= set(registry["kind"])
+    assert sorted(s for (s,) in trained) == sorted(registry["model_id"])
+    run()  # same training, same code: the same models, nothing new registered or audited
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM twin.model_registry").fetchone()[0] == len(
+            registry
+        )
+    events = [
+        json.loads(line)
+        for line in (lineage_dir(warehouse) / "events.jsonl").read_text().splitlines()
+    ]
+    outputs = {o["name"] for e in events if e["eventType"] == "COMPLETE" for o in e["outputs"]}
+    assert {"twin.golden_envelope", "twin.batch_monitoring", "twin.outcome_forecast"} <= outputs
+
+    monkeypatch.setenv("BIOTWIN_WAREHOUSE", str(warehouse))
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        lvv = con.execute(
+            "SELECT batch_id FROM marts.batch_features WHERE product_id = 'LVV-CD19' LIMIT 1"
+        ).fetchone()[0]
+        cart = con.execute(
+            "SELECT batch_id, seeding_density FROM marts.batch_features "
+            "WHERE product_id = 'CART-CD19' AND NOT is_in_progress LIMIT 1"
+        ).fetchone()
+    assert main(["twin", "simulate", "--batch", lvv]) == 3
+    assert "has no mechanistic model" in capsys.readouterr().err
+    code = main(
+        [
+            "twin",
+            "simulate",
+            "--batch",
+            cart[0],
+            "--set",
+            f"seeding_density={cart[1] * 2}",
+            "--json",
+        ]
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["outcome"] > out["as_run_outcome"]
+    report = tmp_path / "report.html"
+    assert main(["twin", "report", "--batch", cart[0], "--out", str(report)]) == 0
+    page = report.read_text()
+    assert page.count("data:image/png;base64,") == 3 and cart[0] in page
