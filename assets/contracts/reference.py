@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import pandera.pandas as pa
 from pandera.typing import Series
 
@@ -68,8 +70,9 @@ class Processes(pa.DataFrameModel):
     expected_duration_h: Series[float] = pa.Field(gt=0)
     outcome_parameter_id: Series[str]
     grid_step_h: Series[float] = pa.Field(gt=0)
-    # the twin's growth model for what-if simulation; empty = the process has none
-    mechanistic_model: Series[str] = pa.Field(nullable=True, isin=["logistic_monod"])
+    # the twin's growth model for what-if simulation; empty or absent = the process has none
+    # (optional, so reference folders written before the column existed still load)
+    mechanistic_model: Optional[Series[str]] = pa.Field(nullable=True, isin=["logistic_monod"])  # noqa: UP045 - pandera reads Optional
 
 
 MODELS: dict[str, type[pa.DataFrameModel]] = {

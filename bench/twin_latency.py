@@ -1,0 +1,118 @@
+"""Latency from a new historian file landing to updated monitoring and forecasts of an
+in-progress batch, on the demo warehouse.
+
+A copy of the demo home is built with the newest historian export of an in-progress batch's
+bioreactor held back (full pipeline, twin included). The file is then put into the landing zone
+and the run a landing sensor requests is timed: raw/historian and everything downstream of it
+(the dbt models that read it, the twin assets). Reported: the time until twin/batch_monitoring
+and twin/outcome_forecast have materialised (from the run's start), each step's duration, and
+the in-progress batch's last monitored hour before and after. Appends one JSON line to
+bench/results/twin_latency.jsonl. Usage:
+
+    .venv/bin/python bench/twin_latency.py [--home .biotwin]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+RESULTS = Path(__file__).parent / "results" / "twin_latency.jsonl"
+
+
+def _last_monitored(warehouse: Path, batch: str) -> float | None:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(
+            "SELECT max(elapsed_h) FROM twin.batch_monitoring WHERE batch_id = ?", [batch]
+        ).fetchone()[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--home", type=Path, default=ROOT / ".biotwin")
+    args = parser.parse_args()
+    from dagster import AssetKey, AssetSelection, DagsterInstance
+
+    from orchestration.dbt_cli import prepare_manifest
+
+    prepare_manifest()
+    from orchestration.definitions import defs
+    from orchestration.resources import PlantPaths
+
+    manifest = json.loads((args.home / "manifest.json").read_text())
+    running = [b for b in manifest["batches"] if b["state_at_extract"] == "in_progress"]
+    batch = next(
+        b for b in running if any(p["equipment_id"].startswith("BR-") for p in b["phases"])
+    )
+    equipment = [p["equipment_id"] for p in batch["phases"] if p["equipment_id"].startswith("BR-")][
+        -1
+    ]
+    work = Path(tempfile.mkdtemp(prefix="twin-latency-"))
+    shutil.copytree(args.home / "landing", work / "landing")
+    shutil.copytree(args.home / "reference", work / "reference")
+    files = sorted((work / "landing" / "historian").rglob(f"*{equipment}*"))
+    newest = files[-1]
+    held = work / newest.name
+    shutil.move(newest, held)
+    paths = PlantPaths(
+        landing=str(work / "landing"),
+        reference=str(work / "reference"),
+        warehouse=str(work / "warehouse.duckdb"),
+        lineage=str(work / "lineage"),
+    )
+    job = defs.resolve_job_def("main")
+    resources = {"paths": paths}
+    instance = DagsterInstance.ephemeral()
+    t0 = time.perf_counter()
+    assert job.execute_in_process(instance=instance, resources=resources).success
+    setup_s = time.perf_counter() - t0
+    before = _last_monitored(work / "warehouse.duckdb", batch["batch_id"])
+
+    shutil.move(held, newest)  # the file lands
+    selection = AssetSelection.assets(AssetKey(["raw", "historian"])).downstream()
+    keys = list(selection.resolve(defs.resolve_asset_graph()))
+    start = time.perf_counter()
+    result = job.execute_in_process(instance=instance, resources=resources, asset_selection=keys)
+    total_s = time.perf_counter() - start
+    assert result.success
+    run_start = min(e.timestamp for e in result.all_events)
+    steps = {}
+    done_at = {}
+    for event in result.all_events:
+        if event.event_type_value == "STEP_SUCCESS":
+            steps[event.step_key] = event.event_specific_data.duration_ms / 1000.0
+            done_at[event.step_key] = event.timestamp - run_start
+    after = _last_monitored(work / "warehouse.duckdb", batch["batch_id"])
+    updated = max(done_at["twin__batch_monitoring"], done_at["twin__outcome_forecast"])
+    record = {
+        "at": datetime.now(UTC).isoformat(),
+        "home": str(args.home),
+        "batch": batch["batch_id"],
+        "file": newest.name,
+        "setup_full_run_s": round(setup_s, 1),
+        "to_monitoring_and_forecast_s": round(updated, 1),
+        "whole_run_s": round(total_s, 1),
+        "steps_s": {k: round(v, 1) for k, v in sorted(steps.items())},
+        "last_monitored_h_before": before,
+        "last_monitored_h_after": after,
+    }
+    print(json.dumps(record, indent=2))
+    RESULTS.parent.mkdir(exist_ok=True)
+    with RESULTS.open("a") as handle:
+        handle.write(json.dumps(record) + "\n")
+    shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
