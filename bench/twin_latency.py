@@ -42,13 +42,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--home", type=Path, default=ROOT / ".biotwin")
     args = parser.parse_args()
-    from dagster import AssetKey, AssetSelection, DagsterInstance
+    from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 
     from orchestration.dbt_cli import prepare_manifest
 
     prepare_manifest()
+    from assets.landing import INGESTION_ASSETS, reference_data
+    from assets.twin import TWIN_ASSETS
+    from orchestration.dbt import dbt_models, dbt_resource
     from orchestration.definitions import defs
     from orchestration.resources import PlantPaths
+
+    everything = [reference_data, *INGESTION_ASSETS, dbt_models, *TWIN_ASSETS]
 
     manifest = json.loads((args.home / "manifest.json").read_text())
     running = [b for b in manifest["batches"] if b["state_at_extract"] == "in_progress"]
@@ -71,11 +76,10 @@ def main() -> None:
         warehouse=str(work / "warehouse.duckdb"),
         lineage=str(work / "lineage"),
     )
-    job = defs.resolve_job_def("main")
-    resources = {"paths": paths}
+    resources = {"paths": paths, "dbt": dbt_resource()}
     instance = DagsterInstance.ephemeral()
     t0 = time.perf_counter()
-    assert job.execute_in_process(instance=instance, resources=resources).success
+    assert materialize(everything, instance=instance, resources=resources).success
     setup_s = time.perf_counter() - t0
     before = _last_monitored(work / "warehouse.duckdb", batch["batch_id"])
 
@@ -83,7 +87,7 @@ def main() -> None:
     selection = AssetSelection.assets(AssetKey(["raw", "historian"])).downstream()
     keys = list(selection.resolve(defs.resolve_asset_graph()))
     start = time.perf_counter()
-    result = job.execute_in_process(instance=instance, resources=resources, asset_selection=keys)
+    result = materialize(everything, selection=keys, instance=instance, resources=resources)
     total_s = time.perf_counter() - start
     assert result.success
     run_start = min(e.timestamp for e in result.all_events)
