@@ -80,6 +80,20 @@ def register_models(con, rows: list[dict], dagster_run_id: str) -> list[dict]:
     return new
 
 
+def _registered_ids(paths: PlantPaths) -> set[str]:
+    con = connect(paths.warehouse_path(), read_only=True)
+    try:
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'twin' AND table_name = 'model_registry'"
+        ).fetchone()[0]
+        if not exists:
+            return set()
+        return {r[0] for r in con.execute("SELECT model_id FROM twin.model_registry").fetchall()}
+    finally:
+        con.close()
+
+
 def _twin_run(
     context: AssetExecutionContext,
     paths: PlantPaths,
@@ -243,7 +257,10 @@ def outcome_forecast(context: AssetExecutionContext, paths: PlantPaths) -> Mater
 )
 def model_registry(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
     def work(data: TwinData, code: str):
-        registry = [row for p in data.processes.values() for row in run_growth(data, p, code)]
+        known = frozenset(_registered_ids(paths))
+        registry = [
+            row for p in data.processes.values() for row in run_growth(data, p, code, known)
+        ]
         return {}, registry, {}
 
     result = _twin_run(context, paths, "model_registry", work)

@@ -20,6 +20,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,16 +57,20 @@ def main() -> None:
     everything = [reference_data, *INGESTION_ASSETS, dbt_models, *TWIN_ASSETS]
 
     manifest = json.loads((args.home / "manifest.json").read_text())
-    running = [b for b in manifest["batches"] if b["state_at_extract"] == "in_progress"]
-    batch = next(
-        b for b in running if any(p["equipment_id"].startswith("BR-") for p in b["phases"])
-    )
-    equipment = [p["equipment_id"] for p in batch["phases"] if p["equipment_id"].startswith("BR-")][
-        -1
+    counts = Counter(b["product_id"] for b in manifest["batches"])
+    running = [
+        b
+        for b in manifest["batches"]
+        if b["state_at_extract"] == "in_progress"
+        and any(p["equipment_id"].startswith("BR-") for p in b["phases"])
     ]
+    # the in-progress batch of the product with most batches: the one with a monitoring model
+    batch = max(running, key=lambda b: (counts[b["product_id"]], b["batch_id"]))
+    bioreactors = [p["equipment_id"] for p in batch["phases"] if p["equipment_id"][:3] == "BR-"]
+    equipment = bioreactors[-1]
     work = Path(tempfile.mkdtemp(prefix="twin-latency-"))
     shutil.copytree(args.home / "landing", work / "landing")
-    shutil.copytree(args.home / "reference", work / "reference")
+    shutil.copytree(ROOT / "reference", work / "reference")  # what `biotwin demo` loads
     files = sorted((work / "landing" / "historian").rglob(f"*{equipment}*"))
     newest = files[-1]
     held = work / newest.name
@@ -90,13 +95,15 @@ def main() -> None:
     result = materialize(everything, selection=keys, instance=instance, resources=resources)
     total_s = time.perf_counter() - start
     assert result.success
-    run_start = min(e.timestamp for e in result.all_events)
+    logs = instance.all_logs(result.run_id)
+    run_start = min(entry.timestamp for entry in logs)
     steps = {}
     done_at = {}
-    for event in result.all_events:
-        if event.event_type_value == "STEP_SUCCESS":
+    for entry in logs:
+        event = entry.dagster_event
+        if event is not None and event.event_type_value == "STEP_SUCCESS":
             steps[event.step_key] = event.event_specific_data.duration_ms / 1000.0
-            done_at[event.step_key] = event.timestamp - run_start
+            done_at[event.step_key] = entry.timestamp - run_start
     after = _last_monitored(work / "warehouse.duckdb", batch["batch_id"])
     updated = max(done_at["twin__batch_monitoring"], done_at["twin__outcome_forecast"])
     record = {

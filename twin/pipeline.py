@@ -293,20 +293,26 @@ def run_forecasts(data: TwinData, process: Process, code_version: str) -> Foreca
     return ForecastResult(forecasts, registry)
 
 
-def run_growth(data: TwinData, process: Process, code_version: str) -> list[dict]:
-    """Fit the process's growth model (when its reference row names one) on completed batches."""
+def run_growth(
+    data: TwinData, process: Process, code_version: str, registered: frozenset[str] = frozenset()
+) -> list[dict]:
+    """Fit the process's growth model (when its reference row names one) on completed batches.
+    A model already `registered` (same batches, same code) is not fitted again: the fit takes
+    a minute and a new historian file of a running batch does not change it."""
     if process.mechanistic_model != "logistic_monod":
         return []
     ids = list(completed(data.batches(process.product_id))["batch_id"])
     if len(ids) < 3 or not set(growth.NEEDS) <= set(process.parameters):
         return []
     inputs = growth.batch_inputs(process, ids, data.trajectory, data.labs)
-    if len(inputs) < 3:
+    training = [b.batch_id for b in inputs]
+    kind = "growth_logistic_monod"
+    if len(inputs) < 3 or model_id(kind, process.product_id, training, code_version) in registered:
         return []
     model = growth.fit(process, inputs)
     return [
         registry_row(
-            "growth_logistic_monod",
+            kind,
             process,
             list(model.training_batches),
             code_version,
