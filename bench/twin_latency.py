@@ -71,7 +71,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="twin-latency-"))
     shutil.copytree(args.home / "landing", work / "landing")
     shutil.copytree(ROOT / "reference", work / "reference")  # what `biotwin demo` loads
-    files = sorted((work / "landing" / "historian").rglob(f"*{equipment}*"))
+    # file names carry the unit as the site writes it (BR-201 at BSL, BR101 at BOS)
+    files = sorted(
+        f
+        for f in (work / "landing" / "historian").rglob("*")
+        if equipment in f.name or equipment.replace("-", "") in f.name
+    )
     newest = files[-1]
     held = work / newest.name
     shutil.move(newest, held)
