@@ -10,7 +10,7 @@ DEMO_SEED ?= 7
 export BIOTWIN_HOME ?= $(CURDIR)/.biotwin
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install manifest demo test ui lint format bench bench-ingest bench-pipeline clean
+.PHONY: install manifest demo test ui lint format bench bench-ingest bench-pipeline bench-twin-latency bench-twin-validation clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -64,3 +64,11 @@ bench-ingest: install
 # ingestion + dbt build against a plain DuckDB load of the same files (same CSV plant as above)
 bench-pipeline: manifest
 	$(BIN)/python bench/pipeline.py $${BENCH_PLANT:+--plant $$BENCH_PLANT}
+
+# new historian file -> updated twin monitoring and forecast, on the demo home (make demo first)
+bench-twin-latency: manifest
+	$(BIN)/python bench/twin_latency.py --home $${BIOTWIN_HOME:-.biotwin}
+
+# forecast and monitoring on held-out batches of a demo home (e.g. 80 batches, see the script)
+bench-twin-validation: install
+	$(BIN)/python bench/twin_validation.py --home $${BIOTWIN_HOME:-.biotwin}
