@@ -74,10 +74,15 @@ def _asset_keys(selection: list[str] | None):
 
 
 def _print_run_summary(result) -> None:
+    from dagster import MarkdownMetadataValue
+
     print(f"run {result.run_id}: {'succeeded' if result.success else 'FAILED'}")
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
-        meta = {k: v.value for k, v in mat.metadata.items() if k not in ("ledger",)}
+        # numbers and short texts; tables and plots (markdown) are for the UI
+        meta = {
+            k: v.value for k, v in mat.metadata.items() if not isinstance(v, MarkdownMetadataValue)
+        }
         print(f"  {mat.asset_key.to_user_string()}: {meta}")
     for event in result.get_asset_check_evaluations():
         status = "passed" if event.passed else f"{event.severity.value.lower()}"
