@@ -34,6 +34,8 @@ SETPOINT_COLUMNS = ("seeding_density", "harvest_day_setpoint")
 COVERAGE = 0.9
 ALPHAS = np.logspace(-2, 3, 12)
 LAST_STEPS = 3
+CLIP_LOG = 0.25  # forecasts stay within the training outcomes' range, widened by ±28 %
+SLOPE_WINDOW_H = 24.0  # specific rates over the last day
 
 
 def features_at(
@@ -48,11 +50,15 @@ def features_at(
     cube = batch_cube(trajectory, process, batch_ids)
     upto = cube[:, : round(hour / process.grid_step_h) + 1, :]
     out = pd.DataFrame(index=pd.Index(batch_ids, name="batch_id"))
+    window = max(3, round(SLOPE_WINDOW_H / process.grid_step_h))
     with np.errstate(invalid="ignore"), quiet_empty_slices():
         for j, parameter in enumerate(process.parameters):
             series = upto[:, :, j]
             out[f"{parameter}__mean"] = np.nanmean(series, axis=1)
             out[f"{parameter}__last"] = [_last_mean(row) for row in series]
+            out[f"{parameter}__logslope"] = [
+                _log_slope(row[-window:], process.grid_step_h) for row in series
+            ]
     known = labs[(labs["batch_id"].isin(batch_ids)) & (labs["elapsed_h"] <= hour)]
     latest = known.sort_values("elapsed_h").groupby(["batch_id", "parameter_id"])["value"].last()
     for parameter in sorted(latest.index.get_level_values("parameter_id").unique()):
@@ -63,9 +69,24 @@ def features_at(
     for column in SETPOINT_COLUMNS:
         if column in setpoints:
             out[f"setpoint__{column}"] = pd.to_numeric(setpoints[column], errors="coerce")
+    if "setpoint__harvest_day_setpoint" in out:
+        # growth rate now × planned culture hours: the exponent of growth still to come
+        hours = out["setpoint__harvest_day_setpoint"] * 24.0
+        for column in [c for c in out.columns if c.endswith("__logslope")]:
+            out[f"{column}_x_harvest_h"] = out[column] * hours
     # growth is multiplicative: the log of every positive value is a feature too
     logs = {f"{c}__log": np.log(out[c].where(out[c] > 0)) for c in out.columns}
     return pd.concat([out, pd.DataFrame(logs, index=out.index)], axis=1)
+
+
+def _log_slope(row: np.ndarray, step_h: float) -> float:
+    """Slope of log(value) per hour over the window (specific rate: growth, uptake); NaN when
+    fewer than 3 values or any is not positive."""
+    seen = ~np.isnan(row)
+    if seen.sum() < 3 or np.any(row[seen] <= 0):
+        return np.nan
+    hours = np.flatnonzero(seen) * step_h
+    return float(np.polyfit(hours, np.log(row[seen]), 1)[0])
 
 
 def _last_mean(row: np.ndarray) -> float:
@@ -95,7 +116,7 @@ class Forecaster:
     model: object
     half_width: float  # in log space
     n_train: int
-    log_range: tuple[float, float]  # forecasts stay within the training outcomes ± one e-fold
+    log_range: tuple[float, float]  # forecasts stay near the training outcomes (CLIP_LOG)
 
     def predict(self, x: pd.DataFrame) -> pd.DataFrame:
         log_pred = np.clip(self.model.predict(x.reindex(columns=self.columns)), *self.log_range)
@@ -127,7 +148,7 @@ def fit_forecaster(x: pd.DataFrame, y: np.ndarray, hour: float) -> Forecaster:
         residuals[test] = log_y[test] - model.predict(x.iloc[test][columns])
     model = _pipeline().fit(x[columns], log_y)
     half_width = _conformal_quantile(residuals, COVERAGE)
-    log_range = (float(log_y.min()) - 1.0, float(log_y.max()) + 1.0)
+    log_range = (float(log_y.min()) - CLIP_LOG, float(log_y.max()) + CLIP_LOG)
     return Forecaster(hour, columns, model, half_width, len(y), log_range)
 
 
