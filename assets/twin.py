@@ -21,7 +21,7 @@ from lineage.code_version import code_version
 from lineage.naming import table_name, warehouse_namespace
 from orchestration.resources import PlantPaths
 from twin import plots
-from twin.data import TwinData, read_marts
+from twin.data import TwinData, read_marts, read_twin_table
 from twin.pipeline import (
     ENVELOPE_COLUMNS,
     FORECAST_COLUMNS,
@@ -80,20 +80,6 @@ def register_models(con, rows: list[dict], dagster_run_id: str) -> list[dict]:
     return new
 
 
-def _registered_ids(paths: PlantPaths) -> set[str]:
-    con = connect(paths.warehouse_path(), read_only=True)
-    try:
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'twin' AND table_name = 'model_registry'"
-        ).fetchone()[0]
-        if not exists:
-            return set()
-        return {r[0] for r in con.execute("SELECT model_id FROM twin.model_registry").fetchall()}
-    finally:
-        con.close()
-
-
 def _twin_run(
     context: AssetExecutionContext,
     paths: PlantPaths,
@@ -146,6 +132,11 @@ def _monitoring_work(data: TwinData, code: str):
     return envelope, monitoring, registry
 
 
+def _plot(caption: str, png: bytes) -> MetadataValue:
+    """A plot for the Dagster UI: markdown with the PNG inlined as a data URI."""
+    return MetadataValue.md(f"{caption}\n\n![plot]({plots.data_uri(png)})")
+
+
 def _example_batch(monitoring: pd.DataFrame) -> str | None:
     """The batch to picture: the latest alarm if any, else the latest scored batch."""
     alarmed = monitoring[monitoring["is_first_alarm"].astype(bool)]
@@ -170,9 +161,7 @@ def golden_envelope(context: AssetExecutionContext, paths: PlantPaths) -> Materi
             product = monitoring.loc[monitoring["batch_id"] == batch, "product_id"].iloc[0]
             params = list(data.processes[product].parameters)[:4]
             png = plots.envelope_plot(envelope, data.trajectory, batch, params)
-            meta["plot"] = MetadataValue.md(
-                f"**{batch}** against its envelope\n\n![envelope]({plots.data_uri(png)})"
-            )
+            meta["plot"] = _plot(f"**{batch}** against its envelope", png)
         return {"golden_envelope": envelope}, registry, meta
 
     return _twin_run(context, paths, "golden_envelope", work)
@@ -201,9 +190,7 @@ def batch_monitoring(context: AssetExecutionContext, paths: PlantPaths) -> Mater
         batch = _example_batch(monitoring)
         if batch:
             png = plots.monitoring_plot(monitoring, batch)
-            meta["plot"] = MetadataValue.md(
-                f"**{batch}**: T² and SPE\n\n![monitoring]({plots.data_uri(png)})"
-            )
+            meta["plot"] = _plot(f"**{batch}**: T² and SPE", png)
         return {"batch_monitoring": monitoring}, registry, meta
 
     return _twin_run(context, paths, "batch_monitoring", work)
@@ -234,9 +221,7 @@ def outcome_forecast(context: AssetExecutionContext, paths: PlantPaths) -> Mater
         if len(pool):
             batch = str(pool.sort_values("batch_id")["batch_id"].iloc[-1])
             png = plots.forecast_plot(forecasts, batch)
-            meta["plot"] = MetadataValue.md(
-                f"**{batch}**: forecast\n\n![forecast]({plots.data_uri(png)})"
-            )
+            meta["plot"] = _plot(f"**{batch}**: forecast", png)
         return {"outcome_forecast": forecasts}, registry, meta
 
     return _twin_run(context, paths, "outcome_forecast", work)
@@ -257,7 +242,8 @@ def outcome_forecast(context: AssetExecutionContext, paths: PlantPaths) -> Mater
 )
 def model_registry(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
     def work(data: TwinData, code: str):
-        known = frozenset(_registered_ids(paths))
+        registered = read_twin_table(paths.warehouse_path(), "model_registry")
+        known = frozenset(registered["model_id"]) if len(registered) else frozenset()
         registry = [
             row for p in data.processes.values() for row in run_growth(data, p, code, known)
         ]

@@ -17,6 +17,17 @@ import duckdb
 Rows = list[tuple[Any, ...]]
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether the open warehouse has `schema.table` (a table or a view) yet."""
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchall()[0][0]
+    )
+
+
 def run_query(warehouse: Path, sql: str) -> tuple[list[str], Rows]:
     """Column names and rows of one SQL statement, on a read-only connection."""
     if not warehouse.exists():

@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from biotwin.query import table_exists
 from lineage.audit import GENESIS, Verdict, chain, verify
 
 DDL = [
@@ -88,11 +89,7 @@ def read(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 
 def verify_log(con: duckdb.DuckDBPyConnection) -> Verdict:
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_schema = 'audit' AND table_name = 'audit_log'"
-    ).fetchall()[0][0]
-    return verify(read(con)) if exists else Verdict(True, 0)
+    return verify(read(con)) if table_exists(con, "audit", "audit_log") else Verdict(True, 0)
 
 
 def audit_new_ledger_rows(con: duckdb.DuckDBPyConnection, system: str, actor: str) -> int:

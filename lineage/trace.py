@@ -118,7 +118,8 @@ def _file_state(landing: Path | None, source_path: str, sha256: str) -> str:
     path = landing / source_path
     if not path.is_file():
         return "no longer in the landing zone"
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with path.open("rb") as handle:  # streamed: an export can be large
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
     return "unchanged (sha256 matches)" if digest == sha256 else f"CHANGED: now sha256 {digest}"
 
 

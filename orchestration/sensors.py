@@ -24,6 +24,7 @@ from dagster import (
 
 from assets.ingest.run import LOADERS
 from assets.landing_files import sha256_of
+from biotwin.query import table_exists
 from orchestration.resources import PlantPaths
 
 
@@ -38,11 +39,7 @@ def ledger_state(paths: PlantPaths, system: str) -> tuple[set[str], set[tuple[st
     except duckdb.Error:
         return None  # a writer holds the lock: try again next tick
     try:
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'raw' AND table_name = 'file_ledger'"
-        ).fetchall()[0][0]
-        if not exists:
+        if not table_exists(con, "raw", "file_ledger"):
             return set(), set()
         rows = con.execute(
             "SELECT file_sha256, source_path, size_bytes FROM raw.file_ledger WHERE system = ? "

@@ -14,6 +14,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from biotwin.query import table_exists
 from twin.process import Process, processes_from_reference
 
 
@@ -95,12 +96,7 @@ def read_twin_table(
     """Rows of one `twin.*` table (read-only); empty when the twin has not run yet."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'twin' "
-            "AND table_name = ?",
-            [table],
-        ).fetchall()[0][0]
-        if not exists:
+        if not table_exists(con, "twin", table):
             return pd.DataFrame()
         return con.execute(f"SELECT * FROM twin.{table} {where}", params or []).df()  # noqa: S608
     finally:

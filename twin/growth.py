@@ -40,7 +40,6 @@ class BatchInputs:
     """One batch in culture time: step 0 is the first step with a cell density."""
 
     batch_id: str
-    start_step: int  # grid step of culture start (elapsed from batch start)
     x: np.ndarray  # observed viable density per culture step (NaN where none)
     glucose: np.ndarray  # observed glucose per culture step (NaN where none)
     lactate: np.ndarray  # observed lactate per culture step (NaN where none)
@@ -86,7 +85,6 @@ def batch_inputs(
         out.append(
             BatchInputs(
                 batch_id=batch,
-                start_step=int(s),
                 x=x[s:e],
                 glucose=glucose,
                 lactate=lactate,

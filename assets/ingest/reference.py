@@ -14,6 +14,7 @@ from assets.contracts import reference as contract
 from assets.contracts.base import FileRejected, group_reasons, row_failures
 from assets.ingest.sql import table as sql_table
 from assets.landing_files import sha256_of
+from biotwin.query import table_exists
 from lineage import audit_log as audit
 from lineage.reference_changes import reference_changes
 
@@ -91,12 +92,7 @@ def site_timezones(folder: Path) -> dict[str, str]:
 
 
 def _current_rows(con: duckdb.DuckDBPyConnection, name: str) -> list[dict]:
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ref' "
-        "AND table_name = ?",
-        [name],
-    ).fetchall()[0][0]
-    if not exists:
+    if not table_exists(con, "ref", name):
         return []
     return con.sql(f"SELECT * FROM {sql_table('ref', name)}").df().to_dict("records")  # noqa: S608
 

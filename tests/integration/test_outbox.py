@@ -138,3 +138,27 @@ def test_the_ship_job_reads_openlineage_yml_and_loses_nothing_while_the_backend_
     assert run().success
     assert outbox.pending() == [] and len(_Backend.received) == 4
     assert run().success and len(_Backend.received) == 4  # nothing shipped twice
+
+
+def test_the_ship_job_without_a_backend_keeps_everything_and_succeeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import defs
+    from orchestration.resources import PlantPaths
+
+    for name in ("OPENLINEAGE_URL", "OPENLINEAGE_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BIOTWIN_HOME", str(tmp_path / "home"))  # no openlineage.yml there
+    monkeypatch.chdir(tmp_path)  # nor in the working directory
+    outbox = Outbox(tmp_path / "lineage")
+    outbox.append(*_events(1))
+    instance = DagsterInstance.ephemeral()
+    result = defs.resolve_job_def("lineage_ship").execute_in_process(
+        instance=instance, resources={"paths": PlantPaths(lineage=str(outbox.folder))}
+    )
+    assert result.success
+    assert len(outbox.pending()) == 2
+    logged = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert any("no lineage backend configured; 2 events kept" in m for m in logged)

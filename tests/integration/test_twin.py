@@ -68,7 +68,7 @@ def test_no_look_ahead_in_monitoring_and_forecasts(data: TwinData) -> None:
     assert not stats(before, False)["t2"].equals(stats(after, False)["t2"]), "later data matter"
 
     # forecast of that batch at the checkpoint: features and prediction unchanged
-    others = [b for b in done["batch_id"] if b != batch]  # the batch may be one of them
+    others = [b for b in done["batch_id"] if b != batch]
     outcomes = done.set_index("batch_id").loc[others, "outcome_value"].astype(float).to_numpy()
     model = fit_forecaster(
         features_at(process, others, data.trajectory, data.labs, data.features, hour),
