@@ -19,7 +19,7 @@ class Parameter:
     parameter_id: str
     name: str
     canonical_unit: str
-    kind: str  # process / lab / outcome
+    kind: str  # process / lab / outcome / recipe
     plausible_min: float
     plausible_max: float
 
@@ -74,6 +74,11 @@ PARAMETERS: tuple[Parameter, ...] = (
         100.0,
     ),
     Parameter("vector_titer", "Functional vector titer", "TU/mL", "outcome", 0.0, 1.0e10),
+    # recipe (batch record set-points that are not historian tags)
+    Parameter("seeding_density", "Seeding density", "1e6 cells/mL", "recipe", 0.0, 60.0),
+    Parameter("harvest_day", "Planned harvest day", "d", "recipe", 0.0, 60.0),
+    Parameter("feed_start", "Feed start after inoculation", "h", "recipe", 0.0, 1000.0),
+    Parameter("vector_volume", "Vector volume added", "mL", "recipe", 0.0, 10000.0),
 )
 
 PARAMETER_BY_ID = {p.parameter_id: p for p in PARAMETERS}

@@ -243,8 +243,8 @@ def what_if(
     seeding_density_as_run: float | None,
     observed_outcome: float | None = None,
 ) -> WhatIf:
-    """Simulate `batch` as run and with `changes` (`seeding_density` in the batch record's
-    unit, `harvest_day` = culture days from culture start)."""
+    """Simulate `batch` as run and with `changes` (`seeding_density` in 1e6 cells/mL, the unit
+    of batch_features, `harvest_day` = culture days from culture start)."""
     unknown = set(changes) - {"seeding_density", "harvest_day"}
     if unknown:
         raise ValueError(

@@ -22,7 +22,7 @@ class Parameters(pa.DataFrameModel):
     parameter_id: Series[str] = pa.Field(unique=True, str_matches=r"^[a-z0-9_]+$")
     name: Series[str]
     canonical_unit: Series[str] = pa.Field(nullable=True)
-    kind: Series[str] = pa.Field(isin=["process", "lab", "outcome"])
+    kind: Series[str] = pa.Field(isin=["process", "lab", "outcome", "recipe"])
     plausible_min: Series[float]
     plausible_max: Series[float]
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from orchestration.dbt_cli import MANIFEST
 from synthetic.units import DECIMALS
@@ -29,6 +30,7 @@ MARTS = {
     "fct_lab_result",
     "fct_material_consumption",
     "fct_deviation",
+    "fct_batch_setpoint",
     "fct_signature",
     "fct_custody_event",
     "fct_chain_of_identity",
@@ -148,6 +150,28 @@ def test_the_fahrenheit_site_lands_near_37_celsius(conformed: Path, plant_dir: P
     ).set_index("site_id")
     assert 36.5 < temps.loc["BSL", "median_c"] < 37.8
     assert 97.7 < temps.loc["BSL", "median_source"] < 100.1  # the historian wrote °F
+
+
+def test_batch_setpoints_are_the_planned_ones_in_canonical_units(
+    conformed: Path, manifest: dict
+) -> None:
+    """BSL writes the seeding density in cells/mL, BOS in 1e6 cells/mL: the mart has one unit."""
+    rows = query(
+        conformed,
+        "SELECT s.batch_id, s.parameter_id, s.setpoint, s.unit, s.source_unit, s.unit_known "
+        "FROM marts.fct_batch_setpoint s",
+    )
+    assert rows["unit_known"].all()
+    seeding = rows[rows["parameter_id"] == "seeding_density"].set_index("batch_id")
+    assert set(seeding["source_unit"]) == {"cells/mL", "1e6 cells/mL"}
+    assert set(seeding["unit"]) == {"1e6 cells/mL"}
+    temperature = rows[rows["parameter_id"] == "temperature"].set_index("batch_id")
+    planned = {b["batch_id"]: b["setpoints"] for b in manifest["batches"]}
+    for batch, row in seeding.iterrows():
+        assert row["setpoint"] == pytest.approx(planned[batch]["seeding_density"], rel=1e-9)
+        assert temperature.loc[batch, "setpoint"] == planned[batch]["temperature"]
+    features = query(conformed, "SELECT seeding_density FROM marts.batch_features")
+    assert features["seeding_density"].dropna().between(0.05, 5.0).all()
 
 
 def test_grid_trajectory_is_the_truth_on_the_process_grid(

@@ -28,14 +28,11 @@ trajectory as (
 
 setpoints as (
     select
-        parameters.batch_id,
-        max(case when parameters.parameter_name = 'seeding_density' then parameters.actual end)
-            as seeding_density,
-        max(case when parameters.parameter_name = 'harvest_day' then parameters.setpoint end)
-            as harvest_day_setpoint
-    from {{ ref('stg_mes__parameters') }} as parameters
-    {{ join_latest_record('parameters') }}
-    group by parameters.batch_id
+        batch_id,
+        max(case when parameter_id = 'seeding_density' then actual end) as seeding_density,
+        max(case when parameter_id = 'harvest_day' then setpoint end) as harvest_day_setpoint
+    from {{ ref('fct_batch_setpoint') }}
+    group by batch_id
 ),
 
 current_results as (
