@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from twin import monitoring as mon  # noqa: E402
-from twin.data import batch_cube, read_marts  # noqa: E402
+from twin.data import monitoring_cube, read_marts  # noqa: E402
 from twin.forecast import cross_validate  # noqa: E402
 from twin.golden import reference_batches  # noqa: E402
 from twin.pipeline import completed  # noqa: E402
@@ -76,9 +76,9 @@ def main() -> None:
         reference = reference_batches(features, product)
         if len(reference) < 3:
             continue
-        model, kept, _ = mon.fit_cleaned(batch_cube(data.trajectory, process, reference), reference)
+        model, kept, _ = mon.fit_cleaned(monitoring_cube(data, process, reference), reference)
         others = [b for b in features["batch_id"] if b not in kept and b not in hidden]
-        scores = mon.score(model, batch_cube(data.trajectory, process, others))
+        scores = mon.score(model, monitoring_cube(data, process, others))
         alarms |= first_alarm_hours(model, kept, others, scores, process.grid_step_h)
     rows = detection_table(alarms, {b: f for b, f in faults.items() if b in alarms})
     record["monitoring"] = [asdict(r) | {"rate": r.rate} for r in rows]

@@ -2,7 +2,8 @@
 
 `read_marts` is the only function here that touches the warehouse (read-only, DuckDB); the
 rest are pure. Models read `marts.fct_batch_trajectory`, `marts.fct_lab_result`,
-`marts.batch_features` and the reference tables `ref.processes`, `ref.parameters`.
+`marts.batch_features`, `marts.fct_batch_setpoint` and the reference tables `ref.processes`,
+`ref.parameters`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class TwinData:
     labs: pd.DataFrame  # batch_id, parameter_id, elapsed_h, value (current versions)
     features: pd.DataFrame  # marts.batch_features, one row per batch
     processes: dict[str, Process]
+    setpoints: pd.DataFrame  # batch_id, parameter_id, setpoint (batch record, canonical unit)
 
     def batches(self, product_id: str) -> pd.DataFrame:
         return self.features[self.features["product_id"] == product_id].sort_values("batch_id")
@@ -37,6 +39,8 @@ QUERIES = {
                WHERE is_current AND batch_id IS NOT NULL AND value IS NOT NULL
                  AND elapsed_h IS NOT NULL""",
     "features": "SELECT * FROM marts.batch_features",
+    "setpoints": """SELECT batch_id, parameter_id, setpoint FROM marts.fct_batch_setpoint
+                    WHERE setpoint IS NOT NULL""",
     "processes": "SELECT * FROM ref.processes",
     "parameters": "SELECT parameter_id, kind FROM ref.parameters",
 }
@@ -57,15 +61,20 @@ def from_frames(
     features: pd.DataFrame,
     processes: pd.DataFrame,
     parameters: pd.DataFrame,
+    setpoints: pd.DataFrame | None = None,
 ) -> TwinData:
     for frame in (trajectory, labs):
         frame["value"] = frame["value"].astype(float)
         frame["elapsed_h"] = frame["elapsed_h"].astype(float)
+    if setpoints is None:
+        setpoints = pd.DataFrame({"batch_id": [], "parameter_id": [], "setpoint": []})
+    setpoints = setpoints.assign(setpoint=setpoints["setpoint"].astype(float))
     return TwinData(
         trajectory=trajectory,
         labs=labs,
         features=features,
-        processes=processes_from_reference(processes, parameters, trajectory),
+        processes=processes_from_reference(processes, parameters, trajectory, setpoints),
+        setpoints=setpoints,
     )
 
 
@@ -87,6 +96,28 @@ def batch_cube(trajectory: pd.DataFrame, process: Process, batch_ids: list[str])
         k[keep],
         rows["parameter_id"].map(p_index).to_numpy()[keep],
     ] = rows["value"].to_numpy()[keep]
+    return cube
+
+
+def monitoring_cube(data: TwinData, process: Process, batch_ids: list[str]) -> np.ndarray:
+    """The cube monitoring sees: a controlled parameter (one with a set-point in the batch
+    record) as its relative deviation from the batch's own set-point, (value − set-point) /
+    |set-point|, every other parameter as measured. Recipes differ between batches (DO 30 or
+    50 %, feed 100 or 150 mL/h); a golden batch is one that holds *its* set-points, so the
+    recipe's spread must not widen the envelope a failing controller is judged against. NaN
+    for a controlled parameter of a batch that has no set-point for it."""
+    cube = batch_cube(data.trajectory, process, batch_ids)
+    if not process.setpoint_parameters:
+        return cube
+    table = data.setpoints.pivot_table(
+        index="batch_id", columns="parameter_id", values="setpoint", aggfunc="last"
+    )
+    for name in process.setpoint_parameters:
+        j = process.parameters.index(name)
+        column = table[name] if name in table.columns else pd.Series(dtype=float)
+        sp = column.reindex(batch_ids).to_numpy(dtype=float)[:, None]
+        scale = np.where(sp == 0, 1.0, np.abs(sp))
+        cube[:, :, j] = (cube[:, :, j] - sp) / scale
     return cube
 
 

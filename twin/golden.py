@@ -2,8 +2,11 @@
 
 Reference rule (docs/twin.md): a batch of the process that was released, had no major
 deviation, no out-of-specification result, and a recorded outcome. A site can override the
-list. The envelope at each grid step is the reference mean and a ±3 SD band, with the SD taken
-over a window of neighbouring steps so that a handful of batches give a stable band.
+list. The envelope at each grid step is the reference median and a ±3 SD band, the SD estimated
+robustly (1.4826 × the median absolute deviation) over a window of neighbouring steps. The rule
+cannot see a fault the batch record did not call a deviation (a feed pump that stopped, a DO
+loop that failed); with 7 to 11 reference batches a mean and SD would take one such batch in
+and widen the band to its size. The median and MAD ignore it, so it stands out instead.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from twin.nan import quiet_empty_slices
 
 WINDOW_STEPS = 2  # SD pooled over ±2 grid steps
 BAND_SD = 3.0
+MAD_TO_SD = 1.4826  # SD of a normal distribution per unit of median absolute deviation
 MIN_COVERAGE = 0.8  # a step is monitored where 80 % of the reference batches have a value
 
 
@@ -41,8 +45,8 @@ def reference_batches(
 
 @dataclass(frozen=True)
 class Envelope:
-    centre: np.ndarray  # [step, parameter]
-    sd: np.ndarray  # [step, parameter], pooled over the window; NaN where not monitored
+    centre: np.ndarray  # [step, parameter] median of the reference batches
+    sd: np.ndarray  # [step, parameter] robust SD over the window; NaN where not monitored
     n_batches: np.ndarray  # [step, parameter] reference batches with a value
 
     def limits(self) -> tuple[np.ndarray, np.ndarray]:
@@ -55,13 +59,13 @@ def envelope(cube: np.ndarray, min_coverage: float = MIN_COVERAGE) -> Envelope:
     n_batches = np.sum(~np.isnan(cube), axis=0)
     covered = n_batches >= max(2, int(np.ceil(min_coverage * cube.shape[0])))
     with np.errstate(invalid="ignore"), quiet_empty_slices():
-        centre = np.nanmean(cube, axis=0)
-        deviations = cube - centre[None]
+        centre = np.nanmedian(cube, axis=0)
+        deviations = np.abs(cube - centre[None])
         steps = cube.shape[1]
         sd = np.full(centre.shape, np.nan)
         for k in range(steps):
             window = deviations[:, max(0, k - WINDOW_STEPS) : k + WINDOW_STEPS + 1, :]
-            sd[k] = np.sqrt(np.nanmean(window**2, axis=(0, 1)))
+            sd[k] = MAD_TO_SD * np.nanmedian(window.reshape(-1, cube.shape[2]), axis=0)
     centre[~covered] = np.nan
     sd[~covered] = np.nan
     return Envelope(centre=centre, sd=sd, n_batches=n_batches)

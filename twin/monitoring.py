@@ -8,6 +8,12 @@ of T² and SPE of reference batches each scored by a model fitted without it (le
 out), which is what a new batch sees. An alarm is `k` consecutive steps beyond a limit; the
 first alarm is the step at which the k-th such point arrives. Contributions split T² and SPE
 over the parameters to say which ones drive an alarm.
+
+Before fitting, the reference is screened: a batch that leaves the robust envelope of all
+reference batches by more than SCREEN_SD for `k` consecutive steps on any parameter is not a
+golden batch (a fault the batch record did not call a deviation), and would otherwise set the
+control limits to its own size. What the pipeline feeds in (`twin.data.monitoring_cube`) has
+controlled parameters as deviations from each batch's own set-point.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ EXPLAINED = 0.8  # components kept: the fewest that explain this share of varian
 LIMIT_QUANTILE = 0.995
 CONSECUTIVE = 4
 CLEANING_ROUNDS = 1
+SCREEN_SD = 6.0  # robust SDs beyond which, for CONSECUTIVE steps, a reference batch is screened out
 SD_FLOOR_SHARE = 0.1  # an SD below 10 % of the parameter's typical SD is raised to it
 
 
@@ -155,15 +162,37 @@ def top_contributors(
     return [(parameters[j], float(share[j])) for j in order]
 
 
+def _longest_excursion(z: np.ndarray, consecutive: int) -> np.ndarray:
+    """[batch]: the largest |z| held for `consecutive` steps in a row, over steps and parameters."""
+    a = np.nan_to_num(np.abs(z), nan=0.0, posinf=0.0, neginf=0.0)
+    n = a.shape[1] - consecutive + 1
+    if n <= 0:
+        return np.zeros(a.shape[0])
+    held = np.min(np.stack([a[:, i : i + n, :] for i in range(consecutive)]), axis=0)
+    return held.max(axis=(1, 2))
+
+
+def screen(reference_cube: np.ndarray, consecutive: int = CONSECUTIVE) -> list[int]:
+    """Rows of the reference batches that are no golden batch: beyond SCREEN_SD robust SDs of the
+    reference envelope for `consecutive` steps. None are screened out if fewer than 3 would
+    remain."""
+    env = envelope(reference_cube)
+    z = (reference_cube - env.centre[None]) / _scale(env)[None]
+    out = [int(i) for i in np.flatnonzero(_longest_excursion(z, consecutive) > SCREEN_SD)]
+    return out if reference_cube.shape[0] - len(out) >= 3 else []
+
+
 def fit_cleaned(
     reference_cube: np.ndarray, batch_ids: list[str], rounds: int = CLEANING_ROUNDS
 ) -> tuple[MonitoringModel, list[str], list[str]]:
-    """Fit; drop the reference batches that alarm when held out (a fault the batch record did
-    not call a major deviation); refit; repeat up to `rounds` times while some are dropped and
-    at least 3 remain. Returns (model, kept, dropped)."""
-    kept, dropped = list(batch_ids), []
-    keep_rows = np.arange(len(batch_ids))
-    model = fit(reference_cube)
+    """Screen the reference; fit; drop the reference batches that alarm when held out (a fault
+    the batch record did not call a major deviation); refit; repeat up to `rounds` times while
+    some are dropped and at least 3 remain. Returns (model, kept, dropped)."""
+    screened = set(screen(reference_cube))
+    keep_rows = np.array([i for i in range(len(batch_ids)) if i not in screened], dtype=int)
+    kept = [batch_ids[i] for i in keep_rows]
+    dropped = [batch_ids[i] for i in sorted(screened)]
+    model = fit(reference_cube[keep_rows])
     for _ in range(rounds):
         alarms = first_alarms(model, model.held_out)
         out = [i for i, a in enumerate(alarms) if a is not None]

@@ -17,9 +17,9 @@ import pandas as pd
 
 from twin import growth
 from twin import monitoring as mon
-from twin.data import TwinData, batch_cube
+from twin.data import TwinData, batch_cube, monitoring_cube
 from twin.forecast import cross_validate, features_at, fit_forecaster
-from twin.golden import reference_batches
+from twin.golden import Envelope, envelope, reference_batches
 from twin.process import CHECKPOINTS, Process
 
 ENVELOPE_COLUMNS = (
@@ -104,22 +104,22 @@ class MonitoringResult:
 def run_monitoring(
     data: TwinData, process: Process, code_version: str, override: list[str] | None = None
 ) -> MonitoringResult | None:
-    """Golden envelope and T²/SPE of every batch of the process, at every grid step."""
+    """Golden envelope and T²/SPE of every batch of the process, at every grid step. The
+    envelope table is in measured values (what people compare a batch with); the monitoring
+    model sees controlled parameters relative to each batch's set-point (`monitoring_cube`)."""
     features = data.batches(process.product_id)
     reference = reference_batches(features, process.product_id, override)
     if len(reference) < 3 or not process.parameters:
         return None
-    model, kept, dropped = mon.fit_cleaned(
-        batch_cube(data.trajectory, process, reference), reference
-    )
+    model, kept, dropped = mon.fit_cleaned(monitoring_cube(data, process, reference), reference)
     mid = model_id("golden_batch", process.product_id, kept, code_version)
-    envelope = _envelope_rows(model, process, mid)
+    golden = _envelope_rows(envelope(batch_cube(data.trajectory, process, kept)), process, mid)
     batches = list(features["batch_id"])
     others = [b for b in batches if b not in kept]
     rows = [_monitoring_rows(model, process, kept, model.held_out, mid, held_out=True)]
     rows = [r for r in rows if len(r)]
     if others:
-        scores = mon.score(model, batch_cube(data.trajectory, process, others))
+        scores = mon.score(model, monitoring_cube(data, process, others))
         rows.append(_monitoring_rows(model, process, others, scores, mid, held_out=False))
     rows = [r for r in rows if len(r)]
     monitoring = pd.concat(rows, ignore_index=True) if rows else empty(MONITORING_COLUMNS)
@@ -140,13 +140,17 @@ def run_monitoring(
             "batches_alarmed": int(alarmed),
             "batches_scored": len(batches),
         },
-        {"parameters": list(process.parameters), "grid_step_h": process.grid_step_h},
+        {
+            "parameters": list(process.parameters),
+            "relative_to_setpoint": list(process.setpoint_parameters),
+            "grid_step_h": process.grid_step_h,
+            "screen_sd": mon.SCREEN_SD,
+        },
     )
-    return MonitoringResult(envelope, monitoring, [registry])
+    return MonitoringResult(golden, monitoring, [registry])
 
 
-def _envelope_rows(model: mon.MonitoringModel, process: Process, mid: str) -> pd.DataFrame:
-    env = model.envelope
+def _envelope_rows(env: Envelope, process: Process, mid: str) -> pd.DataFrame:
     lower, upper = env.limits()
     steps, params = np.meshgrid(process.grid, process.parameters, indexing="ij")
     frame = pd.DataFrame(

@@ -2,8 +2,9 @@
 
 `ref.processes` gives the outcome parameter, the expected duration and the grid step of each
 product; the monitored parameters are the process parameters (`ref.parameters.kind =
-'process'`) that the product's batches actually record on the grid. A new process therefore
-needs reference rows and data, not code.
+'process'`) that the product's batches actually record on the grid, and the controlled ones
+among them are those the batch records give a set-point for (`marts.fct_batch_setpoint`). A new
+process therefore needs reference rows and data, not code.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Process:
     grid_step_h: float
     parameters: tuple[str, ...]  # monitored process parameters, in a fixed order
     mechanistic_model: str | None = None  # e.g. "logistic_monod"; None: no what-if
+    setpoint_parameters: tuple[str, ...] = ()  # monitored as deviation from the batch's set-point
 
     @property
     def grid(self) -> np.ndarray:
@@ -52,20 +54,40 @@ def monitored_parameters(
     return tuple(sorted(p for p, c in coverage.items() if p in process_kind and c >= MIN_COVERAGE))
 
 
+def controlled_parameters(
+    monitored: tuple[str, ...], trajectory: pd.DataFrame, setpoints: pd.DataFrame, product_id: str
+) -> tuple[str, ...]:
+    """Monitored parameters that at least MIN_COVERAGE of the product's batches set in their
+    batch record."""
+    batches = set(trajectory.loc[trajectory["product_id"] == product_id, "batch_id"])
+    rows = setpoints[setpoints["batch_id"].isin(batches)]
+    if not batches or rows.empty:
+        return ()
+    coverage = rows.groupby("parameter_id")["batch_id"].nunique() / len(batches)
+    return tuple(p for p in monitored if coverage.get(p, 0.0) >= MIN_COVERAGE)
+
+
 def processes_from_reference(
-    processes: pd.DataFrame, parameter_kinds: pd.DataFrame, trajectory: pd.DataFrame
+    processes: pd.DataFrame,
+    parameter_kinds: pd.DataFrame,
+    trajectory: pd.DataFrame,
+    setpoints: pd.DataFrame,
 ) -> dict[str, Process]:
     """One Process per `ref.processes` row (the reference table as a frame)."""
     out = {}
     for row in processes.to_dict("records"):
         model = row.get("mechanistic_model")
+        monitored = monitored_parameters(trajectory, parameter_kinds, row["product_id"])
         out[row["product_id"]] = Process(
             product_id=row["product_id"],
             process_type=row["process_type"],
             expected_duration_h=float(row["expected_duration_h"]),
             outcome_parameter_id=row["outcome_parameter_id"],
             grid_step_h=float(row["grid_step_h"]),
-            parameters=monitored_parameters(trajectory, parameter_kinds, row["product_id"]),
+            parameters=monitored,
             mechanistic_model=model if isinstance(model, str) and model else None,
+            setpoint_parameters=controlled_parameters(
+                monitored, trajectory, setpoints, row["product_id"]
+            ),
         )
     return out

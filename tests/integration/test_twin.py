@@ -117,8 +117,10 @@ def test_a_second_process_needs_reference_rows_only(data: TwinData, conformed: P
         features[features["batch_id"].isin(cart_ids)],
         pd.DataFrame([row]),
         parameters,
+        data.setpoints,
     )
     process = frames.processes[new]
+    assert {"temperature", "dissolved_oxygen"} <= set(process.setpoint_parameters)
     assert process.grid_step_h == 3.0 and process.checkpoint_hours() == [42.0, 84.0, 126.0, 168.0]
     assert "temperature" in process.parameters and processes["product_id"].ne(new).all()
     monitored = run_monitoring(frames, process, "code")

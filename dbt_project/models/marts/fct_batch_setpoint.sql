@@ -7,8 +7,7 @@ with parameters as (
 ),
 
 units as (
-    select from_unit, to_unit, factor, {{ adapter.quote("offset") }} as unit_offset
-    from {{ source('ref', 'units') }}
+    {{ unit_conversions() }}
 ),
 
 recorded as (
@@ -32,16 +31,10 @@ select
     recorded.batch_id,
     recorded.parameter_id,
     recorded.phase,
-    case
-        when recorded.source_unit is not distinct from recorded.canonical_unit
-            then recorded.source_setpoint
-        else recorded.source_setpoint * units.factor + units.unit_offset
-    end as setpoint,
-    case
-        when recorded.source_unit is not distinct from recorded.canonical_unit
-            then recorded.source_actual
-        else recorded.source_actual * units.factor + units.unit_offset
-    end as actual,
+    {{ to_canonical('recorded.source_setpoint', 'recorded.source_unit', 'recorded.canonical_unit') }}
+        as setpoint,
+    {{ to_canonical('recorded.source_actual', 'recorded.source_unit', 'recorded.canonical_unit') }}
+        as actual,
     recorded.canonical_unit as unit,
     recorded.source_setpoint,
     recorded.source_actual,

@@ -21,8 +21,7 @@ parameters as (
 ),
 
 units as (
-    select from_unit, to_unit, factor, {{ adapter.quote("offset") }} as unit_offset
-    from {{ source('ref', 'units') }}
+    {{ unit_conversions() }}
 ),
 
 mapped as (
@@ -60,10 +59,8 @@ mapped as (
 converted as (
     select
         mapped.*,
-        case
-            when mapped.source_unit = mapped.canonical_unit then mapped.source_value
-            else mapped.source_value * units.factor + units.unit_offset
-        end as value,
+        {{ to_canonical('mapped.source_value', 'mapped.source_unit', 'mapped.canonical_unit') }}
+            as value,
         (mapped.source_unit = mapped.canonical_unit or units.factor is not null) as unit_known
     from mapped
     left join units

@@ -24,8 +24,7 @@ parameters as (
 ),
 
 units as (
-    select from_unit, to_unit, factor, {{ adapter.quote("offset") }} as unit_offset
-    from {{ source('ref', 'units') }}
+    {{ unit_conversions() }}
 ),
 
 keyed as (
