@@ -1,5 +1,5 @@
 """Validation of the digital twin on a generated plant: what the models do on batches they were
-not trained on, against the generator's ground truth.
+not trained on, against the generator's ground truth (`twin/validation.py`).
 
 - forecasts: per process and checkpoint, 5-fold CV grouped by batch: MAPE, RMSE and 90 %
   interval coverage of the model and of the naive forecast (training mean);
@@ -25,12 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from twin import monitoring as mon  # noqa: E402
-from twin.data import monitoring_cube, read_marts  # noqa: E402
-from twin.forecast import cross_validate  # noqa: E402
-from twin.golden import reference_batches  # noqa: E402
-from twin.pipeline import completed  # noqa: E402
-from twin.validation import detection_table, first_alarm_hours  # noqa: E402
+from twin.data import read_marts  # noqa: E402
+from twin.validation import forecast_metrics, manifest_faults, monitoring_detection  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "twin_validation.jsonl"
 
@@ -40,32 +36,12 @@ def main() -> None:
     parser.add_argument("--home", required=True, type=Path)
     args = parser.parse_args()
     data = read_marts(args.home / "warehouse.duckdb")
-    manifest = json.loads((args.home / "manifest.json").read_text())
-    faults = {
-        b["batch_id"]: (b["fault"]["type"], b["fault"]["onset_elapsed_h"])
-        for b in manifest["batches"]
-        if b.get("fault") and b["fault"]["observable_by_extract"]
-    }
-    hidden = {
-        b["batch_id"]
-        for b in manifest["batches"]
-        if b.get("fault") and not b["fault"]["observable_by_extract"]
-    }
+    faults, hidden = manifest_faults(json.loads((args.home / "manifest.json").read_text()))
     record = {"at": datetime.now(UTC).isoformat(), "home": str(args.home), "forecast": {}}
-    alarms: dict[str, float | None] = {}
-    for product, process in data.processes.items():
-        features = data.batches(product)
-        done = completed(features)
-        metrics, _ = cross_validate(
-            process,
-            list(done["batch_id"]),
-            done["outcome_value"].astype(float).to_numpy(),
-            data.trajectory,
-            data.labs,
-            data.features,
-        )
+    for product, metrics in forecast_metrics(data).items():
+        outcome = data.processes[product].outcome_parameter_id
         record["forecast"][product] = [asdict(m) for m in metrics]
-        print(f"\n{product}: forecast of {process.outcome_parameter_id}, {len(done)} batches")
+        print(f"\n{product}: forecast of {outcome}, {metrics[0].n_batches} batches")
         print("  share  hour   MAPE  naive  reduction    RMSE   naive  cover90  naive")
         for m in metrics:
             print(
@@ -73,14 +49,7 @@ def main() -> None:
                 f"{m.mape_reduction:9.0%} {m.rmse:8.3g} {m.naive_rmse:7.3g} "
                 f"{m.coverage:7.2f} {m.naive_coverage:6.2f}"
             )
-        reference = reference_batches(features, product)
-        if len(reference) < 3:
-            continue
-        model, kept, _ = mon.fit_cleaned(monitoring_cube(data, process, reference), reference)
-        others = [b for b in features["batch_id"] if b not in kept and b not in hidden]
-        scores = mon.score(model, monitoring_cube(data, process, others))
-        alarms |= first_alarm_hours(model, kept, others, scores, process.grid_step_h)
-    rows = detection_table(alarms, {b: f for b, f in faults.items() if b in alarms})
+    rows = monitoring_detection(data, faults, hidden)
     record["monitoring"] = [asdict(r) | {"rate": r.rate} for r in rows]
     print("\nmonitoring (all processes): kind, batches, alarmed, rate, median / max delay h")
     for r in rows:

@@ -1,9 +1,11 @@
-"""How well monitoring works on batches it was not fitted to, against known fault onsets.
+"""How well the twin works on batches it was not fitted to, against a generated plant's truth.
 
-Normal reference batches are scored by the model fitted without them (leave one batch out);
-every other batch by the full model, which never saw it. A faulted batch is detected when its
-first alarm comes at or after the fault onset; an alarm before the onset counts as a false
-alarm of that batch, not a detection. Delay = first alarm − onset (hours).
+Monitoring: normal reference batches are scored by the model fitted without them (leave one
+batch out); every other batch by the full model, which never saw it. A faulted batch is
+detected when its first alarm comes at or after the fault onset (the generator's manifest); an
+alarm before the onset counts as a false alarm of that batch, not a detection. Delay = first
+alarm − onset (hours). Forecasts: grouped 5-fold CV per process (`twin.forecast`).
+Used by `bench/twin_validation.py` and by the test that holds the twin to its targets.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin import monitoring as mon
+from twin.data import TwinData, monitoring_cube
+from twin.forecast import CheckpointMetrics, cross_validate
+from twin.golden import reference_batches
+from twin.pipeline import completed
 
 
 @dataclass(frozen=True)
@@ -70,3 +76,53 @@ def detection_table(
             )
         )
     return rows
+
+
+def manifest_faults(manifest: dict) -> tuple[dict[str, tuple[str, float]], set[str]]:
+    """(batch -> (fault type, onset hour) for faults the extract can see, batches whose fault
+    starts after the extract: neither normal nor detectable)."""
+    faults, hidden = {}, set()
+    for batch in manifest["batches"]:
+        fault = batch.get("fault")
+        if not fault:
+            continue
+        if fault["observable_by_extract"]:
+            faults[batch["batch_id"]] = (fault["type"], float(fault["onset_elapsed_h"]))
+        else:
+            hidden.add(batch["batch_id"])
+    return faults, hidden
+
+
+def monitoring_detection(
+    data: TwinData, faults: Mapping[str, tuple[str, float]], hidden: set[str]
+) -> list[DetectionRow]:
+    """Detection table over every process with at least 3 reference batches."""
+    alarms: dict[str, float | None] = {}
+    for product, process in data.processes.items():
+        features = data.batches(product)
+        reference = reference_batches(features, product)
+        if len(reference) < 3 or not process.parameters:
+            continue
+        model, kept, _ = mon.fit_cleaned(monitoring_cube(data, process, reference), reference)
+        others = [b for b in features["batch_id"] if b not in kept and b not in hidden]
+        scores = mon.score(model, monitoring_cube(data, process, others))
+        alarms |= first_alarm_hours(model, kept, others, scores, process.grid_step_h)
+    return detection_table(alarms, {b: f for b, f in faults.items() if b in alarms})
+
+
+def forecast_metrics(data: TwinData) -> dict[str, list[CheckpointMetrics]]:
+    """Per process with at least 5 completed batches: grouped-CV metrics per checkpoint."""
+    out = {}
+    for product, process in data.processes.items():
+        done = completed(data.batches(product))
+        if len(done) < 5:
+            continue
+        out[product], _ = cross_validate(
+            process,
+            list(done["batch_id"]),
+            done["outcome_value"].astype(float).to_numpy(),
+            data.trajectory,
+            data.labs,
+            data.features,
+        )
+    return out
