@@ -6,7 +6,6 @@ manifest. The plant goes through the real ingestion assets and the real dbt buil
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
