@@ -58,13 +58,17 @@ def controlled_parameters(
     monitored: tuple[str, ...], trajectory: pd.DataFrame, setpoints: pd.DataFrame, product_id: str
 ) -> tuple[str, ...]:
     """Monitored parameters that at least MIN_COVERAGE of the product's batches set in their
-    batch record."""
+    batch record, with one set-point per batch. A parameter some batch record sets per phase
+    (several rows) is monitored as measured: v1 does not map set-points to phase windows."""
     batches = set(trajectory.loc[trajectory["product_id"] == product_id, "batch_id"])
     rows = setpoints[setpoints["batch_id"].isin(batches)]
     if not batches or rows.empty:
         return ()
+    per_batch = rows.groupby(["parameter_id", "batch_id"]).size().groupby("parameter_id").max()
     coverage = rows.groupby("parameter_id")["batch_id"].nunique() / len(batches)
-    return tuple(p for p in monitored if coverage.get(p, 0.0) >= MIN_COVERAGE)
+    return tuple(
+        p for p in monitored if coverage.get(p, 0.0) >= MIN_COVERAGE and per_batch.get(p, 0) == 1
+    )
 
 
 def processes_from_reference(

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from twin import monitoring as mon
-from twin.data import from_frames, monitoring_cube
+from twin.data import TwinData, from_frames, monitoring_cube
 from twin.golden import envelope
 
 
@@ -43,8 +43,8 @@ def test_screening_keeps_at_least_three_batches() -> None:
     assert mon.screen(cube) == []
 
 
-def test_controlled_parameters_are_relative_to_each_batch_setpoint() -> None:
-    trajectory = pd.DataFrame(
+def _trajectory() -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "batch_id": ["A", "A", "B", "B", "A", "B"],
             "product_id": "P",
@@ -53,8 +53,11 @@ def test_controlled_parameters_are_relative_to_each_batch_setpoint() -> None:
             "value": [30.0, 3.0, 50.0, 50.0, 7.0, 8.0],
         }
     )
-    data = from_frames(
-        trajectory,
+
+
+def _data(setpoints: pd.DataFrame) -> TwinData:
+    return from_frames(
+        _trajectory(),
         pd.DataFrame({"batch_id": [], "parameter_id": [], "elapsed_h": [], "value": []}),
         pd.DataFrame({"batch_id": ["A", "B", "C"], "product_id": "P"}),
         pd.DataFrame(
@@ -69,9 +72,15 @@ def test_controlled_parameters_are_relative_to_each_batch_setpoint() -> None:
             ]
         ),
         pd.DataFrame({"parameter_id": ["dissolved_oxygen", "o2_flow"], "kind": "process"}),
+        setpoints,
+    )
+
+
+def test_controlled_parameters_are_relative_to_each_batch_setpoint() -> None:
+    data = _data(
         pd.DataFrame(
             {"batch_id": ["A", "B"], "parameter_id": "dissolved_oxygen", "setpoint": [30.0, 50.0]}
-        ),
+        )
     )
     process = data.processes["P"]
     assert process.setpoint_parameters == ("dissolved_oxygen",)
@@ -82,3 +91,19 @@ def test_controlled_parameters_are_relative_to_each_batch_setpoint() -> None:
     np.testing.assert_allclose(cube[1, :2, do], [0.0, 0.0])  # B held its own 50 %
     assert np.isnan(cube[2]).all()  # C recorded nothing
     np.testing.assert_allclose(cube[:2, 0, o2], [7.0, 8.0])  # no set-point: as measured
+
+
+def test_a_parameter_set_per_phase_is_monitored_as_measured() -> None:
+    data = _data(
+        pd.DataFrame(
+            {
+                "batch_id": ["A", "A", "B"],
+                "parameter_id": "dissolved_oxygen",
+                "setpoint": [30.0, 40.0, 50.0],
+            }
+        )
+    )
+    process = data.processes["P"]
+    assert process.setpoint_parameters == ()
+    cube = monitoring_cube(data, process, ["A"])
+    np.testing.assert_allclose(cube[0, :2, process.parameters.index("dissolved_oxygen")], [30, 3])

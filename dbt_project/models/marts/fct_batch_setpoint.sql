@@ -1,6 +1,6 @@
--- One row per batch and recipe parameter of the latest batch-record version: the set-point and
--- the actual value, in the parameter's canonical unit (ref.parameters, ref.units). The batch
--- record writes some of them in other units (seeding density in cells/mL at one site, 1e6
+-- One row per batch, recipe parameter and phase of the latest batch-record version: the
+-- set-point and the actual value, in the parameter's canonical unit (ref.parameters, ref.units).
+-- The batch record writes some of them in other units (seeding density in cells/mL at one site, 1e6
 -- cells/mL at the other); a unit with no conversion row leaves the value null and says so.
 with parameters as (
     select parameter_id, canonical_unit from {{ source('ref', 'parameters') }}
