@@ -3,7 +3,7 @@
 Each observation (batch, step) is scaled by the golden envelope *at that step* (centre and
 SD), so a score at step k uses only the batch's values at step k: no look-ahead by
 construction. A PCA model of the reference batches' scaled observations gives T² (distance
-inside the model plane) and SPE (distance from it). Control limits are the 99th percentiles
+inside the model plane) and SPE (distance from it). Control limits are the 99.5th percentiles
 of T² and SPE of reference batches each scored by a model fitted without it (leave one batch
 out), which is what a new batch sees. An alarm is `k` consecutive steps beyond a limit; the
 first alarm is the step at which the k-th such point arrives. Contributions split T² and SPE
