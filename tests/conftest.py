@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,12 +20,62 @@ from synthetic.generate import DEFAULT_START, generate
 
 PLANT_BATCHES = 12
 PLANT_SEED = 7
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+VALIDATION_BATCHES = 80  # the twin's targets are measured on a plant of this size
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED = PROJECT_ROOT.parent / "shared"
+_VALIDATION_BUILD = pytest.StashKey[tuple[subprocess.Popen, Path]]()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """The dbt manifest the Dagster definitions read, prepared explicitly before collection."""
     prepare_manifest()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """When a test needs the validation plant, start building it now in a separate process
+    (tests/plant_builder.py): about 4.5 minutes of mostly single-threaded parsing that would
+    otherwise run alone after everything else."""
+    if not any(item.get_closest_marker("validation_plant") for item in session.items):
+        return
+    out = Path(tempfile.mkdtemp(prefix="biotwin-validation-plant-"))
+    with (out / "build.log").open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.plant_builder",
+                str(out / "plant"),
+                str(VALIDATION_BATCHES),
+                str(PLANT_SEED),
+            ],
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    session.config.stash[_VALIDATION_BUILD] = (process, out)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    build = session.config.stash.get(_VALIDATION_BUILD, None)
+    if build is not None:
+        process, out = build
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        shutil.rmtree(out, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def validation_plant(request: pytest.FixtureRequest) -> Path:
+    """The home of the 80-batch plant (seed PLANT_SEED) built in the background: landing,
+    reference, manifest.json and warehouse.duckdb after the real ingestion and dbt build."""
+    build = request.config.stash.get(_VALIDATION_BUILD, None)
+    assert build is not None, "mark the test with @pytest.mark.validation_plant"
+    process, out = build
+    if process.wait() != 0:
+        log = (out / "build.log").read_text(encoding="utf-8")
+        pytest.fail(f"building the validation plant failed:\n{log[-4000:]}")
+    return out / "plant"
 
 
 @pytest.fixture(scope="session")

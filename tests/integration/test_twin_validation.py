@@ -1,33 +1,29 @@
 """The twin held to its targets on a generated plant of 80 batches (docs/twin.md), every
 number on batches the models were not fitted to: grouped CV for forecasts, the reference
 batches held out and every other batch unseen for monitoring, faults from the generator's
-manifest. The plant goes through the real ingestion assets and the real dbt build."""
+manifest. The plant goes through the real ingestion assets and the real dbt build, in a
+process of its own started when the suite is collected (`validation_plant` in conftest)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from synthetic.generate import DEFAULT_START, generate
-from tests.conftest import PLANT_SEED, run_assets, run_dbt
 from twin.data import TwinData, read_marts
 from twin.validation import forecast_metrics, manifest_faults, monitoring_detection
 
-VALIDATION_BATCHES = 80
+pytestmark = pytest.mark.validation_plant
+
 CART = "CART-CD19"
 MAX_MEDIAN_DELAY_H = 12.0  # the stated bound: median first alarm within 12 h of the onset
 
 
 @pytest.fixture(scope="module")
-def plant(tmp_path_factory: pytest.TempPathFactory) -> tuple[TwinData, dict]:
-    home = tmp_path_factory.mktemp("plant80")
-    generate(home, VALIDATION_BATCHES, PLANT_SEED, DEFAULT_START)
-    warehouse = home / "warehouse.duckdb"
-    run_assets(home / "landing", warehouse, home / "reference")
-    assert run_dbt(warehouse).success
-    manifest = json.loads((home / "manifest.json").read_text(encoding="utf-8"))
-    return read_marts(warehouse), manifest
+def plant(validation_plant: Path) -> tuple[TwinData, dict]:
+    manifest = json.loads((validation_plant / "manifest.json").read_text(encoding="utf-8"))
+    return read_marts(validation_plant / "warehouse.duckdb"), manifest
 
 
 def test_monitoring_detects_the_injected_faults_with_few_false_alarms(plant) -> None:
