@@ -33,7 +33,7 @@ from twin.pipeline import (
 )
 
 TWIN_POOL = "warehouse"
-MARTS_READ = ("fct_batch_trajectory", "fct_lab_result", "batch_features")
+MARTS_READ = ("fct_batch_trajectory", "fct_lab_result", "batch_features", "fct_batch_setpoint")
 MART_KEYS = [AssetKey(["marts", name]) for name in MARTS_READ]
 REGISTRY_DDL = """CREATE TABLE IF NOT EXISTS twin.model_registry (
     model_id VARCHAR, kind VARCHAR, product_id VARCHAR, trained_at TIMESTAMPTZ,

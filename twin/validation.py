@@ -14,12 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-from twin import monitoring as mon
-from twin.data import TwinData, monitoring_cube
+from twin.data import TwinData
 from twin.forecast import CheckpointMetrics, cross_validate
-from twin.golden import reference_batches
-from twin.pipeline import completed
+from twin.pipeline import completed, run_monitoring
 
 
 @dataclass(frozen=True)
@@ -33,21 +32,6 @@ class DetectionRow:
     @property
     def rate(self) -> float:
         return self.n_alarmed / self.n_batches if self.n_batches else float("nan")
-
-
-def first_alarm_hours(
-    model: mon.MonitoringModel,
-    reference_ids: list[str],
-    other_ids: list[str],
-    other_scores: mon.Scores,
-    step_h: float,
-) -> dict[str, float | None]:
-    """Batch -> hour of first alarm (None: no alarm), held-out where the batch was reference."""
-    out: dict[str, float | None] = {}
-    for ids, scores in ((reference_ids, model.held_out), (other_ids, other_scores)):
-        for batch, step in zip(ids, mon.first_alarms(model, scores), strict=True):
-            out[batch] = None if step is None else step * step_h
-    return out
 
 
 def detection_table(
@@ -96,17 +80,15 @@ def manifest_faults(manifest: dict) -> tuple[dict[str, tuple[str, float]], set[s
 def monitoring_detection(
     data: TwinData, faults: Mapping[str, tuple[str, float]], hidden: set[str]
 ) -> list[DetectionRow]:
-    """Detection table over every process with at least 3 reference batches."""
+    """Detection table over every process the pipeline monitors (`run_monitoring`, as the
+    assets run it): each batch's first alarm, reference batches scored held out."""
     alarms: dict[str, float | None] = {}
-    for product, process in data.processes.items():
-        features = data.batches(product)
-        reference = reference_batches(features, product)
-        if len(reference) < 3 or not process.parameters:
+    for process in data.processes.values():
+        result = run_monitoring(data, process, code_version="validation")
+        if result is None:
             continue
-        model, kept, _ = mon.fit_cleaned(monitoring_cube(data, process, reference), reference)
-        others = [b for b in features["batch_id"] if b not in kept and b not in hidden]
-        scores = mon.score(model, monitoring_cube(data, process, others))
-        alarms |= first_alarm_hours(model, kept, others, scores, process.grid_step_h)
+        first = result.monitoring.groupby("batch_id")["first_alarm_h"].first()
+        alarms |= {b: None if pd.isna(h) else float(h) for b, h in first.items() if b not in hidden}
     return detection_table(alarms, {b: f for b, f in faults.items() if b in alarms})
 
 

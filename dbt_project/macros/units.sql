@@ -1,8 +1,10 @@
 {#
   Unit conversion to a parameter's canonical unit, shared by every model that converts
-  (historian points, batch-record set-points, lab results): `unit_conversions()` is the body of a
-  CTE over ref.units, `to_canonical()` the value expression once that CTE is left-joined on
-  (source unit, canonical unit). A value already in its canonical unit is kept as it is.
+  (historian points, instrument and lab results, batch-record set-points):
+  `unit_conversions()` is the body of a CTE named `units` over ref.units; once that CTE is
+  left-joined on (source unit, canonical unit), `to_canonical()` is the converted value and
+  `unit_known()` says whether the unit could be converted. A value already in its canonical unit
+  is kept as it is.
 #}
 {% macro unit_conversions() -%}
     select from_unit, to_unit, factor, {{ adapter.quote("offset") }} as unit_offset
@@ -14,4 +16,8 @@
         when {{ source_unit }} = {{ canonical_unit }} then {{ value }}
         else {{ value }} * {{ conversions }}.factor + {{ conversions }}.unit_offset
     end
+{%- endmacro %}
+
+{% macro unit_known(source_unit, canonical_unit, conversions='units') -%}
+    ({{ source_unit }} = {{ canonical_unit }} or {{ conversions }}.factor is not null)
 {%- endmacro %}

@@ -39,10 +39,7 @@ select
     recorded.source_setpoint,
     recorded.source_actual,
     recorded.source_unit,
-    (
-        recorded.source_unit is not distinct from recorded.canonical_unit
-        or units.factor is not null
-    ) as unit_known,
+    {{ unit_known('recorded.source_unit', 'recorded.canonical_unit') }} as unit_known,
     recorded.recorded_at_utc,
     recorded.record_version,
     recorded._record_id

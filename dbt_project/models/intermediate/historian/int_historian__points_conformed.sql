@@ -61,7 +61,7 @@ converted as (
         mapped.*,
         {{ to_canonical('mapped.source_value', 'mapped.source_unit', 'mapped.canonical_unit') }}
             as value,
-        (mapped.source_unit = mapped.canonical_unit or units.factor is not null) as unit_known
+        {{ unit_known('mapped.source_unit', 'mapped.canonical_unit') }} as unit_known
     from mapped
     left join units
         on mapped.source_unit = units.from_unit

@@ -15,8 +15,7 @@ parameters as (
 ),
 
 units as (
-    select from_unit, to_unit, factor, {{ adapter.quote("offset") }} as unit_offset
-    from {{ source('ref', 'units') }}
+    {{ unit_conversions() }}
 ),
 
 sites as (
@@ -68,14 +67,11 @@ select
     coalesce(mapped.value_raw, {{ dbt.safe_cast('mapped.value', api.Column.translate_type('string')) }})
         as result_text,
     mapped.censor_symbol as censor,
-    case
-        when mapped.unit = mapped.canonical_unit then mapped.reported_value
-        else mapped.reported_value * units.factor + units.unit_offset
-    end as value,
+    {{ to_canonical('mapped.reported_value', 'mapped.unit', 'mapped.canonical_unit') }} as value,
     mapped.canonical_unit as unit,
     mapped.unit as source_unit,
     case
-        when mapped.unit <> mapped.canonical_unit and units.factor is null then 'unknown_unit'
+        when not {{ unit_known('mapped.unit', 'mapped.canonical_unit') }} then 'unknown_unit'
     end as conform_issue,
     mapped.measured_at_utc as sampled_at_utc
 from mapped

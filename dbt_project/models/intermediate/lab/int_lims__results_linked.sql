@@ -87,11 +87,10 @@ converted as (
         mapped.*,
         {{ dst_issue('mapped.sampled_at_local', 'mapped.timezone') }} as time_issue,
         case
-            when mapped.numeric_entry is null then null
-            when mapped.source_unit = mapped.canonical_unit then mapped.numeric_entry
+            -- a qualitative result has neither unit: its number (if any) is kept as written
             when mapped.source_unit is null and mapped.canonical_unit is null
                 then mapped.numeric_entry
-            else mapped.numeric_entry * units.factor + units.unit_offset
+            else {{ to_canonical('mapped.numeric_entry', 'mapped.source_unit', 'mapped.canonical_unit') }}
         end as value,
         case
             when mapped.parameter_id is null then 'unmapped_lab_test'
