@@ -10,7 +10,7 @@ DEMO_SEED ?= 7
 export BIOTWIN_HOME ?= $(CURDIR)/.biotwin
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install manifest demo test ui lint format bench bench-ingest bench-pipeline bench-twin-latency bench-twin-validation clean
+.PHONY: install manifest demo test test-repeat ui lint format bench bench-ingest bench-pipeline bench-twin-latency bench-twin-validation clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -38,6 +38,11 @@ demo: manifest
 test: manifest
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# the suite twice, in file order and shuffled with another PYTHONHASHSEED, compared test by
+# test (tests/determinism.py); about twice the time of `make test`
+test-repeat: manifest
+	$(BIN)/python -m tests.determinism $${SEED:+--seed $$SEED}
 
 ui: manifest
 	$(BIN)/biotwin ui

@@ -11,12 +11,20 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, materialize
+from hypothesis import settings as hypothesis_settings
 
 from assets.landing import INGESTION_ASSETS, reference_data
 from lineage.naming import warehouse_namespace
 from orchestration.dbt_cli import prepare_manifest
 from orchestration.resources import PlantPaths
 from synthetic.generate import DEFAULT_START, generate
+
+# Property tests draw the same examples on every run and keep no example database between runs:
+# a pass is not luck and a failure reproduces from the test alone. `pytest
+# --hypothesis-profile=explore` searches fresh examples (turn a failure it finds into @example).
+hypothesis_settings.register_profile("deterministic", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False, database=None)
+hypothesis_settings.load_profile("deterministic")
 
 PLANT_BATCHES = 12
 PLANT_SEED = 7

@@ -31,18 +31,24 @@ class TwinData:
         return self.features[self.features["product_id"] == product_id].sort_values("batch_id")
 
 
+# Every query has a total ORDER BY: SQL promises no row order, and DuckDB's parallel joins
+# and windows write a table's rows in an order that can differ between two builds of the same
+# data. The models must see the same frames, row for row, whatever order the marts came in.
 QUERIES = {
     "trajectory": """SELECT batch_id, product_id, parameter_id, elapsed_h, value
-                     FROM marts.fct_batch_trajectory""",
+                     FROM marts.fct_batch_trajectory
+                     ORDER BY batch_id, parameter_id, elapsed_h""",
     "labs": """SELECT batch_id, parameter_id, elapsed_h, value
                FROM marts.fct_lab_result
                WHERE is_current AND batch_id IS NOT NULL AND value IS NOT NULL
-                 AND elapsed_h IS NOT NULL""",
-    "features": "SELECT * FROM marts.batch_features",
+                 AND elapsed_h IS NOT NULL
+               ORDER BY batch_id, parameter_id, elapsed_h, _record_id""",
+    "features": "SELECT * FROM marts.batch_features ORDER BY batch_id",
     "setpoints": """SELECT batch_id, parameter_id, setpoint FROM marts.fct_batch_setpoint
-                    WHERE setpoint IS NOT NULL""",
-    "processes": "SELECT * FROM ref.processes",
-    "parameters": "SELECT parameter_id, kind FROM ref.parameters",
+                    WHERE setpoint IS NOT NULL
+                    ORDER BY batch_id, parameter_id, _record_id""",
+    "processes": "SELECT * FROM ref.processes ORDER BY product_id",
+    "parameters": "SELECT parameter_id, kind FROM ref.parameters ORDER BY parameter_id",
 }
 
 

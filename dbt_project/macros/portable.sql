@@ -94,3 +94,13 @@
         "coalesce(" ~ position ~ ", " ~ dbt.safe_cast(row_number, api.Column.translate_type('string')) ~ ")"
     ])) }}
 {%- endmacro %}
+
+{# The mean of a double column, the same bits whatever order the rows arrive in: a float sum
+   depends on the order (DuckDB's parallel aggregation combines partial sums in whichever order
+   its threads finish), an exact decimal sum does not. Nulls are skipped, as avg() skips them. #}
+{% macro exact_mean(expr) -%}
+    {{ dbt.cast(
+        'sum(' ~ dbt.cast(expr, 'decimal(38, 12)') ~ ') / count(' ~ expr ~ ')',
+        api.Column.translate_type('double')
+    ) }}
+{%- endmacro %}

@@ -327,7 +327,7 @@ def _check_cancelled(plant_dir, item, _m):
 
 def _mes_docs(plant_dir: Path) -> list[dict]:
     docs = []
-    for path in (plant_dir / "landing" / "mes").rglob("*.json"):
+    for path in sorted((plant_dir / "landing" / "mes").rglob("*.json")):
         try:
             docs.append(json.loads(path.read_text()))
         except json.JSONDecodeError:
@@ -379,7 +379,7 @@ def _check_deviation(plant_dir, item, _m):
 
 def _custody_rows(plant_dir: Path, site: str) -> list[dict]:
     rows = []
-    for path in (plant_dir / "landing" / "custody" / site).glob("*.csv"):
+    for path in sorted((plant_dir / "landing" / "custody" / site).glob("*.csv")):
         if "_partial" not in path.name:
             rows += read_csv_rows(path)
     return rows

@@ -24,8 +24,8 @@ def _held_back(landing: Path) -> list[Path]:
     }
     first_late_day = sorted(set(exports.values()))[-LATE_DAYS]
     late = [p for p, day in exports.items() if day >= first_late_day]
-    late += list((landing / "mes").rglob("*_v2.json"))
-    for site in (landing / "lims").iterdir():
+    late += sorted((landing / "mes").rglob("*_v2.json"))
+    for site in sorted((landing / "lims").iterdir()):
         late.append(max(site.glob("*.csv")))
     return late
 

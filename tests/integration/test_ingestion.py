@@ -146,15 +146,14 @@ def test_provenance_columns_are_deterministic_and_unique(ingested) -> None:
             f"SELECT count(*), count(DISTINCT _record_id) FROM raw.{table}"
         ).fetchone()
         assert total == distinct > 0, table
-    sha, n, rid = con.execute(
-        "SELECT _file_sha256, _row_number, _record_id FROM raw.lims_result LIMIT 1"
-    ).fetchone()
-    assert rid == record_id(sha, n)
-    sha, n, rid = con.execute(
-        "SELECT _file_sha256, _row_number, _record_id FROM "
-        "raw.historian_point WHERE source_format = 'csv' LIMIT 1"
-    ).fetchone()
-    assert rid == record_id(sha, n)
+    # the first and last record of each table by position: the same rows on every run
+    for table, where in (("lims_result", ""), ("historian_point", "WHERE source_format = 'csv'")):
+        for order in ("ASC", "DESC"):
+            sha, n, rid = con.execute(
+                f"SELECT _file_sha256, _row_number, _record_id FROM raw.{table} {where} "
+                f"ORDER BY _file_sha256 {order}, _row_number {order} LIMIT 1"
+            ).fetchone()
+            assert rid == record_id(sha, n), (table, order)
     con.close()
 
 
@@ -170,14 +169,14 @@ def test_values_are_kept_as_written(ingested) -> None:
     ).fetchone()
     assert naive > 0 and utc > 0  # BOS writes local time, BSL UTC: both kept as they came
     censored = con.execute(
-        "SELECT entry, numeric_entry FROM raw.lims_result WHERE entry = '<0.50' LIMIT 1"
+        "SELECT DISTINCT entry, numeric_entry FROM raw.lims_result WHERE entry = '<0.50'"
+    ).fetchall()
+    assert censored == [("<0.50", 0.5)]
+    below, as_values, unwritten = con.execute(
+        "SELECT count(*), count(value), count(*) FILTER (NOT starts_with(value_raw, '<')) "
+        "FROM raw.instrument_measurement WHERE vendor = 'roche_cedex_bioht' AND censor = '<'"
     ).fetchone()
-    assert censored == ("<0.50", 0.5)
-    below = con.execute(
-        "SELECT value, censor, value_raw FROM raw.instrument_measurement "
-        "WHERE vendor = 'roche_cedex_bioht' AND censor = '<' LIMIT 1"
-    ).fetchone()
-    assert below[0] is None and below[2].startswith("<")
+    assert below > 0 and as_values == 0 and unwritten == 0
     zones = {
         r[0]
         for r in con.execute(
@@ -320,7 +319,7 @@ def test_sensor_requests_a_run_for_new_files_and_not_after(
     for tick in (replay, reset):
         assert not getattr(tick, "run_requests", None), "nothing new: no run"
     # a new file gives a new request
-    src = next((landing / "lims" / "BOS").glob("*.csv"))
+    src = min((landing / "lims" / "BOS").glob("*.csv"))
     (landing / "lims" / "BOS" / "late_extract.csv").write_bytes(src.read_bytes() + b"\r\n")
     later = sensor(build_sensor_context(instance=instance, resources={"paths": paths}))
     assert len(later.run_requests) == 1
@@ -337,8 +336,21 @@ def test_real_instrument_exports_ingest_and_are_kept_unlinked(
             for f in vendor_dir.iterdir():
                 shutil.copy(f, target / f.name)
     con = connect(tmp_path / "r.duckdb")
-    summary = ingest(con, "instruments", landing, plant_dir / "reference", "real")
-    assert summary.by_status == {"loaded": 3}
+    ingest(con, "instruments", landing, plant_dir / "reference", "real")
+    ledger = {
+        path.split("/")[2]: (status, read, loaded, quarantined)
+        for path, status, read, loaded, quarantined in con.execute(
+            "SELECT source_path, status, rows_read, rows_loaded, rows_quarantined "
+            "FROM raw.file_ledger"
+        ).fetchall()
+    }
+    # ../shared holds one export per vendor; every one ends in the ledger and its rows add up
+    vendors = {p.name for p in (shared_dir / "instrument-examples").iterdir() if p.is_dir()}
+    assert set(ledger) == vendors
+    assert all(read == loaded + quarantined for _, read, loaded, quarantined in ledger.values())
+    # the cell counter and the metabolite analyzers load whole
+    for vendor in ("beckman_vi_cell_blu", "roche_cedex_bioht", "novabio_flex2"):
+        assert ledger[vendor][0] == "loaded", (vendor, ledger[vendor])
     samples = {
         r[0]
         for r in con.execute("SELECT DISTINCT sample_id FROM raw.instrument_measurement").fetchall()

@@ -58,11 +58,11 @@ def mutate(data: bytes, kind: str, cut: int) -> bytes:
 def samples(plant_dir: Path) -> dict[str, Path]:
     landing = plant_dir / "landing"
     return {
-        "historian": next((landing / "historian" / "BOS").glob("PI_EXPORT_BR101_*.csv")),
-        "historian_json": next((landing / "historian" / "BSL").glob("recorded_*.json")),
-        "lims": next((landing / "lims" / "BSL").glob("*.csv")),
-        "custody": next(p for p in (landing / "custody" / "BOS").glob("*.csv")),
-        "mes": next((landing / "mes" / "BOS").glob("*_v1.json")),
+        "historian": min((landing / "historian" / "BOS").glob("PI_EXPORT_BR101_*.csv")),
+        "historian_json": min((landing / "historian" / "BSL").glob("recorded_*.json")),
+        "lims": min((landing / "lims" / "BSL").glob("*.csv")),
+        "custody": min((landing / "custody" / "BOS").glob("*.csv")),
+        "mes": min((landing / "mes" / "BOS").glob("*_v1.json")),
     }
 
 

@@ -9,18 +9,19 @@ processes as (
     from {{ source('ref', 'processes') }}
 ),
 
+-- means are exact (macro exact_mean): the same marts give the same features, bit for bit
 trajectory as (
     select
         batch_id,
         max(elapsed_h) as observed_h,
-        avg(case when parameter_id = 'temperature' then value end) as temperature_mean,
+        {{ exact_mean("case when parameter_id = 'temperature' then value end") }} as temperature_mean,
         max(case when parameter_id = 'temperature' then value_max end) as temperature_max,
-        avg(case when parameter_id = 'ph' then value end) as ph_mean,
+        {{ exact_mean("case when parameter_id = 'ph' then value end") }} as ph_mean,
         min(case when parameter_id = 'ph' then value_min end) as ph_min,
-        avg(case when parameter_id = 'dissolved_oxygen' then value end) as dissolved_oxygen_mean,
+        {{ exact_mean("case when parameter_id = 'dissolved_oxygen' then value end") }} as dissolved_oxygen_mean,
         min(case when parameter_id = 'dissolved_oxygen' then value_min end)
             as dissolved_oxygen_min,
-        avg(case when parameter_id = 'agitation' then value end) as agitation_mean,
+        {{ exact_mean("case when parameter_id = 'agitation' then value end") }} as agitation_mean,
         sum(n_points) as n_readings
     from {{ ref('fct_batch_trajectory') }}
     group by batch_id

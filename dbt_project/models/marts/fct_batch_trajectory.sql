@@ -50,12 +50,8 @@ select
     product_id,
     parameter_id,
     {{ dbt.cast('elapsed_h', api.Column.translate_type('double')) }} as elapsed_h,
-    -- an exact (decimal) sum: a float sum depends on the order rows arrive in, and an
-    -- incremental build must give the same bits as a full refresh
-    {{ dbt.cast(
-        'sum(' ~ dbt.cast('value', 'decimal(38, 12)') ~ ') / count(*)',
-        api.Column.translate_type('double')
-    ) }} as value,
+    -- exact: an incremental build must give the same bits as a full refresh
+    {{ exact_mean('value') }} as value,
     min(value) as value_min,
     max(value) as value_max,
     unit,

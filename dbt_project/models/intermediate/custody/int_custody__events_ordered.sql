@@ -58,13 +58,16 @@ ordered as (
         nullif(trim(events.notes), '') as notes,
         events.n_copies,
         row_number() over (
-            partition by events.coi_id order by events.event_time_utc, event_types.step_order
+            partition by events.coi_id
+            order by events.event_time_utc, event_types.step_order, events._record_id
         ) as event_order,
         lag(event_types.step_order) over (
-            partition by events.coi_id order by events.event_time_utc, event_types.step_order
+            partition by events.coi_id
+            order by events.event_time_utc, event_types.step_order, events._record_id
         ) as previous_step_order,
         lag(events.event_time_utc) over (
-            partition by events.coi_id order by events.event_time_utc, event_types.step_order
+            partition by events.coi_id
+            order by events.event_time_utc, event_types.step_order, events._record_id
         ) as previous_event_time_utc
     from events
     left join event_types on events.event_type = event_types.event_type

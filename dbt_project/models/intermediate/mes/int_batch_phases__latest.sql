@@ -28,7 +28,10 @@ select
     batch_id,
     product_id,
     record_version,
-    row_number() over (partition by batch_id order by started_at_utc, phase) as phase_order,
+    -- _record_id breaks ties: two phases starting together get the same order in every build
+    row_number() over (
+        partition by batch_id order by started_at_utc, phase, _record_id
+    ) as phase_order,
     unit_procedure,
     operation,
     phase,
