@@ -3,10 +3,11 @@
     python -m tests.determinism [--seed N] [pytest args…]      (make test-repeat)
 
 A test whose outcome depends on the order tests run in, on Python's string hashing (set and
-dict order of str keys), or on chance shows up as a test that passed in one run and not in the
-other. The second run shuffles every test across the whole session
-(pytest-random-order, bucket `global`) and uses PYTHONHASHSEED=N; the first keeps the file
-order and PYTHONHASHSEED=0. Exit 0 only when both runs are green and agree test by test.
+dict order of str keys), on the machine's time zone, or on chance shows up as a test that
+passed in one run and not in the other. The second run shuffles every test across the whole
+session (pytest-random-order, bucket `global`) and uses PYTHONHASHSEED=N and TZ=Pacific/Chatham
+(UTC+13:45, a DST zone far from every site); the first keeps the file order, PYTHONHASHSEED=0
+and the machine's own time zone. Exit 0 only when both runs are green and agree test by test.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from biotwin.settings import PROJECT_ROOT
+
+SHUFFLED_TZ = "Pacific/Chatham"
 
 
 def outcomes(junit: Path) -> dict[str, str]:
@@ -42,10 +45,11 @@ def differences(first: dict[str, str], second: dict[str, str]) -> list[str]:
     return lines
 
 
-def run(junit: Path, hash_seed: int, extra: list[str]) -> int:
-    env = {**os.environ, "PYTHONHASHSEED": str(hash_seed)}
+def run(junit: Path, variables: dict[str, str], extra: list[str]) -> int:
+    env = {**os.environ, **variables}
     cmd = [sys.executable, "-m", "pytest", f"--junitxml={junit}", *extra]
-    print(f"$ PYTHONHASHSEED={hash_seed} {' '.join(cmd[1:])}", flush=True)
+    shown = " ".join(f"{k}={v}" for k, v in variables.items())
+    print(f"$ {shown} {' '.join(cmd[1:])}", flush=True)
     return subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, check=False).returncode
 
 
@@ -55,9 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     with tempfile.TemporaryDirectory(prefix="biotwin-determinism-") as tmp:
         first, second = Path(tmp) / "in_order.xml", Path(tmp) / "shuffled.xml"
-        run(first, 0, extra)
+        run(first, {"PYTHONHASHSEED": "0"}, extra)
         shuffle = ["--random-order-bucket=global", f"--random-order-seed={args.seed}"]
-        run(second, args.seed, [*shuffle, *extra])
+        run(second, {"PYTHONHASHSEED": str(args.seed), "TZ": SHUFFLED_TZ}, [*shuffle, *extra])
         if not (first.exists() and second.exists()):
             print("determinism: a run ended before pytest wrote its report", file=sys.stderr)
             return 2
@@ -67,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"determinism: {len(lines)} test(s) not green in both runs alike:", file=sys.stderr)
         print("\n".join(f"  {line}" for line in lines), file=sys.stderr)
         print(
-            f"re-run the shuffled order with: PYTHONHASHSEED={args.seed} .venv/bin/pytest "
+            f"re-run the shuffled order with: PYTHONHASHSEED={args.seed} TZ={SHUFFLED_TZ} "
+            ".venv/bin/pytest "
             f"--random-order-bucket=global --random-order-seed={args.seed}",
             file=sys.stderr,
         )

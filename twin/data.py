@@ -55,6 +55,7 @@ QUERIES = {
 def read_marts(warehouse: Path) -> TwinData:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
+        con.execute("SET TimeZone = 'UTC'")  # timestamps as the marts mean them, on any machine
         frames = {name: con.execute(sql).df() for name, sql in QUERIES.items()}
     finally:
         con.close()
