@@ -191,6 +191,112 @@ custody_issues as (
     ) as flagged
 ),
 
+mes_files as (
+    select _record_id, _file_sha256 from {{ ref('stg_mes__batch_records') }}
+    union all
+    select _record_id, _file_sha256 from {{ ref('stg_mes__phases') }}
+    union all
+    select _record_id, _file_sha256 from {{ ref('stg_mes__parameters') }}
+    union all
+    select _record_id, _file_sha256 from {{ ref('stg_mes__deviations') }}
+),
+
+known_parameters as (
+    select parameter_id from {{ source('ref', 'parameters') }}
+),
+
+known_products as (
+    select product_id from {{ source('ref', 'processes') }}
+),
+
+batches as (
+    select batch_id, site_id, product_id, process_type, started_at_utc, _record_id
+    from {{ ref('dim_batch') }}
+),
+
+-- What a batch record says that the reference data does not know: kept in the marts as
+-- written, reported here, used by the twin only where it can be mapped.
+mes_flagged as (
+    select
+        'unmapped_parameter' as issue_type,
+        setpoints.batch_id,
+        setpoints._record_id,
+        setpoints.recorded_at_utc as at_utc,
+        {{ dbt.concat([
+            "'batch-record parameter '", "setpoints.parameter_id", "' (phase '",
+            "coalesce(setpoints.phase, '')", "') has no ref.parameters row'"
+        ]) }} as detail
+    from {{ ref('fct_batch_setpoint') }} as setpoints
+    left join known_parameters on setpoints.parameter_id = known_parameters.parameter_id
+    where known_parameters.parameter_id is null
+    union all
+    select
+        'unknown_process_type' as issue_type,
+        batch_id,
+        _record_id,
+        started_at_utc as at_utc,
+        {{ dbt.concat([
+            "'process_type '", "coalesce(process_type, '(none)')",
+            "' is none of autologous, allogeneic, vector, other'"
+        ]) }} as detail
+    from batches
+    where process_type is null or process_type not in ('autologous', 'allogeneic', 'vector', 'other')
+    union all
+    select
+        'unknown_product' as issue_type,
+        batches.batch_id,
+        batches._record_id,
+        batches.started_at_utc as at_utc,
+        {{ dbt.concat([
+            "'product '", "batches.product_id",
+            "' has no ref.processes row: no grid, outcome or twin for its batches'"
+        ]) }} as detail
+    from batches
+    left join known_products on batches.product_id = known_products.product_id
+    where known_products.product_id is null
+    union all
+    select
+        'unknown_deviation_class' as issue_type,
+        batch_id,
+        _record_id,
+        opened_at_utc as at_utc,
+        {{ dbt.concat([
+            "'deviation '", "deviation_id", "' classification '",
+            "coalesce(classification, '(none)')", "' is none of minor, major, critical'"
+        ]) }} as detail
+    from {{ ref('fct_deviation') }}
+    where classification is null or classification not in ('minor', 'major', 'critical')
+    union all
+    select
+        'phase_without_equipment' as issue_type,
+        batch_id,
+        _record_id,
+        started_at_utc as at_utc,
+        {{ dbt.concat([
+            "'phase '", "phase", "' names no equipment: its readings cannot be attributed'"
+        ]) }} as detail
+    from {{ ref('fct_batch_phase') }}
+    where equipment_id is null
+),
+
+mes_issues as (
+    select
+        mes_flagged.issue_type,
+        'warning' as severity,
+        'mes' as source_system,
+        batches.site_id,
+        mes_flagged.batch_id,
+        mes_files._file_sha256 as file_sha256,
+        mes_flagged._record_id as record_id,
+        1 as n_records,
+        mes_flagged.at_utc as first_at_utc,
+        mes_flagged.at_utc as last_at_utc,
+        mes_flagged.detail
+    from mes_flagged
+    left join batches on mes_flagged.batch_id = batches.batch_id
+    left join mes_files on mes_flagged._record_id = mes_files._record_id
+),
+
 quarantined as (
     select
         'quarantined_rows' as issue_type,
@@ -240,6 +346,8 @@ issues as (
     select * from instrument_issues
     union all
     select * from custody_issues
+    union all
+    select * from mes_issues
     union all
     select * from quarantined
     union all
