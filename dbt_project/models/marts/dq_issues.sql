@@ -119,6 +119,7 @@ lims_issues as (
         coalesce(
             conform_issue,
             time_issue,
+            case when status not in {{ lims_statuses() }} then 'unknown_result_status' end,
             case when batch_id is null then 'unlinked_record' end
         ) as issue_type,
         case when batch_id is null then 'warning' else 'error' end as severity,
@@ -136,6 +137,7 @@ lims_issues as (
         ]) }} as detail
     from lims
     where conform_issue is not null or time_issue is not null or batch_id is null
+        or status not in {{ lims_statuses() }}
 ),
 
 instrument_issues as (
