@@ -19,6 +19,7 @@ KEYS: Mapping[str, tuple[str, ...]] = {
     "instrument_fields": ("vendor", "field"),
     "specifications": ("product_id", "parameter_id", "sample_point"),
     "processes": ("product_id",),
+    "site_formats": ("site_id", "system"),
 }
 
 Row = Mapping[str, Any]

@@ -83,6 +83,10 @@ def reference_tables() -> dict[str, list[list[str]]]:
             ]
             for p in PROCESSES
         ],
+        # both sites write ISO 8601, decimal points and commas: nothing to declare
+        "site_formats.csv": [
+            ["site_id", "system", "datetime_formats", "decimal_separator", "field_separator"]
+        ],
     }
 
 

@@ -31,7 +31,11 @@ HEADER = (
     "CHANGE_REASON",
 )
 STATUSES = ("ENTERED", "REVIEWED", "APPROVED", "REJECTED", "CANCELLED")
-DATETIME = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?$"
+# Times are checked against ISO 8601 and the site's own formats (site_formats.csv) when the
+# file is read (assets/ingest/text.py, check `<COLUMN>:datetime_format`); numbers after a
+# site's decimal comma became a point.
+TIME_COLUMNS = ("SAMPLED_ON", "CHANGED_ON")
+NUMBER_COLUMNS = ("NUMERIC_ENTRY", "SPEC_MIN", "SPEC_MAX")
 NUMBER_OR_EMPTY = r"^$|^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
 
 
@@ -44,8 +48,6 @@ class LimsResult(pa.DataFrameModel):
     # any status code loads: one outside STATUSES is an unknown_result_status dq issue (dbt)
     RESULT_STATUS: Series[str] = pa.Field(str_length={"min_value": 1})
     NUMERIC_ENTRY: Series[str] = pa.Field(str_matches=NUMBER_OR_EMPTY)
-    SAMPLED_ON: Series[str] = pa.Field(str_matches=DATETIME)
-    CHANGED_ON: Series[str] = pa.Field(str_matches=DATETIME)
 
     class Config:
         strict = False

@@ -75,6 +75,21 @@ class Processes(pa.DataFrameModel):
     mechanistic_model: Optional[Series[str]] = pa.Field(nullable=True, isin=["logistic_monod"])  # noqa: UP045 - pandera reads Optional
 
 
+class SiteFormats(pa.DataFrameModel):
+    """How one system of a site writes times and numbers where it is not ISO 8601 with a
+    decimal point and commas (assets/ingest/formats.py; docs/onboarding.md)."""
+
+    site_id: Series[str]
+    system: Series[str] = pa.Field(isin=["historian", "mes", "lims", "instruments", "custody"])
+    # strptime patterns separated by '|', tried after ISO 8601 (which is always accepted)
+    datetime_formats: Series[str] = pa.Field(nullable=True, str_matches=r"^$|%")
+    decimal_separator: Series[str] = pa.Field(nullable=True, isin=["", ".", ","])
+    field_separator: Series[str] = pa.Field(nullable=True, isin=["", ",", ";", "tab", "|"])
+
+    class Config:
+        unique = ["site_id", "system"]  # noqa: RUF012 - pandera reads a list
+
+
 MODELS: dict[str, type[pa.DataFrameModel]] = {
     "sites.csv": Sites,
     "parameters.csv": Parameters,
@@ -84,4 +99,7 @@ MODELS: dict[str, type[pa.DataFrameModel]] = {
     "instrument_fields.csv": InstrumentFields,
     "specifications.csv": Specifications,
     "processes.csv": Processes,
+    "site_formats.csv": SiteFormats,
 }
+# reference folders written before these files existed still load (an empty table)
+OPTIONAL = {"site_formats.csv"}

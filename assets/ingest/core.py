@@ -9,7 +9,7 @@ is recorded as `duplicate` and loads nothing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +19,8 @@ import duckdb
 import pandas as pd
 
 from assets.contracts.base import FileRejected
+from assets.ingest.formats import DEFAULT as DEFAULT_FORMAT
+from assets.ingest.formats import SiteFormat
 from assets.ingest.sql import ident
 from assets.ingest.sql import table as sql_table
 from assets.ingest.tables import LEDGER, QUARANTINE, columns, stored_table
@@ -38,6 +40,7 @@ class FileContext:
     run_id: str
     ingested_at: datetime
     file_id: int = 0  # raw.loaded_file id, set when the load starts
+    site_format: SiteFormat = DEFAULT_FORMAT  # how this site's system writes times and numbers
 
 
 @dataclass
@@ -264,6 +267,7 @@ def ingest_system(
     site_timezones: dict[str, str],
     group_loader: GroupLoader | None = None,
     groupable: Callable[[FileContext], bool] | None = None,
+    site_formats: Mapping[str, SiteFormat] | None = None,
 ) -> SystemSummary:
     """Load every new file of `system`; record every file in the ledger.
 
@@ -354,7 +358,17 @@ def ingest_system(
                 summary.count("duplicate")
                 continue
             processed.add(sha)
-            ctx = FileContext(path, rel, system, site, sha, site_timezones.get(site), run_id, now)
+            ctx = FileContext(
+                path,
+                rel,
+                system,
+                site,
+                sha,
+                site_timezones.get(site),
+                run_id,
+                now,
+                site_format=(site_formats or {}).get(site, DEFAULT_FORMAT),
+            )
             if (
                 group_loader is not None
                 and groupable is not None

@@ -13,7 +13,13 @@ CONTRACT = contract
 
 
 def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
-    table = read_checked(ctx, contract.HEADER, contract.LimsResult)
+    table = read_checked(
+        ctx,
+        contract.HEADER,
+        contract.LimsResult,
+        numbers=contract.NUMBER_COLUMNS,
+        times=contract.TIME_COLUMNS,
+    )
     good = table.good
     out = pd.DataFrame(
         {
@@ -24,6 +30,8 @@ def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
             "batch_ref": good["BATCH_REF"].to_numpy(),
             "sample_point": good["SAMPLE_POINT"].to_numpy(),
             "sampled_on_raw": good["SAMPLED_ON"].to_numpy(),
+            "sampled_on_utc": good["SAMPLED_ON__utc"],
+            "sampled_on_local": good["SAMPLED_ON__local"],
             "analysis": good["ANALYSIS"].to_numpy(),
             "component": good["COMPONENT"].to_numpy(),
             "replicate": good["REPLICATE"].to_numpy(),
@@ -39,6 +47,8 @@ def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
             "reviewed_by": good["REVIEWED_BY"].to_numpy(),
             "reviewed_on_raw": good["REVIEWED_ON"].to_numpy(),
             "changed_on_raw": good["CHANGED_ON"].to_numpy(),
+            "changed_on_utc": good["CHANGED_ON__utc"],
+            "changed_on_local": good["CHANGED_ON__local"],
             "change_reason": good["CHANGE_REASON"].to_numpy(),
         }
     )

@@ -12,6 +12,7 @@ import pandas as pd
 
 from assets.contracts import reference as contract
 from assets.contracts.base import FileRejected, group_reasons, row_failures
+from assets.ingest.formats import SiteFormat, site_format_from_row
 from assets.ingest.sql import table as sql_table
 from assets.landing_files import sha256_of
 from biotwin.query import table_exists
@@ -46,6 +47,12 @@ def read_reference(folder: Path) -> list[ReferenceTable]:
     tables = []
     for name, model in contract.MODELS.items():
         path = folder / name
+        if not path.is_file() and name in contract.OPTIONAL:
+            columns = list(model.to_schema().columns)
+            tables.append(
+                ReferenceTable(name, pd.DataFrame({c: pd.Series(dtype=str) for c in columns}))
+            )
+            continue
         if not path.is_file():
             problems.append(f"{path}: missing")
             continue
@@ -91,6 +98,20 @@ def site_timezones(folder: Path) -> dict[str, str]:
         return {row["site_id"]: row["timezone"] for row in csv.DictReader(handle)}
 
 
+def site_formats(folder: Path, system: str) -> dict[str, SiteFormat]:
+    """site_id -> how that site's `system` writes times and numbers, straight from
+    site_formats.csv (absent file or row: ISO 8601, decimal point, commas)."""
+    path = folder / "site_formats.csv"
+    if not path.is_file():
+        return {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        return {
+            row["site_id"]: site_format_from_row(row)
+            for row in csv.DictReader(handle)
+            if row.get("system") == system
+        }
+
+
 def _current_rows(con: duckdb.DuckDBPyConnection, name: str) -> list[dict]:
     if not table_exists(con, "ref", name):
         return []
@@ -110,11 +131,16 @@ def load_reference(
         entries = []
         for table in tables:
             name = table.name.removesuffix(".csv")
-            source = f"{folder / table.name} sha256 {sha256_of(folder / table.name)}"
+            path = folder / table.name
+            source = f"{path} sha256 {sha256_of(path)}" if path.is_file() else f"{path} (absent)"
             old = _current_rows(con, name)
             new = table.frame.to_dict("records")
             entries += reference_changes(name, old, new, source)
-            con.register("_biotwin_ref", table.frame)
+            # an empty text column would become DuckDB's NULL type: say it is text
+            frame = table.frame.astype(
+                {c: "string" for c in table.frame.columns if table.frame[c].dtype == object}
+            )
+            con.register("_biotwin_ref", frame)
             target = sql_table("ref", name)
             con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM _biotwin_ref")  # noqa: S608
             con.unregister("_biotwin_ref")

@@ -8,7 +8,7 @@ import duckdb
 
 from assets.ingest import custody, historian, instruments, lims, mes
 from assets.ingest.core import Contract, SystemSummary, ingest_system
-from assets.ingest.reference import site_timezones
+from assets.ingest.reference import site_formats, site_timezones
 from assets.ingest.warehouse import ensure_tables
 
 LOADERS = {
@@ -40,6 +40,7 @@ def ingest(
         site_timezones(reference),
         group_loader=getattr(module, "load_csv_group", None),
         groupable=getattr(module, "groupable", None),
+        site_formats=site_formats(reference, system),
     )
 
 

@@ -153,6 +153,12 @@ RAW_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("reviewed_on_raw", "VARCHAR"),
         ("changed_on_raw", "VARCHAR"),
         ("change_reason", "VARCHAR"),
+        # parsed at ingestion (site formats): the instant when written with an offset, else
+        # the site's wall clock (resolved with its zone in dbt)
+        ("sampled_on_utc", "TIMESTAMPTZ"),
+        ("sampled_on_local", "TIMESTAMP"),
+        ("changed_on_utc", "TIMESTAMPTZ"),
+        ("changed_on_local", "TIMESTAMP"),
     ),
     "instrument_measurement": (
         ("site_id", "VARCHAR"),

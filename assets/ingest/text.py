@@ -10,8 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from assets.contracts.base import FileRejected, group_reasons, row_failures
+from assets.contracts.base import FileRejected, RowFailure, group_reasons, row_failures
 from assets.ingest.core import FileContext, Rejected
+from assets.ingest.formats import normalise_numbers, parse_times
 
 MAX_FIELD = 1_000_000
 
@@ -29,16 +30,16 @@ def decode(path: Path) -> str:
 
 
 def read_table(
-    path: Path, header: tuple[str, ...], label: str
+    path: Path, header: tuple[str, ...], label: str, delimiter: str = ","
 ) -> tuple[list[tuple[int, list[str], str]], list[Rejected]]:
     """Data rows as (row number, fields, raw line) and the rows that do not fit the header.
 
     Row numbers count data records from 1 (the header is record 0); `label` names the file in
-    the reasons."""
+    the reasons; `delimiter` is the site's field separator (site_formats.csv)."""
     text = decode(path)
     csv.field_size_limit(MAX_FIELD)
     lines = text.splitlines(keepends=False)
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         found = next(reader)
     except (StopIteration, csv.Error) as exc:
@@ -46,7 +47,7 @@ def read_table(
     if tuple(h.strip() for h in found) != header:
         raise FileRejected(
             "csv:header",
-            f"wrong header: expected {','.join(header)}; found {','.join(found)[:300]}",
+            f"wrong header: expected {delimiter.join(header)}; found {delimiter.join(found)[:300]}",
         )
     rows, bad = [], []
     number = 0
@@ -97,22 +98,53 @@ class CheckedTable:
 
 
 def read_checked(
-    ctx: FileContext, header: tuple[str, ...], model: type[pa.DataFrameModel]
+    ctx: FileContext,
+    header: tuple[str, ...],
+    model: type[pa.DataFrameModel],
+    numbers: tuple[str, ...] = (),
+    times: tuple[str, ...] = (),
 ) -> CheckedTable:
-    """Read `ctx`'s file as a table with `header`, check every row against `model`."""
-    rows, rejected = read_table(ctx.path, header, ctx.relative_path)
+    """Read `ctx`'s file as a table with `header`, check every row against `model`.
+
+    The site's formats (ctx.site_format) apply first: its field separator; a decimal comma in
+    the `numbers` columns becomes a point before the contract sees them; each `times` column
+    must be ISO 8601 or one of the site's datetime formats, and gets two parsed columns,
+    `<column>__utc` (written with an offset) and `<column>__local` (written without one)."""
+    site_format = ctx.site_format
+    rows, rejected = read_table(ctx.path, header, ctx.relative_path, site_format.field_separator)
     frame = pd.DataFrame([f for _, f, _ in rows], columns=list(header), dtype=str)
-    numbers = [n for n, _, _ in rows]
-    failed = group_reasons(row_failures(model, frame)) if len(frame) else {}
+    for column in numbers:
+        frame[column] = normalise_numbers(frame[column], site_format)
+    row_numbers = [n for n, _, _ in rows]
+    failures = row_failures(model, frame) if len(frame) else []
+    parsed = {column: parse_times(frame[column], site_format) for column in times}
+    for column, result in parsed.items():
+        bad = ~result.ok | frame[column].fillna("").str.strip().eq("")
+        failures += [
+            RowFailure(
+                int(i),
+                f"{column}:datetime_format",
+                f"column {column!r} value {frame.at[i, column]!r} matches none of the site's "
+                f"formats ({site_format.tried()})",
+            )
+            for i in frame.index[bad]
+        ]
+    failed = group_reasons(failures)
     for i, (check, reason) in sorted(failed.items()):
         rejected.append(
             Rejected(
-                numbers[i], rows[i][2], check, f"{ctx.relative_path} row {numbers[i]}: {reason}"
+                row_numbers[i],
+                rows[i][2],
+                check,
+                f"{ctx.relative_path} row {row_numbers[i]}: {reason}",
             )
         )
+    for column, result in parsed.items():
+        frame[f"{column}__utc"] = result.utc
+        frame[f"{column}__local"] = result.local
     keep = [i for i in range(len(frame)) if i not in failed]
     good = frame.iloc[keep].reset_index(drop=True)
-    good.insert(0, "_row_number", [numbers[i] for i in keep])
+    good.insert(0, "_row_number", [row_numbers[i] for i in keep])
     return CheckedTable(
         good, rejected, len(rows) + sum(1 for r in rejected if r.check.startswith("csv:"))
     )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets.ingest.tables import create_statements
+from assets.ingest.tables import RAW_TABLES, columns, create_statements, stored_table
 
 MEMORY_LIMIT = "2GB"  # unbounded joins reach 6 GB; DuckDB spills beyond this
 
@@ -33,5 +33,27 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
             "raw.loaded_file); move it aside or delete it and ingest again"
         )
         raise RuntimeError(msg)
-    for statement in create_statements():
+    statements = create_statements()
+    views = [s for s in statements if s.startswith("CREATE OR REPLACE VIEW")]
+    for statement in statements:
+        if statement not in views:
+            con.execute(statement)
+    _add_new_columns(con)
+    for statement in views:
         con.execute(statement)
+
+
+def _add_new_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """Columns a newer biotwin added to a raw table (null in the rows loaded before), so a
+    warehouse keeps working across an upgrade (the views are created after this)."""
+    existing = set(
+        con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'raw'"
+        ).fetchall()
+    )
+    for table in RAW_TABLES:
+        stored = stored_table(table)
+        for name, kind in columns(table):
+            if (stored, name) not in existing:
+                con.execute(f'ALTER TABLE raw.{stored} ADD COLUMN "{name}" {kind}')

@@ -34,10 +34,19 @@ keyed as (
         {{ normalise_batch_ref('results.batch_ref') }} as batch_ref_key,
         {{ normalise_batch_ref(regex_group('results.sample_id', 'sites.sample_id_pattern', 1)) }}
             as sample_batch_key,
-        {{ dbt.safe_cast('results.sampled_on_raw', api.Column.translate_type('timestamp')) }}
-            as sampled_at_local,
-        {{ dbt.safe_cast('results.changed_on_raw', api.Column.translate_type('timestamp')) }}
-            as changed_at_local,
+        -- ingestion parsed the times with the site's formats: an instant when the LIMS wrote an
+        -- offset, else the site's wall clock (rows loaded before the parsed columns existed
+        -- fall back to the text)
+        results.sampled_on_utc as sampled_at_offset_utc,
+        case when results.sampled_on_utc is null then coalesce(
+            results.sampled_on_local,
+            {{ dbt.safe_cast('results.sampled_on_raw', api.Column.translate_type('timestamp')) }}
+        ) end as sampled_at_local,
+        results.changed_on_utc as changed_at_offset_utc,
+        case when results.changed_on_utc is null then coalesce(
+            results.changed_on_local,
+            {{ dbt.safe_cast('results.changed_on_raw', api.Column.translate_type('timestamp')) }}
+        ) end as changed_at_local,
         trim(results.entry) as entry_text
     from results
     left join sites on results.site_id = sites.site_id
@@ -127,10 +136,13 @@ select
     canonical_unit as unit,
     source_unit,
     conform_issue,
-    case when time_issue is null
-        then {{ local_to_utc('sampled_at_local', 'timezone') }} end as sampled_at_utc,
+    coalesce(
+        sampled_at_offset_utc,
+        case when time_issue is null then {{ local_to_utc('sampled_at_local', 'timezone') }} end
+    ) as sampled_at_utc,
     time_issue,
-    {{ local_to_utc('changed_at_local', 'timezone') }} as changed_at_utc,
+    coalesce(changed_at_offset_utc, {{ local_to_utc('changed_at_local', 'timezone') }})
+        as changed_at_utc,
     nullif(trim(change_reason), '') as change_reason,
     entered_by,
     reviewed_by

@@ -14,6 +14,8 @@ renamed as (
         batch_ref,
         sample_point,
         sampled_on_raw,
+        sampled_on_utc,
+        sampled_on_local,
         analysis,
         component,
         {{ dbt.safe_cast('replicate', api.Column.translate_type('integer')) }} as replicate,
@@ -26,6 +28,8 @@ renamed as (
         entered_by,
         reviewed_by,
         changed_on_raw,
+        changed_on_utc,
+        changed_on_local,
         change_reason
     from source
 )

@@ -1,0 +1,166 @@
+"""A site's own time and number formats load with the right UTC instants and values.
+
+The session plant's landing zone is rewritten as other sites write the same facts: Basel's LIMS
+with UTC offsets on every time, Boston's LIMS the LabWare way (`01-OCT-2026 06:12:00`, decimal
+commas, `;` between fields, declared in site_formats.csv). Built end to end, the lab results
+must equal those of the original files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+
+from assets.ingest.run import ingest
+from assets.ingest.warehouse import connect
+from tests.conftest import run_assets, run_dbt
+from tests.helpers import query, read_reference
+
+LIMS_TIMES = ("SAMPLED_ON", "CHANGED_ON", "ENTERED_ON", "REVIEWED_ON")
+LIMS_NUMBERS = ("ENTRY", "NUMERIC_ENTRY", "SPEC_MIN", "SPEC_MAX")
+LABWARE = "%d-%b-%Y %H:%M:%S"
+
+
+def _with_offset(text: str, zone: ZoneInfo) -> str:
+    """`2026-10-20 10:09:00` (site wall clock) → `2026-10-20T10:09:00+02:00`."""
+    if not text:
+        return text
+    local = datetime.fromisoformat(text).replace(tzinfo=zone)
+    return local.isoformat(timespec="seconds")
+
+
+def _labware(text: str) -> str:
+    """`2026-10-20 10:09:00` → `20-OCT-2026 10:09:00`."""
+    return datetime.fromisoformat(text).strftime("%d-%b-%Y %H:%M:%S").upper() if text else text
+
+
+def _comma(text: str) -> str:
+    return text.replace(".", ",") if any(c.isdigit() for c in text) else text
+
+
+def _declare(reference: Path, row: list[str]) -> None:
+    """Add a site_formats.csv row (the file the site edits to declare its formats)."""
+    with (reference / "site_formats.csv").open("a", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, lineterminator="\n").writerow(row)
+
+
+def _rewrite_rows(path: Path, change) -> None:
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header, rows = reader.fieldnames, list(reader)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(change(rows))
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
+def _rewrite(path: Path, row_change, delimiter: str = ",") -> None:
+    """Rewrite a well-formed LIMS extract row by row (a malformed one is left as it is)."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+            header = rows[0].keys() if rows else None
+        if not rows or None in rows[0] or any(None in r.values() for r in rows):
+            return
+        [datetime.fromisoformat(r[c]) for r in rows for c in LIMS_TIMES if r[c]]
+    except (ValueError, UnicodeDecodeError, csv.Error):
+        return
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(header), delimiter=delimiter, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(row_change(dict(r)) for r in rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def rewritten(plant_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("formats")
+    shutil.copytree(plant_dir / "landing", home / "landing")
+    shutil.copytree(plant_dir / "reference", home / "reference")
+    zones = {r["site_id"]: ZoneInfo(r["timezone"]) for r in read_reference(plant_dir, "sites.csv")}
+
+    def offsets(row: dict) -> dict:
+        return {**row, **{c: _with_offset(row[c], zones["BSL"]) for c in LIMS_TIMES}}
+
+    def labware(row: dict) -> dict:
+        row = {**row, **{c: _labware(row[c]) for c in LIMS_TIMES}}
+        return {**row, **{c: _comma(row[c]) for c in LIMS_NUMBERS}}
+
+    for path in sorted((home / "landing" / "lims" / "BSL").glob("*.csv")):
+        _rewrite(path, offsets)
+    for path in sorted((home / "landing" / "lims" / "BOS").glob("*.csv")):
+        _rewrite(path, labware, delimiter=";")
+    _declare(home / "reference", ["BOS", "lims", LABWARE, ",", ";"])
+    warehouse = home / "warehouse.duckdb"
+    run_assets(home / "landing", warehouse, home / "reference")
+    assert run_dbt(warehouse).success
+    return warehouse
+
+
+RESULTS = """SELECT site_id, result_id, version, sampled_at_utc, change_reason, value, censor,
+                    unit, status, batch_id
+             FROM marts.fct_lab_result WHERE source_system = 'lims' AND site_id = ?
+             ORDER BY result_id, version"""
+
+
+@pytest.mark.parametrize("site", ["BSL", "BOS"])
+def test_lab_results_are_those_of_the_iso_files(conformed: Path, rewritten: Path, site) -> None:
+    original = query(conformed, RESULTS, [site])
+    again = query(rewritten, RESULTS, [site])
+    assert len(original) > 30
+    assert again["result_id"].tolist() == original["result_id"].tolist()
+    resolved = original["sampled_at_utc"].notna()  # a DST-ambiguous wall clock has no instant
+    for column in ("sampled_at_utc", "change_reason", "value", "censor", "unit", "batch_id"):
+        pd.testing.assert_series_equal(
+            original.loc[resolved, column].reset_index(drop=True),
+            again.loc[resolved, column].reset_index(drop=True),
+            obj=column,
+        )
+
+
+def test_offsets_resolve_what_a_wall_clock_cannot(conformed: Path, rewritten: Path) -> None:
+    """The hour the clocks go back is ambiguous as a wall clock, never with an offset."""
+    before = query(conformed, RESULTS, ["BSL"])
+    after = query(rewritten, RESULTS, ["BSL"])
+    assert after["sampled_at_utc"].notna().all()
+    assert after["sampled_at_utc"].notna().sum() >= before["sampled_at_utc"].notna().sum()
+
+
+def test_a_time_in_no_declared_format_is_quarantined_with_the_formats_tried(
+    plant_dir: Path, tmp_path: Path
+) -> None:
+    reference = tmp_path / "reference"
+    shutil.copytree(plant_dir / "reference", reference)
+    _declare(reference, ["BOS", "lims", LABWARE, "", ""])
+    source = min((plant_dir / "landing" / "lims" / "BOS").glob("*.csv"))
+    landing = tmp_path / "landing"
+    (landing / "lims" / "BOS").mkdir(parents=True)
+    target = landing / "lims" / "BOS" / source.name
+    shutil.copy(source, target)
+
+    def slashes_in_row_2(rows: list[dict]) -> list[dict]:
+        rows[1]["SAMPLED_ON"] = rows[1]["SAMPLED_ON"].replace("-", "/")
+        rows[2]["SAMPLED_ON"] = _labware(rows[2]["SAMPLED_ON"])
+        return rows
+
+    _rewrite_rows(target, slashes_in_row_2)
+    con = connect(tmp_path / "w.duckdb")
+    try:
+        summary = ingest(con, "lims", landing, reference, "formats")
+        quarantined = con.execute(
+            "SELECT row_number, check_name, reason FROM raw.quarantine"
+        ).fetchall()
+    finally:
+        con.close()
+    assert summary.by_status == {"partially_loaded": 1}
+    assert [(n, c) for n, c, _ in quarantined] == [(2, "SAMPLED_ON:datetime_format")]
+    reason = quarantined[0][2]
+    assert source.name in reason and "row 2" in reason and f"ISO 8601, {LABWARE}" in reason
