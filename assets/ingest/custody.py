@@ -13,9 +13,14 @@ CONTRACT = contract
 
 
 def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
-    table = read_checked(ctx, contract.HEADER, contract.CustodyEvent)
+    table = read_checked(
+        ctx,
+        contract.HEADER,
+        contract.CustodyEvent,
+        numbers=contract.NUMBER_COLUMNS,
+        times=contract.TIME_COLUMNS,
+    )
     good = table.good
-    event_time = pd.to_datetime(good["EVENT_TIME"], utc=True, errors="coerce", format="ISO8601")
     out = pd.DataFrame(
         {
             "_row_number": good["_row_number"].to_numpy(),
@@ -23,12 +28,10 @@ def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
             "coi_id": good["COI_ID"].to_numpy(),
             "event_type": good["EVENT_TYPE"].to_numpy(),
             "event_time_raw": good["EVENT_TIME"].to_numpy(),
-            # a time without offset stays NULL here; dbt resolves it with the site's zone
-            "event_time_utc": event_time.where(
-                good["EVENT_TIME"].str.contains(r"(?:Z|[+-]\d{2}:\d{2})$", regex=True)
-            ).to_numpy()
-            if len(good)
-            else [],
+            # the instant when written with an offset; else the site's wall clock, which dbt
+            # resolves with the site's zone (int_custody__events_ordered)
+            "event_time_utc": good["EVENT_TIME__utc"],
+            "event_time_local": good["EVENT_TIME__local"],
             "location": good["LOCATION"].to_numpy(),
             "custodian": good["CUSTODIAN"].to_numpy(),
             "signed_by": good["SIGNED_BY"].to_numpy(),

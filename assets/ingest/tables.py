@@ -182,6 +182,7 @@ RAW_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("event_type", "VARCHAR"),
         ("event_time_raw", "VARCHAR"),
         ("event_time_utc", "TIMESTAMPTZ"),
+        ("event_time_local", "TIMESTAMP"),
         ("location", "VARCHAR"),
         ("custodian", "VARCHAR"),
         ("signed_by", "VARCHAR"),

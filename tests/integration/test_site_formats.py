@@ -1,9 +1,10 @@
 """A site's own time and number formats load with the right UTC instants and values.
 
 The session plant's landing zone is rewritten as other sites write the same facts: Basel's LIMS
-with UTC offsets on every time, Boston's LIMS the LabWare way (`01-OCT-2026 06:12:00`, decimal
-commas, `;` between fields, declared in site_formats.csv). Built end to end, the lab results
-must equal those of the original files.
+and custody with UTC offsets on every time, Boston's LIMS the LabWare way (`01-OCT-2026
+06:12:00`, decimal commas, `;` between fields) and its custody platform in local wall-clock time
+with decimal commas and `;` (both declared in site_formats.csv). Built end to end, lab results
+and custody events must equal those of the original files.
 """
 
 from __future__ import annotations
@@ -36,6 +37,18 @@ def _with_offset(text: str, zone: ZoneInfo) -> str:
     return local.isoformat(timespec="seconds")
 
 
+def _wall_clock(text: str, zone: ZoneInfo) -> str:
+    """`2026-10-27T20:00:28Z` → `2026-10-27 16:00:28` on the site's clock."""
+    instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return instant.astimezone(zone).replace(tzinfo=None).isoformat(sep=" ")
+
+
+def _ambiguous(wall_clock: str, zone: ZoneInfo) -> bool:
+    """Shown twice when the clocks go back: a wall clock alone cannot say which instant."""
+    t = datetime.fromisoformat(wall_clock)
+    return t.replace(tzinfo=zone, fold=0).utcoffset() != t.replace(tzinfo=zone, fold=1).utcoffset()
+
+
 def _labware(text: str) -> str:
     """`2026-10-20 10:09:00` → `20-OCT-2026 10:09:00`."""
     return datetime.fromisoformat(text).strftime("%d-%b-%Y %H:%M:%S").upper() if text else text
@@ -62,15 +75,15 @@ def _rewrite_rows(path: Path, change) -> None:
     path.write_text(out.getvalue(), encoding="utf-8")
 
 
-def _rewrite(path: Path, row_change, delimiter: str = ",") -> None:
-    """Rewrite a well-formed LIMS extract row by row (a malformed one is left as it is)."""
+def _rewrite(path: Path, row_change, delimiter: str = ",", times=LIMS_TIMES) -> None:
+    """Rewrite a well-formed extract row by row (a malformed one is left as it is)."""
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
             header = rows[0].keys() if rows else None
         if not rows or None in rows[0] or any(None in r.values() for r in rows):
             return
-        [datetime.fromisoformat(r[c]) for r in rows for c in LIMS_TIMES if r[c]]
+        [datetime.fromisoformat(r[c].replace("Z", "+00:00")) for r in rows for c in times if r[c]]
     except (ValueError, UnicodeDecodeError, csv.Error):
         return
     out = io.StringIO()
@@ -99,6 +112,23 @@ def rewritten(plant_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     for path in sorted((home / "landing" / "lims" / "BOS").glob("*.csv")):
         _rewrite(path, labware, delimiter=";")
     _declare(home / "reference", ["BOS", "lims", LABWARE, ",", ";"])
+
+    def custody_offsets(row: dict) -> dict:
+        instant = datetime.fromisoformat(row["EVENT_TIME"].replace("Z", "+00:00"))
+        return {**row, "EVENT_TIME": instant.astimezone(zones["BSL"]).isoformat()}
+
+    def custody_local(row: dict) -> dict:
+        return {
+            **row,
+            "EVENT_TIME": _wall_clock(row["EVENT_TIME"], zones["BOS"]),
+            "TEMPERATURE_C": _comma(row["TEMPERATURE_C"]),
+        }
+
+    for path in sorted((home / "landing" / "custody" / "BSL").glob("*.csv")):
+        _rewrite(path, custody_offsets, times=("EVENT_TIME",))
+    for path in sorted((home / "landing" / "custody" / "BOS").glob("*.csv")):
+        _rewrite(path, custody_local, delimiter=";", times=("EVENT_TIME",))
+    _declare(home / "reference", ["BOS", "custody", "", ",", ";"])
     warehouse = home / "warehouse.duckdb"
     run_assets(home / "landing", warehouse, home / "reference")
     assert run_dbt(warehouse).success
@@ -124,6 +154,40 @@ def test_lab_results_are_those_of_the_iso_files(conformed: Path, rewritten: Path
             again.loc[resolved, column].reset_index(drop=True),
             obj=column,
         )
+
+
+EVENTS = """SELECT coi_id, event_order, event_type, event_time_utc, temperature_c, batch_id
+            FROM marts.fct_custody_event WHERE site_id = ? ORDER BY coi_id, event_type, location"""
+
+
+@pytest.mark.parametrize("site", ["BSL", "BOS"])
+def test_custody_events_are_those_of_the_iso_files(
+    conformed: Path, rewritten: Path, plant_dir: Path, site: str
+) -> None:
+    zone = ZoneInfo(
+        next(r for r in read_reference(plant_dir, "sites.csv") if r["site_id"] == site)["timezone"]
+    )
+    original = query(conformed, EVENTS, [site])
+    again = query(rewritten, EVENTS, [site])
+    assert len(original) > 10 and len(again) == len(original)
+    ambiguous = original["event_time_utc"].map(
+        lambda t: site == "BOS" and _ambiguous(_wall_clock(t.isoformat(), zone), zone)
+    )
+    assert again.loc[ambiguous, "event_time_utc"].isna().all()
+    for column in ("coi_id", "event_type", "event_time_utc", "temperature_c", "batch_id"):
+        pd.testing.assert_series_equal(
+            original.loc[~ambiguous, column].reset_index(drop=True),
+            again.loc[~ambiguous, column].reset_index(drop=True),
+            obj=column,
+        )
+    if ambiguous.any():
+        issues = query(
+            rewritten,
+            "SELECT count(*) AS n FROM marts.dq_issues WHERE source_system = 'custody' "
+            "AND issue_type = 'dst_ambiguous' AND site_id = ?",
+            [site],
+        )
+        assert issues["n"][0] == ambiguous.sum()
 
 
 def test_offsets_resolve_what_a_wall_clock_cannot(conformed: Path, rewritten: Path) -> None:

@@ -165,7 +165,11 @@ custody as (
 custody_issues as (
     select
         issue_type,
-        case when issue_type = 'repeated_record' then 'info' else 'error' end as severity,
+        case
+            when issue_type = 'repeated_record' then 'info'
+            when issue_type like 'dst_%' then 'warning'
+            else 'error'
+        end as severity,
         'custody' as source_system,
         site_id,
         batch_id,
@@ -190,6 +194,9 @@ custody_issues as (
         union all
         select custody.*, 'repeated_record' as issue_type
         from custody where n_copies > 1
+        union all
+        select custody.*, custody.time_issue as issue_type
+        from custody where custody.time_issue is not null
     ) as flagged
 ),
 

@@ -2,9 +2,45 @@
 -- (seed custody_event_types): a skipped step is a gap, a hand-off without a signature is
 -- flagged, a temperature outside the step's range is an excursion. An event repeated in a
 -- re-sent extract is one event: the first-loaded copy is kept and the copies are counted.
-with all_copies as (
+with staged as (
+    select * from {{ ref('stg_custody__events') }}
+),
+
+sites as (
+    select site_id, timezone from {{ source('ref', 'sites') }}
+),
+
+-- a time written without an offset is the site's wall clock: resolved with its zone, and the
+-- hour the clocks go back is flagged (time_issue), never guessed
+resolved as (
     select
-        stg_custody__events.*,
+        staged._record_id,
+        staged._file_sha256,
+        staged._ingested_at,
+        staged._row_number,
+        staged.site_id,
+        staged.coi_id,
+        staged.event_type,
+        coalesce(
+            staged.event_time_utc,
+            case when {{ dst_issue('staged.event_time_local', 'sites.timezone') }} is null
+                then {{ local_to_utc('staged.event_time_local', 'sites.timezone') }} end
+        ) as event_time_utc,
+        case when staged.event_time_utc is null and staged.event_time_local is not null
+            then {{ dst_issue('staged.event_time_local', 'sites.timezone') }} end as time_issue,
+        staged.location,
+        staged.custodian,
+        staged.signed_by,
+        staged.container_id,
+        staged.temperature_c,
+        staged.notes
+    from staged
+    left join sites on staged.site_id = sites.site_id
+),
+
+all_copies as (
+    select
+        resolved.*,
         row_number() over (
             partition by
                 coi_id, event_type, event_time_utc, location, custodian, signed_by,
@@ -16,7 +52,7 @@ with all_copies as (
                 coi_id, event_type, event_time_utc, location, custodian, signed_by,
                 container_id, temperature_c
         ) as n_copies
-    from {{ ref('stg_custody__events') }}
+    from resolved
 ),
 
 events as (
@@ -57,17 +93,18 @@ ordered as (
         coalesce(event_types.is_handoff, false) as is_handoff,
         nullif(trim(events.notes), '') as notes,
         events.n_copies,
+        events.time_issue,
         row_number() over (
             partition by events.coi_id
-            order by events.event_time_utc, event_types.step_order, events._record_id
+            order by events.event_time_utc nulls last, event_types.step_order, events._record_id
         ) as event_order,
         lag(event_types.step_order) over (
             partition by events.coi_id
-            order by events.event_time_utc, event_types.step_order, events._record_id
+            order by events.event_time_utc nulls last, event_types.step_order, events._record_id
         ) as previous_step_order,
         lag(events.event_time_utc) over (
             partition by events.coi_id
-            order by events.event_time_utc, event_types.step_order, events._record_id
+            order by events.event_time_utc nulls last, event_types.step_order, events._record_id
         ) as previous_event_time_utc
     from events
     left join event_types on events.event_type = event_types.event_type
@@ -102,5 +139,6 @@ select
     ) as is_temperature_excursion,
     {{ hours_between('previous_event_time_utc', 'event_time_utc') }} as hours_since_previous,
     notes,
-    n_copies
+    n_copies,
+    time_issue
 from ordered

@@ -12,6 +12,7 @@ renamed as (
         coi_id,
         event_type,
         event_time_utc,
+        event_time_local,
         location,
         custodian,
         signed_by,
