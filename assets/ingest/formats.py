@@ -82,6 +82,31 @@ def parse_times(text: pd.Series, site_format: SiteFormat = DEFAULT) -> ParsedTim
     return ParsedTimes(utc=utc, local=local, ok=done)
 
 
+def resolve_wall_clock(parsed: ParsedTimes, timezone: str | None) -> tuple[pd.Series, pd.Series]:
+    """UTC instants of parsed times, and why one could not be had: a written offset is the
+    instant; a wall-clock time is placed in the site's `timezone`, except in the hour the
+    clocks go back (`dst_ambiguous`) or skip (`dst_nonexistent`), or without a zone
+    (`unknown_site_timezone`). For systems whose times must be instants at ingestion (the
+    batch record's phase windows); LIMS, custody and historian resolve in dbt instead."""
+    utc = parsed.utc.copy()
+    issue = pd.Series(None, index=utc.index, dtype=object)
+    wall = parsed.local.notna()
+    if not wall.any():
+        return utc, issue
+    if not timezone:
+        issue[wall] = "unknown_site_timezone"
+        return utc, issue
+    local = parsed.local[wall]
+    early = local.dt.tz_localize(timezone, ambiguous=True, nonexistent="NaT")
+    late = local.dt.tz_localize(timezone, ambiguous=False, nonexistent="NaT")
+    issue[wall & early.reindex(utc.index).isna()] = "dst_nonexistent"
+    ambiguous = (early != late) & early.notna()
+    issue[ambiguous.reindex(utc.index, fill_value=False)] = "dst_ambiguous"
+    resolved = early.where(~ambiguous).dt.tz_convert("UTC")
+    utc[local.index] = resolved
+    return utc, issue
+
+
 def normalise_numbers(text: pd.Series, site_format: SiteFormat = DEFAULT) -> pd.Series:
     """Numbers as written, with a decimal comma turned into a point where the site writes one
     (`12,5` → `12.5`); everything else unchanged, so the contract judges what is left."""

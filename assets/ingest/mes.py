@@ -8,8 +8,9 @@ import duckdb
 import pandas as pd
 
 from assets.contracts import mes as contract
-from assets.contracts.base import FileRejected, group_reasons, row_failures
+from assets.contracts.base import FileRejected, RowFailure, group_reasons, row_failures
 from assets.ingest.core import FileContext, FileOutcome, Rejected, append_rows
+from assets.ingest.formats import parse_times, resolve_wall_clock
 from assets.ingest.text import decode
 
 CONTRACT = contract
@@ -68,8 +69,21 @@ SECTIONS = {
 NUMERIC = {"setpoint", "actual", "quantity"}
 
 
-def _utc(values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+def _times(values: pd.Series, ctx: FileContext) -> tuple[pd.Series, pd.Series]:
+    """UTC instants of one time key, and per row the problem (None where it parsed): no
+    declared format matches, or a wall-clock time cannot be placed in the site's zone."""
+    parsed = parse_times(values.astype(object).where(values.notna(), None), ctx.site_format)
+    utc, issue = resolve_wall_clock(parsed, ctx.site_timezone)
+    problem = pd.Series(None, index=values.index, dtype=object)
+    problem[issue.notna()] = [
+        f"{why}: {text!r} is a wall-clock time that cannot be placed in {ctx.site_timezone}"
+        for why, text in zip(issue[issue.notna()], values[issue.notna()], strict=True)
+    ]
+    problem[~parsed.ok] = [
+        f"datetime_format: {text!r} matches none of the site's formats ({ctx.site_format.tried()})"
+        for text in values[~parsed.ok]
+    ]
+    return utc, problem
 
 
 def parse_document(text: str) -> dict:
@@ -123,7 +137,9 @@ def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
     failed = group_reasons(row_failures(contract.BatchRecord, head))
     if failed:
         raise FileRejected(*failed[0])
-    head["last_changed_at_utc"] = _utc(head["last_changed_at_raw"])
+    head["last_changed_at_utc"], problem = _times(head["last_changed_at_raw"], ctx)
+    if problem.notna().any() and problem[0].startswith("datetime_format"):
+        raise FileRejected("last_changed_at:datetime_format", f"last_changed_at {problem[0]}")
     read, loaded = 1, append_rows(con, "mes_batch_record", head, ctx, positions=["/"])
     rejected: list[Rejected] = []
     for section, (table, mapping, times) in SECTIONS.items():
@@ -160,8 +176,17 @@ def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
         frame = pd.DataFrame(rows)
         if frame.empty:
             continue
-        if section == "phases":
-            bad = group_reasons(row_failures(contract.Phase, frame))
+        failures = row_failures(contract.Phase, frame) if section == "phases" else []
+        for key in times:
+            frame[f"{key}_utc"], problems = _times(frame[f"{key}_raw"], ctx)
+            for i in problems.index[problems.notna()]:
+                # a phase boundary must be an instant (readings are attributed by it); other
+                # times are refused only when no format reads them
+                if section == "phases" or problems[i].startswith("datetime_format"):
+                    why = problems[i].split(":", 1)[0]
+                    failures.append(RowFailure(int(i), f"{key}:{why}", f"{key} {problems[i]}"))
+        if failures:
+            bad = group_reasons(failures)
             for i, (check, reason) in sorted(bad.items()):
                 pointer = positions[i]
                 rejected.append(
@@ -175,8 +200,6 @@ def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
             keep = [i for i in range(len(frame)) if i not in bad]
             frame = frame.iloc[keep].reset_index(drop=True)
             positions = [positions[i] for i in keep]
-        for key in times:
-            frame[f"{key}_utc"] = _utc(frame[f"{key}_raw"])
         loaded += append_rows(con, table, frame, ctx, positions=positions)
     return FileOutcome(read, loaded, rejected)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +48,36 @@ def _ambiguous(wall_clock: str, zone: ZoneInfo) -> bool:
     """Shown twice when the clocks go back: a wall clock alone cannot say which instant."""
     t = datetime.fromisoformat(wall_clock)
     return t.replace(tzinfo=zone, fold=0).utcoffset() != t.replace(tzinfo=zone, fold=1).utcoffset()
+
+
+def _as_z(text: str) -> str:
+    """`2026-10-29T10:19:00-04:00` → `2026-10-29T14:19:00Z`."""
+    instant = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(ZoneInfo("UTC"))
+    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+MES_TIMES = {
+    "phases": ("start", "end"),
+    "parameters": ("recorded_at",),
+    "materials": ("consumed_at",),
+    "signatures": ("signed_at",),
+    "deviations": ("opened_at",),
+}
+
+
+def _rewrite_times(path: Path, change) -> None:
+    """Every time of a well-formed batch record written another way."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc["last_changed_at"] = change(doc["last_changed_at"])
+        for section, keys in MES_TIMES.items():
+            for item in doc.get(section) or []:
+                for key in keys:
+                    if item.get(key):
+                        item[key] = change(item[key])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return  # the plant's malformed documents stay as they are
+    path.write_text(json.dumps(doc), encoding="utf-8")
 
 
 def _labware(text: str) -> str:
@@ -129,6 +160,11 @@ def rewritten(plant_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     for path in sorted((home / "landing" / "custody" / "BOS").glob("*.csv")):
         _rewrite(path, custody_local, delimiter=";", times=("EVENT_TIME",))
     _declare(home / "reference", ["BOS", "custody", "", ",", ";"])
+
+    # batch records: Basel's MES writes its wall clock, Boston's UTC with Z
+    for site, change in (("BSL", lambda t: _wall_clock(t, zones["BSL"])), ("BOS", _as_z)):
+        for path in sorted((home / "landing" / "mes" / site).glob("*.json")):
+            _rewrite_times(path, change)
     warehouse = home / "warehouse.duckdb"
     run_assets(home / "landing", warehouse, home / "reference")
     assert run_dbt(warehouse).success
@@ -188,6 +224,44 @@ def test_custody_events_are_those_of_the_iso_files(
             [site],
         )
         assert issues["n"][0] == ambiguous.sum()
+
+
+PHASES = """SELECT batch_id, phase_order, phase, equipment_id, started_at_utc, ended_at_utc
+            FROM marts.fct_batch_phase ORDER BY batch_id, phase_order"""
+
+
+def test_batch_records_in_wall_clock_or_utc_give_the_same_phases(
+    conformed: Path, rewritten: Path, plant_dir: Path
+) -> None:
+    zurich = ZoneInfo("Europe/Zurich")
+    original = query(conformed, PHASES)
+    again = query(rewritten, PHASES)
+    # a Basel phase boundary in the hour the clocks go back cannot be placed: that phase is
+    # refused with its reason, the rest of the batch record loads
+    bsl = set(
+        query(conformed, "SELECT batch_id FROM marts.dim_batch WHERE site_id = 'BSL'")["batch_id"]
+    )
+
+    def unplaceable(row) -> bool:
+        return row["batch_id"] in bsl and any(
+            t is not None and t == t and _ambiguous(_wall_clock(t.isoformat(), zurich), zurich)
+            for t in (row["started_at_utc"], row["ended_at_utc"])
+        )
+
+    refused = original.apply(unplaceable, axis=1)
+    kept = original[~refused].drop(columns="phase_order").reset_index(drop=True)
+    got = again.drop(columns="phase_order")
+    got = got[got["batch_id"].isin(kept["batch_id"])].reset_index(drop=True)
+    if not refused.any():
+        pd.testing.assert_frame_equal(kept, got)
+    else:
+        reasons = query(
+            rewritten,
+            "SELECT reason FROM raw.quarantine WHERE check_name LIKE '%dst_ambiguous%'",
+        )["reason"]
+        assert len(reasons) >= refused.sum() and all("Europe/Zurich" in r for r in reasons)
+        merged = kept.merge(got, how="left", indicator=True)
+        assert (merged["_merge"] == "both").all()
 
 
 def test_offsets_resolve_what_a_wall_clock_cannot(conformed: Path, rewritten: Path) -> None:
