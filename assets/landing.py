@@ -15,6 +15,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -23,7 +24,7 @@ from dagster import (
 from assets.contracts import reference as reference_contract
 from assets.ingest.core import SystemSummary
 from assets.ingest.reference import load_reference
-from assets.ingest.run import LOADERS, contract_of, ingest
+from assets.ingest.run import LOADERS, LandingMissing, check_landing, contract_of, ingest
 from assets.ingest.warehouse import connect
 from assets.openlineage_run import (
     LineageRun,
@@ -139,6 +140,10 @@ def _ingestion_asset(system: str):
         ],
     )
     def _asset(context: AssetExecutionContext, paths: PlantPaths) -> Iterator:
+        try:
+            check_landing(paths.landing_path(), system)
+        except LandingMissing as exc:
+            raise Failure(description=str(exc)) from None
         with _lineage(context, paths, key) as lineage:
             summary, flags, audited = _ingest_and_record(context, paths, system, lineage)
         contract = contract_of(system)

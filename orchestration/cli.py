@@ -46,23 +46,41 @@ def _instance():
     return DagsterInstance.get()
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+def _execute(select: str | None, log_level: str):
     from orchestration.dbt_cli import prepare_manifest
 
     prepare_manifest()  # the dbt assets read target/manifest.json when the definitions load
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("main")
-    selection = args.select.split(",") if args.select else None
-    result = job.execute_in_process(
+    selection = select.split(",") if select else None
+    return job.execute_in_process(
         instance=_instance(),
         asset_selection=_asset_keys(selection),
         raise_on_error=False,
         # the console gets warnings and the summary; every event is in the instance (biotwin ui)
-        run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    result = _execute(args.select, args.log_level)
     _print_run_summary(result)
+    _print_failure(result)
     return 0 if result.success else 1
+
+
+def _print_failure(result) -> None:
+    """A failed run ends with what failed, why and what to run next (never a traceback)."""
+    if result.success:
+        return
+    import json
+
+    from orchestration.dbt_cli import MANIFEST
+    from orchestration.run_summary import failure_report, test_tables
+
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8")) if MANIFEST.exists() else {}
+    print("\n".join(failure_report(result, test_tables(manifest))))
 
 
 def _asset_keys(selection: list[str] | None):
@@ -94,12 +112,16 @@ def _print_ledger() -> None:
     """Files by status and rows per system, from the ledger (read-only)."""
     from assets.ingest.run import ledger_summary
     from assets.ingest.warehouse import connect
+    from biotwin.query import table_exists
 
     warehouse = settings().warehouse
     if not warehouse.exists():
         return
     con = connect(warehouse, read_only=True)
     try:
+        if not table_exists(con, "raw", "file_ledger"):
+            print("\nfile ledger: empty (no landing file has been ingested yet)")
+            return
         rows = ledger_summary(con)
     finally:
         con.close()
@@ -124,9 +146,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         _print_generate_summary(s.home, doc)
     else:
         print(f"using the existing demo landing zone under {s.home}")
-    code = _cmd_run(argparse.Namespace(select=None, log_level="WARNING"))
+    result = _execute(None, "WARNING")
+    _print_run_summary(result)
     _print_marts_summary()
-    return code
+    _print_failure(result)
+    return 0 if result.success else 1
 
 
 def _print_marts_summary() -> None:
@@ -134,13 +158,16 @@ def _print_marts_summary() -> None:
     from biotwin.query import DQ_SUMMARY_SQL, format_table, mart_row_counts, run_query
 
     warehouse = settings().warehouse
+    if not warehouse.exists():
+        return
     columns, rows = mart_row_counts(warehouse)
     if not rows:
         return
     print("\nmarts:")
     print(format_table(columns, rows))
-    print("\ndata-quality issues (marts.dq_issues):")
-    print(format_table(*run_query(warehouse, DQ_SUMMARY_SQL)))
+    if any(mart == "dq_issues" for mart, _ in rows):
+        print("\ndata-quality issues (marts.dq_issues):")
+        print(format_table(*run_query(warehouse, DQ_SUMMARY_SQL)))
 
 
 def _cmd_audit_verify(args: argparse.Namespace) -> int:

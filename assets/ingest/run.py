@@ -20,6 +20,25 @@ LOADERS = {
 }
 
 
+class LandingMissing(FileNotFoundError):
+    """The landing root or a system's folder does not exist: a wrong path, never "no data"."""
+
+
+def check_landing(landing: Path, system: str) -> None:
+    """An absent landing root would otherwise ingest nothing and build empty marts that look
+    like a plant with no batches; say which folder is missing and what to do."""
+    if not landing.is_dir():
+        raise LandingMissing(
+            f"landing root {landing} does not exist: set BIOTWIN_LANDING (or BIOTWIN_HOME) to "
+            "the folder that holds <system>/<site>/ extracts"
+        )
+    if not (landing / system).is_dir():
+        raise LandingMissing(
+            f"landing folder {landing / system} does not exist: create it (empty if the plant "
+            f"has no {system} extracts yet) under {landing}"
+        )
+
+
 def contract_of(system: str) -> Contract:
     module = LOADERS[system].CONTRACT
     return Contract(module.CONTRACT, module.VERSION)
@@ -28,6 +47,7 @@ def contract_of(system: str) -> Contract:
 def ingest(
     con: duckdb.DuckDBPyConnection, system: str, landing: Path, reference: Path, run_id: str
 ) -> SystemSummary:
+    check_landing(landing, system)
     ensure_tables(con)
     module = LOADERS[system]
     return ingest_system(
