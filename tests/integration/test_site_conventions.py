@@ -1,10 +1,12 @@
-"""A site's own time and number formats load with the right UTC instants and values.
+"""A site's own conventions — time and number formats, a process of type `other` — load with the
+right UTC instants and values and reach the marts and the twin.
 
 The session plant's landing zone is rewritten as other sites write the same facts: Basel's LIMS
 and custody with UTC offsets on every time, Boston's LIMS the LabWare way (`01-OCT-2026
 06:12:00`, decimal commas, `;` between fields) and its custody platform in local wall-clock time
-with decimal commas and `;` (both declared in site_formats.csv). Built end to end, lab results
-and custody events must equal those of the original files.
+with decimal commas and `;` (both declared in site_formats.csv); the CAR-T process is declared
+`other` in processes.csv and in its batch records. Built end to end, lab results and custody
+events must equal those of the original files, and the `other` process gets its twin.
 """
 
 from __future__ import annotations
@@ -19,15 +21,20 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from dagster import DagsterInstance, materialize
 
 from assets.ingest.run import ingest
 from assets.ingest.warehouse import connect
+from assets.twin import TWIN_ASSETS
+from orchestration.resources import PlantPaths
 from tests.conftest import run_assets, run_dbt
 from tests.helpers import query, read_reference
 
 LIMS_TIMES = ("SAMPLED_ON", "CHANGED_ON", "ENTERED_ON", "REVIEWED_ON")
 LIMS_NUMBERS = ("ENTRY", "NUMERIC_ENTRY", "SPEC_MIN", "SPEC_MAX")
 LABWARE = "%d-%b-%Y %H:%M:%S"
+OTHER = "CART-CD19"  # relabelled process type `other` (the product with enough batches)
+OTHER_WAS = "autologous"
 
 
 def _with_offset(text: str, zone: ZoneInfo) -> str:
@@ -160,6 +167,18 @@ def rewritten(plant_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     for path in sorted((home / "landing" / "custody" / "BOS").glob("*.csv")):
         _rewrite(path, custody_local, delimiter=";", times=("EVENT_TIME",))
     _declare(home / "reference", ["BOS", "custody", "", ",", ";"])
+
+    # the CAR-T process as a process of type `other`, in the reference rows and the records
+    processes = (home / "reference" / "processes.csv").read_text(encoding="utf-8")
+    (home / "reference" / "processes.csv").write_text(
+        processes.replace(f"{OTHER},{OTHER_WAS},", f"{OTHER},other,"), encoding="utf-8"
+    )
+    for path in sorted((home / "landing" / "mes").rglob("*.json")):
+        text = path.read_text(encoding="utf-8")
+        if f'"product_id": "{OTHER}"' in text:
+            path.write_text(
+                text.replace(f'"process_type": "{OTHER_WAS}"', '"process_type": "other"')
+            )
 
     # batch records: Basel's MES writes its wall clock, Boston's UTC with Z
     for site, change in (("BSL", lambda t: _wall_clock(t, zones["BSL"])), ("BOS", _as_z)):
@@ -302,3 +321,32 @@ def test_a_time_in_no_declared_format_is_quarantined_with_the_formats_tried(
     assert [(n, c) for n, c, _ in quarantined] == [(2, "SAMPLED_ON:datetime_format")]
     reason = quarantined[0][2]
     assert source.name in reason and "row 2" in reason and f"ISO 8601, {LABWARE}" in reason
+
+
+def test_a_process_of_type_other_gets_marts_and_its_twin(rewritten: Path, tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(rewritten, warehouse)
+    batches = query(
+        warehouse,
+        "SELECT DISTINCT process_type FROM marts.dim_batch WHERE product_id = ?",
+        [OTHER],
+    )
+    assert batches["process_type"].tolist() == ["other"]
+    unknown = query(
+        warehouse,
+        "SELECT count(*) AS n FROM marts.dq_issues WHERE issue_type = 'unknown_process_type'",
+    )
+    assert unknown["n"][0] == 0
+    result = materialize(
+        TWIN_ASSETS,
+        resources={
+            "paths": PlantPaths(warehouse=str(warehouse), lineage=str(tmp_path / "lineage"))
+        },
+        instance=DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    for table in ("golden_envelope", "batch_monitoring", "outcome_forecast", "model_registry"):
+        rows = query(
+            warehouse, f"SELECT count(*) AS n FROM twin.{table} WHERE product_id = ?", [OTHER]
+        )
+        assert rows["n"][0] > 0, table
