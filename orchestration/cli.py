@@ -233,6 +233,16 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_onboard_check(args: argparse.Namespace) -> int:
+    """Dry run of a site's landing folders against the reference rows (writes nothing)."""
+    from assets.onboard import check_site, format_report
+
+    s = settings()
+    report = check_site(s.landing, s.reference, args.site, every=args.all)
+    print("\n".join(format_report(report)))
+    return 1 if report.blocking else 0
+
+
 def _parse_sets(pairs: list[str]) -> dict[str, float]:
     out = {}
     for pair in pairs:
@@ -379,6 +389,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--batch", required=True)
     report.add_argument("--out", required=True)
     report.set_defaults(func=_cmd_twin_report)
+
+    onboard = sub.add_parser("onboard", help="onboarding a site")
+    onboard_sub = onboard.add_subparsers(dest="onboard_command", required=True)
+    check = onboard_sub.add_parser(
+        "check", help="dry run of the landing folders against the reference rows"
+    )
+    check.add_argument("--site", default=None, help="one site (default: every site)")
+    check.add_argument("--all", action="store_true", help="every file, not a sample")
+    check.set_defaults(func=_cmd_onboard_check)
 
     audit = sub.add_parser("audit", help="the audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
