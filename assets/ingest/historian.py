@@ -23,6 +23,8 @@ from assets.ingest.core import (
     append_rows,
     whole_file_rejection,
 )
+from assets.ingest.formats import DEFAULT as DEFAULT_FORMAT
+from assets.ingest.formats import SiteFormat
 from assets.ingest.tables import columns
 from assets.ingest.text import decode
 
@@ -43,6 +45,8 @@ def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
 
 
 def _check_header(ctx: FileContext) -> str:
+    """The header line, checked against the contract's layouts (fields split by the site's
+    separator); returned as the comma-joined names."""
     with ctx.path.open("rb") as handle:
         first = handle.readline(4096)
     if not first.strip():
@@ -51,13 +55,15 @@ def _check_header(ctx: FileContext) -> str:
         header = first.decode("utf-8-sig").strip()
     except UnicodeDecodeError as exc:
         raise FileRejected("file:utf8", f"header is not UTF-8: {exc.reason}") from exc
-    names = tuple(h.strip() for h in header.split(","))
+    separator = ctx.site_format.field_separator
+    names = tuple(h.strip() for h in header.split(separator))
     if names not in contract.CSV_HEADERS:
         raise FileRejected(
             "csv:header",
-            f"wrong header: expected tag,timestamp,value,quality[,units]; found {header[:300]}",
+            f"wrong header: expected {separator.join(('tag', 'timestamp', 'value', 'quality'))}"
+            f"[{separator}units]; found {header[:300]}",
         )
-    return header
+    return ",".join(names)
 
 
 def load_csv(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
@@ -77,14 +83,14 @@ def load_csv_group(
     Raises duckdb.Error when the files cannot be read together: the transaction is then
     aborted, and the caller loads them one by one, so an unreadable file gets its own reason."""
     outcomes: dict[str, FileOutcome] = {}
-    by_header: dict[str, list[FileContext]] = {}
+    by_layout: dict[tuple[str, SiteFormat], list[FileContext]] = {}
     for ctx in ctxs:
         try:
-            by_header.setdefault(_check_header(ctx), []).append(ctx)
+            by_layout.setdefault((_check_header(ctx), ctx.site_format), []).append(ctx)
         except FileRejected as exc:
             outcomes[ctx.relative_path] = whole_file_rejection(ctx, exc)
-    for header, group in by_header.items():
-        outcomes.update(_load_layout(con, header, group))
+    for (header, site_format), group in by_layout.items():
+        outcomes.update(_load_layout(con, header, group, site_format))
     return outcomes
 
 
@@ -104,20 +110,44 @@ _STAGE_COLUMNS = """
     quality AS quality_raw
 """
 
+
 # Raw text is kept only where parsing loses it: a naive timestamp is exactly `ts_local`, a
 # finite number exactly `value`.
-_PARSED = """
+def _sql_text(text: str) -> str:
+    """A Python string as the inside of a SQL string literal."""
+    return text.replace("'", "''")
+
+
+def _parsed(site_format: SiteFormat) -> str:
+    """The typing projection for one site's formats: ISO 8601 first, then the site's
+    datetime formats (those with %z give an instant), and its decimal separator."""
+
+    def formats(patterns: list[str]) -> str:
+        return "[" + ", ".join(f"'{_sql_text(p)}'" for p in patterns) + "]"
+
+    naive = [f for f in site_format.datetime_formats if "%z" not in f and "%Z" not in f]
+    aware = [f for f in site_format.datetime_formats if f not in naive]
+    ts = 'trim("timestamp")'
+    local = f"try_cast({ts} AS TIMESTAMP)"
+    if naive:
+        local = f"coalesce({local}, try_strptime({ts}, {formats(naive)}))"
+    utc = f"CASE WHEN regexp_matches({ts}, '{_OFFSET}') THEN try_cast({ts} AS TIMESTAMPTZ) END"
+    if aware:
+        utc = f"coalesce({utc}, try_strptime({ts}, {formats(aware)}))"
+    value = '"value"' if site_format.decimal_separator != "," else "replace(\"value\", ',', '.')"
+    return f"""
     SELECT *, file_index,
-           CASE WHEN NOT regexp_matches(trim("timestamp"), '@OFFSET@')
-                THEN try_cast(trim("timestamp") AS TIMESTAMP) END AS ts_local,
-           CASE WHEN regexp_matches(trim("timestamp"), '@OFFSET@')
-                THEN try_cast(trim("timestamp") AS TIMESTAMPTZ) END AS ts_utc,
-           try_cast("value" AS DOUBLE) AS number
-""".replace("@OFFSET@", _OFFSET)
+           CASE WHEN NOT regexp_matches({ts}, '{_OFFSET}') THEN {local} END AS ts_local,
+           {utc} AS ts_utc,
+           try_cast({value} AS DOUBLE) AS number
+"""
 
 
 def _load_layout(
-    con: duckdb.DuckDBPyConnection, header: str, ctxs: list[FileContext]
+    con: duckdb.DuckDBPyConnection,
+    header: str,
+    ctxs: list[FileContext],
+    site_format: SiteFormat = DEFAULT_FORMAT,
 ) -> dict[str, FileOutcome]:
     names = [h.strip() for h in header.split(",")]
     # the column names passed _check_header (one of the contract's exact headers): safe in SQL
@@ -136,11 +166,11 @@ def _load_layout(
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _hist_stage AS
             SELECT *, coalesce({failing}, true) AS failing FROM (
-            SELECT {_STAGE_COLUMNS}, {units} FROM ({_PARSED}
+            SELECT {_STAGE_COLUMNS}, {units} FROM ({_parsed(site_format)}
             FROM read_csv(?, header = true, columns = {cols}, auto_detect = false,
-                          delim = ',', quote = '"', escape = '"', null_padding = true,
+                          delim = ?, quote = '"', escape = '"', null_padding = true,
                           strict_mode = false, max_line_size = 1048576)))""",  # noqa: S608
-        [[str(c.path) for c in ctxs]],
+        [[str(c.path) for c in ctxs], site_format.field_separator],
     )
     # rowid follows file order (insertion order is preserved) and one file's rows are
     # contiguous: a record's position is rowid - the file's first rowid + 1
@@ -154,7 +184,7 @@ def _load_layout(
     )
     con.unregister("_hist_files_df")
     reasons = " || ".join(
-        f"CASE WHEN {cond} THEN '{name}|{text}; ' ELSE '' END"
+        f"CASE WHEN {cond} THEN '{name}|{_sql_text(text)}; ' ELSE '' END"
         for name, cond, text in contract.SQL_CHECKS
     )
     bad = con.execute(

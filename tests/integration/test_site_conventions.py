@@ -168,6 +168,19 @@ def rewritten(plant_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
         _rewrite(path, custody_local, delimiter=";", times=("EVENT_TIME",))
     _declare(home / "reference", ["BOS", "custody", "", ",", ";"])
 
+    # Boston's historian exports: LabWare-style times, decimal commas, `;` between fields
+    def historian_labware(row: dict) -> dict:
+        when = datetime.fromisoformat(row["timestamp"])
+        return {
+            **row,
+            "timestamp": when.strftime("%d-%b-%Y %H:%M:%S").upper(),
+            "value": _comma(row["value"]),
+        }
+
+    for path in sorted((home / "landing" / "historian" / "BOS").glob("*.csv")):
+        _rewrite(path, historian_labware, delimiter=";", times=("timestamp",))
+    _declare(home / "reference", ["BOS", "historian", LABWARE, ",", ";"])
+
     # the CAR-T process as a process of type `other`, in the reference rows and the records
     processes = (home / "reference" / "processes.csv").read_text(encoding="utf-8")
     (home / "reference" / "processes.csv").write_text(
@@ -350,3 +363,20 @@ def test_a_process_of_type_other_gets_marts_and_its_twin(rewritten: Path, tmp_pa
             warehouse, f"SELECT count(*) AS n FROM twin.{table} WHERE product_id = ?", [OTHER]
         )
         assert rows["n"][0] > 0, table
+
+
+SERIES = """SELECT count(*) AS n,
+                   sum(hash(t.batch_id, t.parameter_id, t.ts_utc, t.value, t.quality,
+                            t.digital_state))::VARCHAR AS fingerprint
+            FROM marts.fct_process_timeseries AS t
+            JOIN marts.dim_batch AS b USING (batch_id) WHERE b.site_id = ?"""
+
+
+@pytest.mark.parametrize("site", ["BOS", "BSL"])
+def test_historian_readings_are_those_of_the_iso_files(
+    conformed: Path, rewritten: Path, site: str
+) -> None:
+    original = query(conformed, SERIES, [site]).iloc[0]
+    again = query(rewritten, SERIES, [site]).iloc[0]
+    assert original["n"] > 10_000
+    assert (again["n"], again["fingerprint"]) == (original["n"], original["fingerprint"])
