@@ -305,6 +305,9 @@ def _cmd_query(args: argparse.Namespace) -> int:
 
 
 def _cmd_ui(args: argparse.Namespace) -> int:
+    from orchestration.dbt_cli import prepare_manifest
+
+    prepare_manifest()  # the definitions read target/manifest.json; nothing parses at load
     s = settings()
     _instance()  # makes sure the instance folder and its dagster.yaml exist
     env = {**os.environ, "DAGSTER_HOME": str(s.dagster_home)}

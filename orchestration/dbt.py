@@ -84,9 +84,10 @@ class BiotwinTranslator(DagsterDbtTranslator):
 
 @cache
 def dbt_project() -> DbtProject:
-    project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
-    project.prepare_if_dev()
-    return project
+    """The dbt project, its manifest prepared by `prepare_manifest` (make, the CLI, the tests).
+    Not `prepare_if_dev()`: under `dagster dev` it would parse the project at load, with a
+    `dbt` looked up on PATH, which a plain shell without the venv does not have."""
+    return DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 
 
 def dbt_resource() -> DbtCliResource:
