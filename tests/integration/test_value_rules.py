@@ -3,7 +3,8 @@
 A batch record that says what the reference data does not know — a parameter without a
 ref.parameters row, process type `other` or one nobody listed, a deviation class of its own, a
 phase without equipment — loads, reaches the marts as written, is a dq issue, and the build
-succeeds. A duplicated raw record stops the build and everything downstream of it.
+succeeds. A duplicated raw record stops the build and everything downstream of it. (Process
+type `other` through marts and twin: tests/integration/test_site_conventions.py.)
 """
 
 from __future__ import annotations
@@ -115,14 +116,6 @@ def test_unknown_values_in_a_batch_record_flow_and_are_reported(
     failed = {name for name, passed in checks.items() if not passed}
     assert any("process_type" in n for n in failed) and any("classification" in n for n in failed)
     assert any("fct_batch_setpoint_parameter_id" in n for n in failed)
-
-
-def test_process_type_other_is_a_process_type(
-    ingested: Path, plant_dir: Path, tmp_path: Path
-) -> None:
-    warehouse = _with_record(ingested, plant_dir, tmp_path, "other")
-    assert run_dbt(warehouse).success
-    assert "unknown_process_type" not in _issues(warehouse)
 
 
 def test_a_duplicated_raw_record_stops_the_build(ingested: Path, tmp_path: Path) -> None:
