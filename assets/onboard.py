@@ -108,10 +108,23 @@ def _by_name(tables: Iterable) -> dict[str, pd.DataFrame]:
     return {t.name.removesuffix(".csv"): t.frame for t in tables}
 
 
-def _convertible(unit: str | None, canonical: str | None, units: pd.DataFrame) -> bool:
-    if not unit or not canonical or unit == canonical:
-        return True
-    return bool(((units["from_unit"] == unit) & (units["to_unit"] == canonical)).any())
+def _unit_finding(
+    system: str, subject: str, written: str | None, canonical: str | None, ref: dict
+) -> list[Finding]:
+    """A finding when `subject` writes a unit that has no conversion to its parameter's."""
+    units = ref["units"]
+    if not written or not canonical or written == canonical:
+        return []
+    if ((units["from_unit"] == written) & (units["to_unit"] == canonical)).any():
+        return []
+    return [
+        Finding(
+            system,
+            "unmapped",
+            f"{subject} writes {written}, its parameter is in {canonical}: no conversion",
+            fix=f"units.csv: {written},{canonical},<factor>,<offset>",
+        )
+    ]
 
 
 def _historian_findings(con, ref: dict[str, pd.DataFrame]) -> list[Finding]:
@@ -136,16 +149,7 @@ def _historian_findings(con, ref: dict[str, pd.DataFrame]) -> list[Finding]:
             continue
         parameter = row.iloc[0]["parameter_id"]
         written = unit or row.iloc[0]["source_unit"] or None
-        target = canonical.get(parameter)
-        if not _convertible(written, target, ref["units"]):
-            out.append(
-                Finding(
-                    "historian",
-                    "unmapped",
-                    f"tag {tag} writes {written}, {parameter} is in {target}: no conversion",
-                    fix=f"units.csv: {written},{target},<factor>,<offset>",
-                )
-            )
+        out += _unit_finding("historian", f"tag {tag}", written, canonical.get(parameter), ref)
     return out
 
 
@@ -176,16 +180,7 @@ def _lims_findings(con, ref: dict[str, pd.DataFrame]) -> list[Finding]:
             continue
         target = canonical.get(row.iloc[0]["parameter_id"])
         for unit in sorted({u for u in group["units"] if u}):
-            if not _convertible(unit, target, ref["units"]):
-                out.append(
-                    Finding(
-                        "lims",
-                        "unmapped",
-                        f"test {analysis}/{component} writes {unit}, its parameter is in "
-                        f"{target}: no conversion",
-                        fix=f"units.csv: {unit},{target},<factor>,<offset>",
-                    )
-                )
+            out += _unit_finding("lims", f"test {analysis}/{component}", unit, target, ref)
     return out
 
 

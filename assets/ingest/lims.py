@@ -7,19 +7,13 @@ import pandas as pd
 
 from assets.contracts import lims as contract
 from assets.ingest.core import FileContext, FileOutcome, append_rows
-from assets.ingest.text import read_checked
+from assets.ingest.text import read_contract
 
 CONTRACT = contract
 
 
 def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
-    table = read_checked(
-        ctx,
-        contract.HEADER,
-        contract.LimsResult,
-        numbers=contract.NUMBER_COLUMNS,
-        times=contract.TIME_COLUMNS,
-    )
+    table = read_contract(ctx, contract, contract.LimsResult)
     good = table.good
     out = pd.DataFrame(
         {

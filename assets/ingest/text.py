@@ -6,6 +6,7 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pandas as pd
 import pandera.pandas as pa
@@ -95,6 +96,20 @@ class CheckedTable:
     good: pd.DataFrame  # rows that passed, all columns as strings, with `_row_number`
     rejected: list[Rejected]
     rows_read: int
+
+
+def read_contract(
+    ctx: FileContext, contract: ModuleType, model: type[pa.DataFrameModel]
+) -> CheckedTable:
+    """`read_checked` with what a delimited-file contract module declares: its HEADER, and
+    the NUMBER_COLUMNS and TIME_COLUMNS the site's formats apply to."""
+    return read_checked(
+        ctx,
+        contract.HEADER,
+        model,
+        numbers=getattr(contract, "NUMBER_COLUMNS", ()),
+        times=getattr(contract, "TIME_COLUMNS", ()),
+    )
 
 
 def read_checked(

@@ -80,3 +80,22 @@ def test_a_missing_system_folder_blocks(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "NOT READY" in done.stdout
     assert f"landing folder {home / 'landing' / 'historian'} does not exist" in done.stdout
+
+
+def test_a_unit_without_conversion_names_the_units_row(plant_dir: Path, tmp_path: Path) -> None:
+    from assets.onboard import check_site
+
+    landing = tmp_path / "landing"
+    for system in SYSTEMS:
+        (landing / system / "BOS").mkdir(parents=True)
+    source = min((plant_dir / "landing" / "lims" / "BOS").glob("*.csv"))
+    text = source.read_text(encoding="utf-8").splitlines()
+    header, first = text[0], text[1].split(",")
+    first[header.split(",").index("UNITS")] = "furlongs"
+    (landing / "lims" / "BOS" / source.name).write_text(
+        "\n".join([header, ",".join(first), *text[2:]]) + "\n", encoding="utf-8"
+    )
+    report = check_site(landing, plant_dir / "reference", "BOS")
+    found = [f for f in report.findings if "furlongs" in f.what]
+    assert len(found) == 1 and found[0].system == "lims" and not report.blocking
+    assert found[0].fix.startswith("units.csv: furlongs,")
