@@ -109,10 +109,11 @@ def _by_name(tables: Iterable) -> dict[str, pd.DataFrame]:
 
 
 def _unit_finding(
-    system: str, subject: str, written: str | None, canonical: str | None, ref: dict
+    system: str, subject: str, written: str | None, parameter_id: str, ref: dict
 ) -> list[Finding]:
     """A finding when `subject` writes a unit that has no conversion to its parameter's."""
-    units = ref["units"]
+    units, parameters = ref["units"], ref["parameters"]
+    canonical = parameters.set_index("parameter_id")["canonical_unit"].get(parameter_id)
     if not written or not canonical or written == canonical:
         return []
     if ((units["from_unit"] == written) & (units["to_unit"] == canonical)).any():
@@ -132,7 +133,6 @@ def _historian_findings(con, ref: dict[str, pd.DataFrame]) -> list[Finding]:
     if seen.empty:
         return []
     tags = ref["tags"]
-    canonical = ref["parameters"].set_index("parameter_id")["canonical_unit"]
     out = []
     for (site, tag), group in seen.groupby(["site_id", "tag"], sort=True):
         unit = next((u for u in group["units"] if u), None)
@@ -149,7 +149,7 @@ def _historian_findings(con, ref: dict[str, pd.DataFrame]) -> list[Finding]:
             continue
         parameter = row.iloc[0]["parameter_id"]
         written = unit or row.iloc[0]["source_unit"] or None
-        out += _unit_finding("historian", f"tag {tag}", written, canonical.get(parameter), ref)
+        out += _unit_finding("historian", f"tag {tag}", written, parameter, ref)
     return out
 
 
@@ -158,7 +158,6 @@ def _lims_findings(con, ref: dict[str, pd.DataFrame]) -> list[Finding]:
     if seen.empty:
         return []
     tests = ref["lab_tests"]
-    canonical = ref["parameters"].set_index("parameter_id")["canonical_unit"]
     out = []
     for (site, analysis, component), group in seen.groupby(
         ["site_id", "analysis", "component"], sort=True
@@ -178,9 +177,9 @@ def _lims_findings(con, ref: dict[str, pd.DataFrame]) -> list[Finding]:
                 )
             )
             continue
-        target = canonical.get(row.iloc[0]["parameter_id"])
+        parameter = row.iloc[0]["parameter_id"]
         for unit in sorted({u for u in group["units"] if u}):
-            out += _unit_finding("lims", f"test {analysis}/{component}", unit, target, ref)
+            out += _unit_finding("lims", f"test {analysis}/{component}", unit, parameter, ref)
     return out
 
 

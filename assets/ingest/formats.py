@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-SYSTEMS = ("historian", "mes", "lims", "instruments", "custody")
 FIELD_SEPARATORS = {",": ",", ";": ";", "tab": "\t", "|": "|"}
 ISO_8601 = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"

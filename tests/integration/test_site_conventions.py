@@ -121,7 +121,10 @@ def _rewrite(path: Path, row_change, delimiter: str = ",", times=LIMS_TIMES) -> 
             header = rows[0].keys() if rows else None
         if not rows or None in rows[0] or any(None in r.values() for r in rows):
             return
-        [datetime.fromisoformat(r[c].replace("Z", "+00:00")) for r in rows for c in times if r[c]]
+        for row in rows:  # every time must read as ISO 8601, else the file is left alone
+            for column in times:
+                if row[column]:
+                    datetime.fromisoformat(row[column].replace("Z", "+00:00"))
     except (ValueError, UnicodeDecodeError, csv.Error):
         return
     out = io.StringIO()
