@@ -2,7 +2,8 @@
 not trained on, against the generator's ground truth (`twin/validation.py`).
 
 - forecasts: per process and checkpoint, 5-fold CV grouped by batch: MAPE, RMSE and 90 %
-  interval coverage of the model and of the naive forecast (training mean);
+  interval coverage and median interval width of the model and of the naive forecast
+  (training mean, 5-95 % range);
 - monitoring: per fault type, batches detected after the onset (manifest), median and worst
   delay, and false alarms of batches without a fault (reference batches scored held out).
 
@@ -42,12 +43,14 @@ def main() -> None:
         outcome = data.processes[product].outcome_parameter_id
         record["forecast"][product] = [asdict(m) for m in metrics]
         print(f"\n{product}: forecast of {outcome}, {metrics[0].n_batches} batches")
-        print("  share  hour   MAPE  naive  reduction    RMSE   naive  cover90  naive")
+        print(
+            "  share  hour   MAPE  naive  reduction    RMSE   naive  cover90  naive   width  naive"
+        )
         for m in metrics:
             print(
                 f"  {m.share:4.0%} {m.hour:5.0f} {m.mape:6.1f} {m.naive_mape:6.1f} "
                 f"{m.mape_reduction:9.0%} {m.rmse:8.3g} {m.naive_rmse:7.3g} "
-                f"{m.coverage:7.2f} {m.naive_coverage:6.2f}"
+                f"{m.coverage:7.2f} {m.naive_coverage:6.2f} {m.width:7.3g} {m.naive_width:6.3g}"
             )
     rows = monitoring_detection(data, faults, hidden)
     record["monitoring"] = [asdict(r) | {"rate": r.rate} for r in rows]

@@ -104,6 +104,7 @@ UNIT_CONVERSIONS: tuple[tuple[str, str, float, float], ...] = (
     ("TU/L", "TU/mL", 1.0e-3, 0.0),
     ("pg/mL", "pg/mL", 1.0, 0.0),
     ("µm", "um", 1.0, 0.0),  # allotropy writes the micro sign; the catalogue spells it in ASCII
+    ("d", "h", 24.0, 0.0),  # a planned duration in days, as hours (batch_features)
 )
 
 
@@ -279,6 +280,8 @@ class Process:
     working_volume_l: float
     doses_per_lot: int
     mechanistic_model: str = ""  # the twin's growth model for what-if; "" = none
+    # the recipe parameter that sets the culture length (the twin's planned-hours feature)
+    duration_parameter_id: str = "harvest_day"
 
 
 CART = Process(
@@ -341,6 +344,7 @@ LVV = Process(
     ),
     working_volume_l=50.0,
     doses_per_lot=0,
+    duration_parameter_id="",  # a fixed schedule: the batch record sets no harvest day
 )
 
 PROCESSES: tuple[Process, ...] = (CART, ALLO, LVV)

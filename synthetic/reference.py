@@ -70,6 +70,7 @@ def reference_tables() -> dict[str, list[list[str]]]:
                 "outcome_parameter_id",
                 "grid_step_h",
                 "mechanistic_model",
+                "duration_parameter_id",
             ]
         ]
         + [
@@ -80,6 +81,7 @@ def reference_tables() -> dict[str, list[list[str]]]:
                 p.outcome_parameter_id,
                 _num(p.grid_step_h),
                 p.mechanistic_model,
+                p.duration_parameter_id,
             ]
             for p in PROCESSES
         ],

@@ -30,6 +30,16 @@ class TwinData:
     def batches(self, product_id: str) -> pd.DataFrame:
         return self.features[self.features["product_id"] == product_id].sort_values("batch_id")
 
+    def recipe(self, process: Process) -> pd.DataFrame:
+        """The batch-record rows of the process's recipe parameters (batch_id, parameter_id,
+        setpoint, actual, recorded_h) with each batch's planned_duration_h: what
+        `twin.forecast.features_at` reads as the recipe."""
+        rows = self.setpoints[self.setpoints["parameter_id"].isin(process.recipe_parameters)]
+        if "planned_duration_h" not in self.features:
+            return rows
+        planned = self.features.set_index("batch_id")["planned_duration_h"]
+        return rows.assign(planned_duration_h=rows["batch_id"].map(planned).astype(float))
+
 
 # Every query has a total ORDER BY: SQL promises no row order, and DuckDB's parallel joins
 # and windows write a table's rows in an order that can differ between two builds of the same
@@ -44,11 +54,18 @@ QUERIES = {
                  AND elapsed_h IS NOT NULL
                ORDER BY batch_id, parameter_id, elapsed_h, _record_id""",
     "features": "SELECT * FROM marts.batch_features ORDER BY batch_id",
-    "setpoints": """SELECT batch_id, parameter_id, setpoint FROM marts.fct_batch_setpoint
-                    WHERE setpoint IS NOT NULL
-                    ORDER BY batch_id, parameter_id, _record_id""",
+    # recorded_h: hours from the batch's start to when the record wrote the value (an actual is
+    # known from then on, a set-point from the start)
+    "setpoints": """SELECT s.batch_id, s.parameter_id, s.setpoint, s.actual,
+                           date_diff('second', b.started_at_utc, s.recorded_at_utc) / 3600.0
+                               AS recorded_h
+                    FROM marts.fct_batch_setpoint AS s
+                    LEFT JOIN marts.dim_batch AS b ON s.batch_id = b.batch_id
+                    WHERE s.setpoint IS NOT NULL
+                    ORDER BY s.batch_id, s.parameter_id, s._record_id""",
     "processes": "SELECT * FROM ref.processes ORDER BY product_id",
-    "parameters": "SELECT parameter_id, kind FROM ref.parameters ORDER BY parameter_id",
+    "parameters": """SELECT parameter_id, kind FROM ref.parameters
+                      ORDER BY parameter_id""",
 }
 
 
@@ -75,7 +92,13 @@ def from_frames(
         frame["elapsed_h"] = frame["elapsed_h"].astype(float)
     if setpoints is None:
         setpoints = pd.DataFrame({"batch_id": [], "parameter_id": [], "setpoint": []})
-    setpoints = setpoints.assign(setpoint=setpoints["setpoint"].astype(float))
+    setpoints = setpoints.assign(
+        **{
+            c: setpoints[c].astype(float)
+            for c in ("setpoint", "actual", "recorded_h")
+            if c in setpoints
+        }
+    )
     return TwinData(
         trajectory=trajectory,
         labs=labs,

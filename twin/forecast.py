@@ -2,7 +2,10 @@
 
 At checkpoint t (a share of the expected duration, snapped to the grid) a batch is described
 only by what was known at hour t:
-- the set-points in its batch record (`batch_features`: seeding density, harvest day);
+- its recipe: every parameter of kind `recipe` (ref.parameters) its batch record sets, the
+  actual value once the record has written it and the set-point before (`recipe_at`), and
+  the planned culture length (`batch_features.planned_duration_h`, from the process's
+  `duration_parameter_id`);
 - per monitored parameter, the mean of its trajectory up to t and its mean over the last
   three observed steps up to t;
 - per lab parameter, the latest result sampled at or before t (a result counts from its
@@ -30,7 +33,6 @@ from twin.data import batch_cube
 from twin.nan import quiet_empty_slices
 from twin.process import Process
 
-SETPOINT_COLUMNS = ("seeding_density", "harvest_day_setpoint")
 COVERAGE = 0.9
 ALPHAS = np.logspace(-2, 3, 12)
 LAST_STEPS = 3
@@ -43,10 +45,11 @@ def features_at(
     batch_ids: list[str],
     trajectory: pd.DataFrame,
     labs: pd.DataFrame,
-    batch_features: pd.DataFrame,
+    recipe: pd.DataFrame,
     hour: float,
 ) -> pd.DataFrame:
-    """One row per batch: what was known at `hour` (NaN where nothing was)."""
+    """One row per batch: what was known at `hour` (NaN where nothing was). `recipe` holds the
+    batch records' recipe rows (TwinData.recipe)."""
     cube = batch_cube(trajectory, process, batch_ids)
     upto = cube[:, : round(hour / process.grid_step_h) + 1, :]
     out = pd.DataFrame(index=pd.Index(batch_ids, name="batch_id"))
@@ -65,18 +68,38 @@ def features_at(
         if parameter == process.outcome_parameter_id:
             continue  # the outcome itself is measured at the end
         out[f"lab__{parameter}"] = latest.xs(parameter, level="parameter_id").reindex(batch_ids)
-    setpoints = batch_features.set_index("batch_id").reindex(batch_ids)
-    for column in SETPOINT_COLUMNS:
-        if column in setpoints:
-            out[f"setpoint__{column}"] = pd.to_numeric(setpoints[column], errors="coerce")
-    if "setpoint__harvest_day_setpoint" in out:
+    planned = recipe_at(recipe, hour).reindex(batch_ids)
+    for column in process.recipe_parameters:
+        if column in planned:
+            out[f"setpoint__{column}"] = pd.to_numeric(planned[column], errors="coerce").to_numpy()
+    hours = planned_hours(recipe).reindex(batch_ids)
+    if hours.notna().any():
         # growth rate now × planned culture hours: the exponent of growth still to come
-        hours = out["setpoint__harvest_day_setpoint"] * 24.0
         for column in [c for c in out.columns if c.endswith("__logslope")]:
-            out[f"{column}_x_harvest_h"] = out[column] * hours
+            out[f"{column}_x_harvest_h"] = out[column] * hours.to_numpy()
     # growth is multiplicative: the log of every positive value is a feature too
     logs = {f"{c}__log": np.log(out[c].where(out[c] > 0)) for c in out.columns}
     return pd.concat([out, pd.DataFrame(logs, index=out.index)], axis=1)
+
+
+def recipe_at(recipe: pd.DataFrame, hour: float) -> pd.DataFrame:
+    """Each batch's recipe as known at `hour`: the actual value where the batch record had
+    written it by then, else the set-point (known from the start); the mean over phases.
+    One column per parameter, indexed by batch_id."""
+    if recipe.empty:
+        return pd.DataFrame()
+    actual = recipe["actual"] if "actual" in recipe else pd.Series(np.nan, index=recipe.index)
+    written = recipe["recorded_h"] <= hour if "recorded_h" in recipe else False
+    known = recipe.assign(value=actual.where(written & actual.notna(), recipe["setpoint"]))
+    return known.pivot_table(index="batch_id", columns="parameter_id", values="value")
+
+
+def planned_hours(recipe: pd.DataFrame) -> pd.Series:
+    """Planned culture hours per batch (batch_features.planned_duration_h, a set-point: known
+    from the start), indexed by batch_id; empty where the process has no duration parameter."""
+    if recipe.empty or "planned_duration_h" not in recipe:
+        return pd.Series(dtype=float)
+    return recipe.groupby("batch_id")["planned_duration_h"].first().astype(float)
 
 
 def _log_slope(row: np.ndarray, step_h: float) -> float:
@@ -163,6 +186,8 @@ class CheckpointMetrics:
     naive_mape: float
     naive_rmse: float
     naive_coverage: float
+    width: float  # median width of the 90 % interval, outcome unit
+    naive_width: float  # median width of the naive forecast's 5-95 % range
 
     @property
     def mape_reduction(self) -> float:
@@ -175,7 +200,7 @@ def cross_validate(
     outcomes: np.ndarray,
     trajectory: pd.DataFrame,
     labs: pd.DataFrame,
-    batch_features: pd.DataFrame,
+    recipe: pd.DataFrame,
     folds: int = 5,
 ) -> tuple[list[CheckpointMetrics], pd.DataFrame]:
     """Grouped K-fold (a batch is one group: never in training and test at once) per
@@ -184,7 +209,7 @@ def cross_validate(
     rows = []
     metrics = []
     for share, hour in zip((0.2, 0.4, 0.6, 0.8), process.checkpoint_hours(), strict=True):
-        x = features_at(process, batch_ids, trajectory, labs, batch_features, hour)
+        x = features_at(process, batch_ids, trajectory, labs, recipe, hour)
         pred = np.empty(len(batch_ids))
         lower, upper = np.empty(len(batch_ids)), np.empty(len(batch_ids))
         naive, naive_lo, naive_hi = (np.empty(len(batch_ids)) for _ in range(3))
@@ -206,6 +231,8 @@ def cross_validate(
                 naive_mape=_mape(outcomes, naive),
                 naive_rmse=_rmse(outcomes, naive),
                 naive_coverage=float(np.mean((outcomes >= naive_lo) & (outcomes <= naive_hi))),
+                width=float(np.median(upper - lower)),
+                naive_width=float(np.median(naive_hi - naive_lo)),
             )
         )
         rows.append(

@@ -236,6 +236,9 @@ class WhatIf:
     observed_outcome: float | None  # recorded in the batch record / LIMS
 
 
+SEEDING_PARAMETER = "seeding_density"  # the recipe parameter a what-if scales the start by
+
+
 def what_if(
     model: GrowthModel,
     batch: BatchInputs,
@@ -243,19 +246,20 @@ def what_if(
     seeding_density_as_run: float | None,
     observed_outcome: float | None = None,
 ) -> WhatIf:
-    """Simulate `batch` as run and with `changes` (`seeding_density` in 1e6 cells/mL, the unit
-    of batch_features, `harvest_day` = culture days from culture start)."""
-    unknown = set(changes) - {"seeding_density", "harvest_day"}
+    """Simulate `batch` as run and with `changes` (`seeding_density` in 1e6 cells/mL, its
+    canonical unit in fct_batch_setpoint, `harvest_day` = culture days from culture start):
+    the inputs of the logistic-Monod model, which is why they are named here."""
+    unknown = set(changes) - {SEEDING_PARAMETER, "harvest_day"}
     if unknown:
         raise ValueError(
             f"cannot change {', '.join(sorted(unknown))}: only seeding_density, harvest_day"
         )
     step = model.process.grid_step_h
     x0 = float(batch.x[0])
-    if "seeding_density" in changes:
+    if SEEDING_PARAMETER in changes:
         if not seeding_density_as_run:
             raise ValueError(f"{batch.batch_id}: no seeding density in the batch record to scale")
-        x0 *= changes["seeding_density"] / seeding_density_as_run
+        x0 *= changes[SEEDING_PARAMETER] / seeding_density_as_run
     n = len(batch.x)
     if "harvest_day" in changes:
         n = max(2, round(changes["harvest_day"] * 24.0 / step) + 1)

@@ -237,7 +237,7 @@ def run_forecasts(data: TwinData, process: Process, code_version: str) -> Foreca
     ids = list(done["batch_id"])
     outcomes = done["outcome_value"].astype(float).to_numpy()
     metrics, held_out = cross_validate(
-        process, ids, outcomes, data.trajectory, data.labs, data.features
+        process, ids, outcomes, data.trajectory, data.labs, data.recipe(process)
     )
     by_hour = {m.hour: m for m in metrics}
     running = features[features["is_in_progress"].astype(bool)]
@@ -276,10 +276,17 @@ def run_forecasts(data: TwinData, process: Process, code_version: str) -> Foreca
         )
         now = running[running["observed_h"].astype(float) >= hour]
         if len(now):
-            x_train = features_at(process, ids, data.trajectory, data.labs, data.features, hour)
+            x_train = features_at(
+                process, ids, data.trajectory, data.labs, data.recipe(process), hour
+            )
             model = fit_forecaster(x_train, outcomes, hour)
             x_now = features_at(
-                process, list(now["batch_id"]), data.trajectory, data.labs, data.features, hour
+                process,
+                list(now["batch_id"]),
+                data.trajectory,
+                data.labs,
+                data.recipe(process),
+                hour,
             )
             out = model.predict(x_now).reset_index()
             rows.append(

@@ -28,6 +28,8 @@ class Process:
     parameters: tuple[str, ...]  # monitored process parameters, in a fixed order
     mechanistic_model: str | None = None  # e.g. "logistic_monod"; None: no what-if
     setpoint_parameters: tuple[str, ...] = ()  # monitored as deviation from the batch's set-point
+    # recipe parameters (ref.parameters kind 'recipe') the batch records set: forecast inputs
+    recipe_parameters: tuple[str, ...] = ()
 
     @property
     def grid(self) -> np.ndarray:
@@ -71,6 +73,22 @@ def controlled_parameters(
     )
 
 
+def recipe_parameters(
+    parameter_kinds: pd.DataFrame,
+    trajectory: pd.DataFrame,
+    setpoints: pd.DataFrame,
+    product_id: str,
+) -> tuple[str, ...]:
+    """Recipe parameters that at least MIN_COVERAGE of the product's batches set a value for."""
+    recipe = set(parameter_kinds.loc[parameter_kinds["kind"] == "recipe", "parameter_id"])
+    batches = set(trajectory.loc[trajectory["product_id"] == product_id, "batch_id"])
+    rows = setpoints[setpoints["batch_id"].isin(batches) & setpoints["parameter_id"].isin(recipe)]
+    if not batches or rows.empty:
+        return ()
+    coverage = rows.groupby("parameter_id")["batch_id"].nunique() / len(batches)
+    return tuple(sorted(p for p, c in coverage.items() if c >= MIN_COVERAGE))
+
+
 def processes_from_reference(
     processes: pd.DataFrame,
     parameter_kinds: pd.DataFrame,
@@ -92,6 +110,9 @@ def processes_from_reference(
             mechanistic_model=model if isinstance(model, str) and model else None,
             setpoint_parameters=controlled_parameters(
                 monitored, trajectory, setpoints, row["product_id"]
+            ),
+            recipe_parameters=recipe_parameters(
+                parameter_kinds, trajectory, setpoints, row["product_id"]
             ),
         )
     return out

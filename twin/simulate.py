@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from twin import growth
 from twin.data import read_marts, read_twin_table
@@ -39,6 +40,15 @@ def registered_growth_model(warehouse: Path, product_id: str, process) -> growth
     )
 
 
+def as_run_value(setpoints: pd.DataFrame, batch_id: str, parameter_id: str) -> float | None:
+    """The batch record's actual value of a parameter (else its set-point), canonical unit."""
+    rows = setpoints[
+        (setpoints["batch_id"] == batch_id) & (setpoints["parameter_id"] == parameter_id)
+    ]
+    values = rows["actual"].where(rows["actual"].notna(), rows["setpoint"]).dropna()
+    return float(values.mean()) if len(values) else None
+
+
 def simulate_batch(warehouse: Path, batch_id: str, changes: dict[str, float]) -> dict:
     """The batch as run (observed and simulated) and as changed, with a 90 % band."""
     data = read_marts(warehouse)
@@ -56,13 +66,13 @@ def simulate_batch(warehouse: Path, batch_id: str, changes: dict[str, float]) ->
     inputs = growth.batch_inputs(process, [batch_id], data.trajectory, data.labs)
     if not inputs:
         raise SimulationUnavailable(f"{batch_id} has no culture data to simulate from")
-    seeding = row.get("seeding_density")
+    seeding = as_run_value(data.setpoints, batch_id, growth.SEEDING_PARAMETER)
     observed = row.get("outcome_value")
     result = growth.what_if(
         model,
         inputs[0],
         changes,
-        float(seeding) if seeding == seeding and seeding is not None else None,
+        seeding,
         float(observed) if observed == observed and observed is not None else None,
     )
     step = max(1, round(24 / process.grid_step_h))

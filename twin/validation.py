@@ -105,6 +105,6 @@ def forecast_metrics(data: TwinData) -> dict[str, list[CheckpointMetrics]]:
             done["outcome_value"].astype(float).to_numpy(),
             data.trajectory,
             data.labs,
-            data.features,
+            data.recipe(process),
         )
     return out

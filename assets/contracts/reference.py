@@ -73,6 +73,8 @@ class Processes(pa.DataFrameModel):
     # the twin's growth model for what-if simulation; empty or absent = the process has none
     # (optional, so reference folders written before the column existed still load)
     mechanistic_model: Optional[Series[str]] = pa.Field(nullable=True, isin=["logistic_monod"])  # noqa: UP045 - pandera reads Optional
+    # the recipe parameter (kind recipe, unit h or d) that sets the culture length; optional
+    duration_parameter_id: Optional[Series[str]] = pa.Field(nullable=True)  # noqa: UP045
 
 
 class SiteFormats(pa.DataFrameModel):

@@ -57,6 +57,10 @@ def read_reference(folder: Path) -> list[ReferenceTable]:
             problems.append(f"{path}: missing")
             continue
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        # an optional column a reference folder predates is there, empty: SQL can name it
+        for column, spec in model.to_schema().columns.items():
+            if column not in frame.columns and not spec.required:
+                frame[column] = ""
         for column in frame.columns:
             if column in NUMERIC:
                 frame[column] = pd.to_numeric(

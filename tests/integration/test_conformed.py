@@ -170,8 +170,19 @@ def test_batch_setpoints_are_the_planned_ones_in_canonical_units(
     for batch, row in seeding.iterrows():
         assert row["setpoint"] == pytest.approx(planned[batch]["seeding_density"], rel=1e-9)
         assert temperature.loc[batch, "setpoint"] == planned[batch]["temperature"]
-    features = query(conformed, "SELECT seeding_density FROM marts.batch_features")
-    assert features["seeding_density"].dropna().between(0.05, 5.0).all()
+    # the planned culture length comes from ref.processes.duration_parameter_id (harvest_day,
+    # in d) through ref.units (d -> h), not from a parameter named in SQL
+    features = query(
+        conformed,
+        "SELECT f.batch_id, f.product_id, f.planned_duration_h, s.setpoint AS harvest_day "
+        "FROM marts.batch_features f LEFT JOIN marts.fct_batch_setpoint s "
+        "ON f.batch_id = s.batch_id AND s.parameter_id = 'harvest_day'",
+    )
+    with_duration = features[features["product_id"] != "LVV-CD19"]
+    assert with_duration["planned_duration_h"].notna().all()
+    assert (with_duration["planned_duration_h"] == with_duration["harvest_day"] * 24.0).all()
+    # the vector process has no duration parameter: a fixed schedule, no planned length
+    assert features.loc[features["product_id"] == "LVV-CD19", "planned_duration_h"].isna().all()
 
 
 def test_grid_trajectory_is_the_truth_on_the_process_grid(

@@ -24,6 +24,7 @@ from twin import growth
 from twin.data import TwinData, from_frames, read_marts
 from twin.forecast import features_at, fit_forecaster
 from twin.pipeline import completed, run_forecasts, run_growth, run_monitoring
+from twin.simulate import as_run_value
 
 CART = "CART-CD19"
 
@@ -71,18 +72,22 @@ def test_no_look_ahead_in_monitoring_and_forecasts(data: TwinData) -> None:
     others = [b for b in done["batch_id"] if b != batch]
     outcomes = done.set_index("batch_id").loc[others, "outcome_value"].astype(float).to_numpy()
     model = fit_forecaster(
-        features_at(process, others, data.trajectory, data.labs, data.features, hour),
+        features_at(process, others, data.trajectory, data.labs, data.recipe(process), hour),
         outcomes,
         hour,
     )
-    x_before = features_at(process, [batch], data.trajectory, data.labs, data.features, hour)
-    x_after = features_at(process, [batch], changed.trajectory, changed.labs, data.features, hour)
+    x_before = features_at(process, [batch], data.trajectory, data.labs, data.recipe(process), hour)
+    x_after = features_at(
+        process, [batch], changed.trajectory, changed.labs, data.recipe(process), hour
+    )
     pd.testing.assert_frame_equal(x_before, x_after)
     pd.testing.assert_frame_equal(model.predict(x_before), model.predict(x_after))
     later = process.checkpoint_hours()[3]
     assert not features_at(
-        process, [batch], data.trajectory, data.labs, data.features, later
-    ).equals(features_at(process, [batch], changed.trajectory, changed.labs, data.features, later))
+        process, [batch], data.trajectory, data.labs, data.recipe(process), later
+    ).equals(
+        features_at(process, [batch], changed.trajectory, changed.labs, data.recipe(process), later)
+    )
 
 
 def test_a_second_process_needs_reference_rows_only(data: TwinData, conformed: Path) -> None:
@@ -168,8 +173,8 @@ def test_what_if_moves_like_the_generator(data: TwinData, manifest: dict) -> Non
     }
     checked = []
     for batch in ids[:4]:
-        seeding = float(features.loc[batch, "seeding_density"])
-        harvest = float(features.loc[batch, "harvest_day_setpoint"])
+        seeding = as_run_value(data.setpoints, batch, "seeding_density")
+        harvest = float(features.loc[batch, "planned_duration_h"]) / 24.0
         base = _generator_outcome(plans[batch])
         for change, truth in (
             ({"seeding_density": 1.5 * seeding}, _generator_outcome(plans[batch], 1.5)),
@@ -240,8 +245,10 @@ def test_twin_assets_write_tables_registry_audit_and_lineage(
             "ORDER BY batch_id LIMIT 1"
         ).fetchone()[0]
         cart = con.execute(
-            "SELECT batch_id, seeding_density FROM marts.batch_features "
-            "WHERE product_id = 'CART-CD19' AND NOT is_in_progress ORDER BY batch_id LIMIT 1"
+            "SELECT f.batch_id, coalesce(s.actual, s.setpoint) FROM marts.batch_features f "
+            "JOIN marts.fct_batch_setpoint s "
+            "ON f.batch_id = s.batch_id AND s.parameter_id = 'seeding_density' "
+            "WHERE f.product_id = 'CART-CD19' AND NOT f.is_in_progress ORDER BY f.batch_id LIMIT 1"
         ).fetchone()
     assert main(["twin", "simulate", "--batch", lvv]) == 3
     assert "has no mechanistic model" in capsys.readouterr().err

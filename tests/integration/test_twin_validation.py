@@ -7,11 +7,13 @@ process of its own started when the suite is collected (`validation_plant` in co
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 
 from twin.data import TwinData, read_marts
+from twin.forecast import COVERAGE
 from twin.validation import forecast_metrics, manifest_faults, monitoring_detection
 
 pytestmark = pytest.mark.validation_plant
@@ -47,4 +49,7 @@ def test_cart_forecasts_beat_the_naive_forecast_with_calibrated_intervals(plant)
     assert metrics[40].mape_reduction >= 0.20, metrics[40]
     assert metrics[80].mape < metrics[40].mape
     for share, m in metrics.items():
-        assert 0.85 <= m.coverage <= 0.95, (share, m.coverage)
+        # split-conformal: >= 0.90 in expectation; on ~54 batches one batch is 0.019, and a
+        # calibrated interval scatters by a binomial SD of about 0.04 (docs/twin.md)
+        scatter = 2.0 * math.sqrt(COVERAGE * (1.0 - COVERAGE) / m.n_batches)
+        assert 0.85 <= m.coverage <= COVERAGE + scatter, (share, m.coverage)

@@ -1,11 +1,14 @@
--- One row per batch, ready for ML: what was set, how the culture ran (from the aligned
--- trajectory), what the lab found, and the process's outcome (ref.processes names it).
+-- One row per batch, ready for ML: how long the recipe planned to run, how the culture ran
+-- (from the aligned trajectory), what the lab found, and the process's outcome. Nothing here
+-- names a recipe parameter: ref.processes names the process's outcome and the batch-record
+-- parameter that sets its culture length (duration_parameter_id); every other recipe value is
+-- in fct_batch_setpoint, one row per parameter, as the batch record wrote it.
 with batches as (
     select * from {{ ref('dim_batch') }}
 ),
 
 processes as (
-    select product_id, expected_duration_h, outcome_parameter_id
+    select product_id, expected_duration_h, outcome_parameter_id, duration_parameter_id
     from {{ source('ref', 'processes') }}
 ),
 
@@ -27,13 +30,23 @@ trajectory as (
     group by batch_id
 ),
 
-setpoints as (
+units as (
+    {{ unit_conversions() }}
+),
+
+-- the planned culture length in hours: the set-point of the process's duration parameter, in
+-- its canonical unit, converted to hours (a unit with no conversion to h leaves it null)
+planned as (
     select
-        batch_id,
-        max(case when parameter_id = 'seeding_density' then actual end) as seeding_density,
-        max(case when parameter_id = 'harvest_day' then setpoint end) as harvest_day_setpoint
-    from {{ ref('fct_batch_setpoint') }}
-    group by batch_id
+        setpoints.batch_id,
+        max({{ to_canonical('setpoints.setpoint', 'setpoints.unit', "'h'") }}) as planned_duration_h
+    from {{ ref('fct_batch_setpoint') }} as setpoints
+    inner join batches on setpoints.batch_id = batches.batch_id
+    inner join processes
+        on batches.product_id = processes.product_id
+        and setpoints.parameter_id = processes.duration_parameter_id
+    left join units on setpoints.unit = units.from_unit and units.to_unit = 'h'
+    group by setpoints.batch_id
 ),
 
 current_results as (
@@ -86,8 +99,7 @@ select
     batches.started_at_utc,
     processes.expected_duration_h,
     trajectory.observed_h,
-    setpoints.seeding_density,
-    setpoints.harvest_day_setpoint,
+    planned.planned_duration_h,
     trajectory.temperature_mean,
     trajectory.temperature_max,
     trajectory.ph_mean,
@@ -110,7 +122,7 @@ select
 from batches
 left join processes on batches.product_id = processes.product_id
 left join trajectory on batches.batch_id = trajectory.batch_id
-left join setpoints on batches.batch_id = setpoints.batch_id
+left join planned on batches.batch_id = planned.batch_id
 left join lab on batches.batch_id = lab.batch_id
 left join outcomes on batches.batch_id = outcomes.batch_id
 left join deviations on batches.batch_id = deviations.batch_id
