@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 from dagster import DagsterInstance, build_sensor_context
@@ -247,7 +250,9 @@ def test_new_files_add_only_their_rows(plant_dir: Path, tmp_path: Path) -> None:
 
 KILL_SCRIPT = """
 import sys
+from datetime import UTC, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 from assets.ingest.run import LOADERS, ingest
 from assets.ingest.warehouse import connect
 con = connect(Path(sys.argv[2]))
@@ -379,3 +384,39 @@ def test_unsafe_paths_are_refused_and_recorded(plant_dir: Path, tmp_path: Path) 
     assert "control characters" in rows["custody/BOS/bad\x07name.csv"]
     assert con.execute("SELECT count(*) FROM raw.custody_event").fetchone()[0] == 0
     con.close()
+
+
+def test_instrument_times_with_a_utc_offset_or_z_keep_their_instant(
+    plant_dir: Path, tmp_path: Path
+) -> None:
+    """A Cedex export written with ISO offsets (`…T16:15:00+02:00`) or `Z` loads the instant it
+    names, not the site's wall clock: the same measurements, shifted by exactly the offset."""
+    source = sorted(
+        (plant_dir / "landing" / "instruments" / "BOS" / "roche_cedex_bioht").iterdir()
+    )[0]
+    text = source.read_text(encoding="latin-1")
+    stamp = re.compile(r"(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)")
+    times = {}
+    for label, replacement in (("naive", None), ("offset", r"\1T\2+02:00"), ("z", r"\1T\2Z")):
+        landing = tmp_path / label
+        target = landing / "instruments" / "BOS" / "roche_cedex_bioht"
+        target.mkdir(parents=True)
+        body = text if replacement is None else stamp.sub(replacement, text)
+        (target / source.name).write_text(body, encoding="latin-1")
+        con = connect(tmp_path / f"{label}.duckdb")
+        ingest(con, "instruments", landing, plant_dir / "reference", label)
+        times[label] = [
+            r[0]
+            for r in con.execute(
+                "SELECT measured_at_utc FROM raw.instrument_measurement "
+                "ORDER BY sample_id, field, measured_at_raw"
+            ).fetchall()
+        ]
+        con.close()
+    naive_local = [
+        t.astimezone(ZoneInfo("America/New_York")).replace(tzinfo=None) for t in times["naive"]
+    ]
+    assert times["naive"] and len(times["offset"]) == len(times["z"]) == len(times["naive"])
+    for local, offset, z in zip(naive_local, times["offset"], times["z"], strict=True):
+        assert offset == local.replace(tzinfo=UTC) - timedelta(hours=2)
+        assert z == local.replace(tzinfo=UTC)
