@@ -20,7 +20,15 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from synthetic.generate import generate
 
     fmt = None if args.historian_format == "site" else args.historian_format
-    doc = generate(Path(args.out), args.batches, args.seed, args.start, args.fault_fraction, fmt)
+    doc = generate(
+        Path(args.out),
+        args.batches,
+        args.seed,
+        args.start,
+        args.fault_fraction,
+        fmt,
+        args.fedbatch_batches,
+    )
     _print_generate_summary(Path(args.out), doc)
     return 0
 
@@ -351,6 +359,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="site",
         help="site: each site's own interface (default); csv: every site "
         "exports CSV (for benchmarks of the CSV path)",
+    )
+    gen.add_argument(
+        "--fedbatch-batches",
+        type=int,
+        default=None,
+        help="batches of the third site, CRK's antibody fed-batch (default: half of --batches, "
+        "8 to 24; 0 leaves the site out)",
     )
     gen.set_defaults(func=_cmd_generate)
 

@@ -74,11 +74,16 @@ PARAMETERS: tuple[Parameter, ...] = (
         100.0,
     ),
     Parameter("vector_titer", "Functional vector titer", "TU/mL", "outcome", 0.0, 1.0e10),
+    Parameter("product_titer", "Antibody titer (protein A HPLC)", "g/L", "outcome", 0.0, 20.0),
     # recipe (batch record set-points that are not historian tags)
     Parameter("seeding_density", "Seeding density", "1e6 cells/mL", "recipe", 0.0, 60.0),
     Parameter("harvest_day", "Planned harvest day", "d", "recipe", 0.0, 60.0),
     Parameter("feed_start", "Feed start after inoculation", "h", "recipe", 0.0, 1000.0),
     Parameter("vector_volume", "Vector volume added", "mL", "recipe", 0.0, 10000.0),
+    Parameter("production_days", "Planned production days", "d", "recipe", 0.0, 60.0),
+    Parameter(
+        "temperature_shift_day", "Production day of the temperature shift", "d", "recipe", 0.0, 60.0
+    ),
 )
 
 PARAMETER_BY_ID = {p.parameter_id: p for p in PARAMETERS}
@@ -105,6 +110,7 @@ UNIT_CONVERSIONS: tuple[tuple[str, str, float, float], ...] = (
     ("pg/mL", "pg/mL", 1.0, 0.0),
     ("µm", "um", 1.0, 0.0),  # allotropy writes the micro sign; the catalogue spells it in ASCII
     ("d", "h", 24.0, 0.0),  # a planned duration in days, as hours (batch_features)
+    ("L/h", "mL/h", 1000.0, 0.0),
 )
 
 
@@ -132,6 +138,7 @@ class Site:
     unmapped_tags: tuple[tuple[str, str, str], ...] = ()
     # LIMS conventions: (analysis, component, unit) per parameter
     lims_tests: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    lims_times: str = "wall_clock"  # LIMS times: site wall clock, or "offset" (ISO with offset)
 
 
 BOS = Site(
@@ -220,6 +227,40 @@ BSL = Site(
 )
 
 SITES: tuple[Site, ...] = (BOS, BSL)
+
+# The third site (synthetic/fedbatch.py): an antibody fed-batch plant with conventions of its
+# own. Planned and written apart from the cell-therapy network; its reference rows ship too.
+CRK = Site(
+    site_id="CRK",
+    name="Cork Biologics (antibody fed-batch)",
+    timezone="Europe/Dublin",
+    is_cdmo=False,
+    historian_format="csv",  # `;`-separated, decimal commas, day-first times (site_formats.csv)
+    sample_id_pattern=r"^S-(?P<batch>[A-Z]+[0-9]{8})-[A-Z0-9]+$",
+    metabolite_vendor="",
+    bioreactors=tuple(f"FB-{301 + i}" for i in range(6)),
+    incubators=(),
+    tags={
+        "temperature": ("CRK/{eq}/TT01.PV", "K"),
+        "ph": ("CRK/{eq}/AT02.PV", "pH"),
+        "dissolved_oxygen": ("CRK/{eq}/AT03.PV", "%"),
+        "agitation": ("CRK/{eq}/ST04.PV", "rpm"),
+        "feed_rate": ("CRK/{eq}/FT05.PV", "L/h"),
+        "culture_volume": ("CRK/{eq}/WT06.PV", "L"),
+        "vcd_online": ("CRK/{eq}/AT07.PV", "1e5 cells/mL"),
+    },
+    unmapped_tags=(("CRK/{eq}/PT08.PV", "mbar", "_headspace_pressure"),),
+    lims_tests={
+        "vcd": ("CEDEX_HIRES", "VCD", "1e5 cells/mL"),
+        "viability": ("CEDEX_HIRES", "VIAB", "%"),
+        "glucose": ("BIOPROFILE", "GLU", "g/L"),
+        "lactate": ("BIOPROFILE", "LAC", "g/L"),
+        "product_titer": ("PROA_HPLC", "IGG", "mg/L"),
+    },
+    lims_times="offset",
+)
+# what CRK declares in site_formats.csv: (system, datetime formats, decimal, field separator)
+CRK_FORMATS = (("historian", "%d.%m.%Y %H:%M:%S", ",", ";"),)
 SITE_BY_ID = {s.site_id: s for s in SITES}
 
 BIOREACTOR_PARAMETERS = (
@@ -347,6 +388,21 @@ LVV = Process(
     duration_parameter_id="",  # a fixed schedule: the batch record sets no harvest day
 )
 
+MAB = Process(
+    product_id="MAB-CHO01",
+    process_type="other",
+    batch_prefix="MAB",
+    recipe_id="MBR-MAB-007",
+    recipe_version="1",
+    expected_duration_h=240.0,
+    outcome_parameter_id="product_titer",
+    grid_step_h=2.0,
+    phases=(),  # planned by synthetic/fedbatch.py
+    working_volume_l=200.0,
+    doses_per_lot=0,
+    duration_parameter_id="production_days",
+)
+
 PROCESSES: tuple[Process, ...] = (CART, ALLO, LVV)
 
 # Specifications: product, parameter, sample point, min, max, criticality.
@@ -371,6 +427,9 @@ SPECIFICATIONS: tuple[tuple[str, str, str, float | None, float | None, str], ...
     ("LVV-CD19", "endotoxin", "FINAL", None, 10.0, "CQA"),
     ("LVV-CD19", "temperature", "", 36.0, 38.0, "CPP"),
     ("LVV-CD19", "ph", "", 6.8, 7.4, "CPP"),
+    ("MAB-CHO01", "product_titer", "HARVEST", 1.5, None, "CQA"),
+    ("MAB-CHO01", "temperature", "", 31.0, 38.0, "CPP"),
+    ("MAB-CHO01", "ph", "", 6.8, 7.3, "CPP"),
 )
 
 # Instrument fields (ASM names as allotropy writes them) -> parameter.

@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from synthetic import custody, historian, instruments, lims, mess, records
-from synthetic.catalogue import LVV, SITES, Site
+from synthetic import custody, fedbatch, historian, instruments, lims, mess, records
+from synthetic.catalogue import CRK, LVV, SITES, Site
 from synthetic.lab import LabResult, instrument_samples, lims_results, sample_id
 from synthetic.plan import BatchPlan, PlantPlan, plan_plant
 from synthetic.reference import write_reference
@@ -74,11 +74,14 @@ def generate(
     start: date = DEFAULT_START,
     fault_fraction: float = 0.15,
     historian_format: str | None = None,
+    fedbatch_batches: int | None = None,
 ) -> dict:
     """Write the whole synthetic plant under `out` and return the manifest.
 
-    `historian_format="csv"` makes every site export CSV in local time (benchmarks of the CSV
-    path); by default each site uses its own interface."""
+    `historian_format="csv"` makes every cell-therapy site export CSV in local time (benchmarks
+    of the CSV path); by default each site uses its own interface. `fedbatch_batches` is the
+    size of the third site's campaign (synthetic/fedbatch.py): None for the default beside
+    `n_batches` (fedbatch.batch_count), 0 for none."""
     if n_batches < 3:
         msg = "--batches must be at least 3 (one vector lot, one allogeneic lot, one CAR-T)"
         raise ValueError(msg)
@@ -142,11 +145,34 @@ def generate(
     traj_truth, historian_rows = _write_historian(
         plant, titers, landing, manifest, historian_format
     )
+    n_fedbatch = fedbatch.batch_count(n_batches) if fedbatch_batches is None else fedbatch_batches
+    if n_fedbatch:
+        first = min(b.start for b in plant.batches)
+        third = fedbatch.write_site(landing, seed, first, plant.extract_at, n_fedbatch)
+        _write_lims(CRK, third.lab_results, plant, landing, manifest)
+        lab_truth += _lab_truth(third.lab_results, plant)
+        for kind, system, path, detail in third.items:
+            manifest.add(kind, system, CRK.site_id, path, **detail)
+        batch_truth += third.batches
+        historian_rows += third.historian_rows
+        traj_truth = pd.concat([traj_truth, _hourly_means(third.trajectory_truth)])
     write_reference(out / "reference")
     _write_truth(out / "truth", traj_truth, lab_truth, instrument_truth)
     doc = _manifest_doc(
         plant, batch_truth, manifest, historian_rows, n_batches, fault_fraction, landing
     )
+    doc["generator"]["fedbatch_batches"] = n_fedbatch
+    if n_fedbatch:
+        doc["sites"].append(
+            {
+                "site_id": CRK.site_id,
+                "timezone": CRK.timezone,
+                "is_cdmo": CRK.is_cdmo,
+                "historian_format": "csv (; and decimal comma, day-first, every 5 min)",
+                "historian_timestamps": "naive local",
+                "metabolite_vendor": "",
+            }
+        )
     (out / "manifest.json").write_bytes(
         (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
     )
@@ -452,7 +478,7 @@ def _write_lims(
 ) -> None:
     tz = site.timezone
     first = min(r.entered_at for r, _ in results) - timedelta(days=1)
-    extracts = lims.render_extracts(results, first, plant.extract_at, tz)
+    extracts = lims.render_extracts(results, first, plant.extract_at, tz, site.lims_times)
     folder = landing / "lims" / site.site_id
     paths = lims.write_extracts(folder, site.site_id, tz, extracts)
     # locate the planted items in the files they ended up in
@@ -731,14 +757,17 @@ def _write_historian(
             "historian_unmapped_tag", "historian", site.site_id, None, tags=sorted(unmapped_seen)
         )
     truth = pd.concat(truths, ignore_index=True) if truths else pd.DataFrame()
-    if not truth.empty:
-        # an elapsed hour can straddle two export files: add up sums and counts, then divide
-        truth = truth.groupby(["batch_id", "parameter_id", "hour"], sort=True)[
-            ["sum", "count"]
-        ].sum()
-        truth = truth.assign(mean=truth["sum"] / truth["count"]).reset_index()
-        truth = truth[["batch_id", "parameter_id", "hour", "mean", "count"]]
-    return truth, total_rows
+    return _hourly_means(truth), total_rows
+
+
+def _hourly_means(truth: pd.DataFrame) -> pd.DataFrame:
+    """Sums and counts per export file -> the mean per batch, parameter and elapsed hour (an
+    hour can straddle two files: add up sums and counts, then divide)."""
+    if truth.empty:
+        return truth
+    truth = truth.groupby(["batch_id", "parameter_id", "hour"], sort=True)[["sum", "count"]].sum()
+    truth = truth.assign(mean=truth["sum"] / truth["count"]).reset_index()
+    return truth[["batch_id", "parameter_id", "hour", "mean", "count"]]
 
 
 def _equipment_of(b: BatchPlan) -> set[str]:

@@ -75,17 +75,24 @@ def versions(r: LabResult) -> list[ResultVersion]:
     return out
 
 
-def _fmt(t: datetime, tz: str) -> str:
-    return t.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S")
+def _fmt(t: datetime, tz: str, times: str = "wall_clock") -> str:
+    """The site's wall clock (`2026-10-20 09:05:00`), or ISO 8601 with the UTC offset
+    (`2026-10-20T09:05:00+01:00`) where the LIMS writes that."""
+    local = t.astimezone(ZoneInfo(tz))
+    if times == "offset":
+        return local.isoformat(timespec="seconds")
+    return local.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def row(r: LabResult, v: ResultVersion, sample_number: int, tz: str) -> list[str]:
+def row(
+    r: LabResult, v: ResultVersion, sample_number: int, tz: str, times: str = "wall_clock"
+) -> list[str]:
     return [
         str(sample_number),
         r.sample_id,
         r.batch_ref,
         r.sample_point,
-        _fmt(r.sampled_at, tz),
+        _fmt(r.sampled_at, tz, times),
         r.analysis,
         r.component,
         str(r.replicate),
@@ -96,10 +103,10 @@ def row(r: LabResult, v: ResultVersion, sample_number: int, tz: str) -> list[str
         r.spec_min,
         r.spec_max,
         r.entered_by,
-        _fmt(r.entered_at, tz),
+        _fmt(r.entered_at, tz, times),
         r.reviewed_by if v.reviewed else "",
-        _fmt(v.changed_at, tz) if v.reviewed else "",
-        _fmt(v.changed_at, tz),
+        _fmt(v.changed_at, tz, times) if v.reviewed else "",
+        _fmt(v.changed_at, tz, times),
         v.reason,
     ]
 
@@ -121,7 +128,11 @@ def extract_times(first: datetime, last: datetime, tz: str) -> list[datetime]:
 
 
 def render_extracts(
-    results: list[tuple[LabResult, int]], first: datetime, extract_at: datetime, tz: str
+    results: list[tuple[LabResult, int]],
+    first: datetime,
+    extract_at: datetime,
+    tz: str,
+    times: str = "wall_clock",
 ) -> list[tuple[datetime, str]]:
     """(extract time, CSV text) for every weekly extract that has rows."""
     lives = [(r, n, versions(r)) for r, n in results]
@@ -135,7 +146,7 @@ def render_extracts(
         for r, n, life in lives:
             changed = [v for v in life if previous < v.changed_at <= cut]
             if changed:
-                writer.writerow(row(r, changed[-1], n, tz))
+                writer.writerow(row(r, changed[-1], n, tz, times))
                 rows += 1
         if rows:
             out.append((cut, buf.getvalue()))

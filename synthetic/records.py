@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from synthetic.catalogue import CART, LVV, SPECIFICATIONS
-from synthetic.plan import QA_APPROVERS, batch_rng
+from synthetic.plan import QA_APPROVERS, PhasePlan, batch_rng
 from synthetic.series import BatchRun
 
 FAULT_DEVIATIONS = {
@@ -196,6 +196,18 @@ def _materials(run: BatchRun) -> list[dict]:
     return out
 
 
+def phase_entry(ph: PhasePlan, done: bool, tz: str) -> dict:
+    """A phase as the batch record writes it (local times with offset; no end while open)."""
+    return {
+        "unit_procedure": ph.unit_procedure,
+        "operation": ph.operation,
+        "phase": ph.phase,
+        "equipment_id": ph.equipment_id,
+        "start": _iso(ph.start, tz),
+        "end": _iso(ph.end, tz) if done else None,
+    }
+
+
 def batch_record(run: BatchRun, version: int, extract_at: datetime, extra_deviation: bool) -> dict:
     """The batch record as the MES would export it at `version` (1: after manufacturing,
     2: after QA disposition), with only what had happened by then."""
@@ -214,16 +226,7 @@ def batch_record(run: BatchRun, version: int, extract_at: datetime, extra_deviat
         if ph.start > as_of:
             break
         done = ph.end <= as_of
-        phases.append(
-            {
-                "unit_procedure": ph.unit_procedure,
-                "operation": ph.operation,
-                "phase": ph.phase,
-                "equipment_id": ph.equipment_id,
-                "start": _iso(ph.start, tz),
-                "end": _iso(ph.end, tz) if done else None,
-            }
-        )
+        phases.append(phase_entry(ph, done, tz))
         if done:
             signatures.append(
                 {

@@ -7,7 +7,10 @@ import io
 from pathlib import Path
 
 from synthetic.catalogue import (
+    CRK,
+    CRK_FORMATS,
     INSTRUMENT_FIELDS,
+    MAB,
     PARAMETERS,
     PROCESSES,
     SITES,
@@ -35,9 +38,15 @@ def reference_tables() -> dict[str, list[list[str]]]:
                 tags.append([site.site_id, format_tag(site, template, eq), eq, pid, unit])
         for pid, (analysis, component, _unit) in site.lims_tests.items():
             lab_tests.append([site.site_id, analysis, component, pid])
+    # the fed-batch site: every reactor has every tag of the site
+    for eq in CRK.bioreactors:
+        for pid, (template, unit) in CRK.tags.items():
+            tags.append([CRK.site_id, format_tag(CRK, template, eq), eq, pid, unit])
+    for pid, (analysis, component, _unit) in CRK.lims_tests.items():
+        lab_tests.append([CRK.site_id, analysis, component, pid])
     return {
         "sites.csv": [["site_id", "name", "timezone", "sample_id_pattern"]]
-        + [[s.site_id, s.name, s.timezone, s.sample_id_pattern] for s in SITES],
+        + [[s.site_id, s.name, s.timezone, s.sample_id_pattern] for s in (*SITES, CRK)],
         "parameters.csv": [
             ["parameter_id", "name", "canonical_unit", "kind", "plausible_min", "plausible_max"]
         ]
@@ -83,12 +92,13 @@ def reference_tables() -> dict[str, list[list[str]]]:
                 p.mechanistic_model,
                 p.duration_parameter_id,
             ]
-            for p in PROCESSES
+            for p in (*PROCESSES, MAB)
         ],
-        # both sites write ISO 8601, decimal points and commas: nothing to declare
+        # BOS and BSL write ISO 8601, decimal points and commas: nothing to declare
         "site_formats.csv": [
             ["site_id", "system", "datetime_formats", "decimal_separator", "field_separator"]
-        ],
+        ]
+        + [[CRK.site_id, *row] for row in CRK_FORMATS],
     }
 
 

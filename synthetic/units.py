@@ -51,6 +51,9 @@ DECIMALS = {
     "10^6 cells/mL": 3,
     "cells/mL": -3,
     "mbar": 1,
+    "K": 2,
+    "L/h": 4,
+    "1e5 cells/mL": 2,
 }
 
 

@@ -11,7 +11,10 @@ def read_historian(path: Path) -> list[dict]:
     """Rows of a historian export (CSV or PI Web API JSON) as written, in file order."""
     if path.suffix == ".csv":
         with path.open(newline="", encoding="utf-8") as handle:
-            return list(csv.DictReader(handle))
+            header = handle.readline()
+            handle.seek(0)
+            # a site that writes `;` between fields (and decimal commas) says so in its header
+            return list(csv.DictReader(handle, delimiter=";" if ";" in header else ","))
     doc = json.loads(path.read_text(encoding="utf-8"))
     rows = []
     for stream in doc["Items"]:

@@ -31,12 +31,24 @@ def _run(args: list[str], env: dict | None = None, timeout: int = 300):
 def test_generate_then_run(tmp_path: Path) -> None:
     out = tmp_path / "plant"
     gen = _run(
-        [str(BIN / "biotwin"), "generate", "--out", str(out), "--batches", "4", "--seed", "3"]
+        [
+            str(BIN / "biotwin"),
+            "generate",
+            "--out",
+            str(out),
+            "--batches",
+            "4",
+            "--seed",
+            "3",
+            "--fedbatch-batches",
+            "2",
+        ]
     )
     assert gen.returncode == 0, gen.stderr
     assert "historian rows" in gen.stdout
     doc = json.loads((out / "manifest.json").read_text())
-    assert len(doc["batches"]) == 4
+    assert len(doc["batches"]) == 4 + 2
+    assert sum(b["site_id"] == "CRK" for b in doc["batches"]) == 2
     # demo on an existing landing zone: ingest, dbt build, then the marts summary
     run = _run([str(BIN / "biotwin"), "demo"], env={"BIOTWIN_HOME": str(out)})
     assert run.returncode == 0, run.stderr[-2000:]
@@ -51,9 +63,9 @@ def test_generate_then_run(tmp_path: Path) -> None:
     table = _run([biotwin, "query", "SELECT batch_id, site_id FROM marts.dim_batch"], env=home)
     assert table.returncode == 0, table.stderr
     assert table.stdout.splitlines()[0].split() == ["batch_id", "site_id"]
-    assert "(4 rows)" in table.stdout
+    assert "(6 rows)" in table.stdout
     csv = _run([biotwin, "query", "SELECT count(*) AS n FROM marts.dim_batch", "--csv"], env=home)
-    assert csv.stdout == "n\n4\n"
+    assert csv.stdout == "n\n6\n"
     write = _run([biotwin, "query", "DELETE FROM marts.dim_batch"], env=home)
     assert write.returncode == 1 and "read-only" in write.stderr
     _every_demo_event_validates(out / "lineage" / "events.jsonl")

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from dagster import AssetCheckSeverity
 
 from orchestration.dbt_cli import MANIFEST
 from synthetic.units import DECIMALS
@@ -37,8 +38,13 @@ MARTS = {
     "batch_features",
     "dq_issues",
 }
-# The New York fall-back hour of 2026 (01:00-01:59 local, twice) in UTC.
-FALL_BACK_UTC = (datetime(2026, 11, 1, 5, tzinfo=UTC), datetime(2026, 11, 1, 7, tzinfo=UTC))
+# The fall-back hour of 2026 (01:00-01:59 local, twice) in UTC, at each site whose historian
+# writes naive local time: New York and Dublin (Basel's PI Web API writes UTC).
+FALL_BACK_UTC = {
+    "BOS": (datetime(2026, 11, 1, 5, tzinfo=UTC), datetime(2026, 11, 1, 7, tzinfo=UTC)),
+    "CRK": (datetime(2026, 10, 25, 0, tzinfo=UTC), datetime(2026, 10, 25, 2, tzinfo=UTC)),
+}
+FALL_BACK_LOCAL = {"BOS": "2026-11-01", "CRK": "2026-10-25"}  # the day of the repeated hour
 
 
 def test_dbt_asset_builds_every_mart_with_its_contract_and_passes_every_check(
@@ -50,7 +56,13 @@ def test_dbt_asset_builds_every_mart_with_its_contract_and_passes_every_check(
     data_tests = [n for n in nodes.values() if n["resource_type"] == "test"]
     checks = result.get_asset_check_evaluations()
     assert len(checks) == len(data_tests) > 90  # every dbt data test is an asset check
-    assert [c.check_name for c in checks if not c.passed] == []
+    # one check warns: the fed-batch site's batch records write parameters no reference row
+    # lists (a rule about values, severity warn); every other check passes
+    failed = [c for c in checks if not c.passed]
+    assert [(c.asset_key.path[-1], c.severity) for c in failed] == [
+        ("fct_batch_setpoint", AssetCheckSeverity.WARN)
+    ]
+    assert failed[0].check_name.startswith("relationships_fct_batch_setpoint_parameter_id")
 
     tables = query(
         warehouse,
@@ -88,12 +100,12 @@ def _tolerances(plant_dir: Path) -> dict[tuple[str, str], float]:
 
 
 def _fall_back_hours(manifest: dict) -> set[tuple[str, int]]:
-    """(batch, elapsed hour) pairs that contain part of the ambiguous New York hour."""
+    """(batch, elapsed hour) pairs that contain part of a site's ambiguous local hour."""
     touched = set()
-    lo, hi = (t.timestamp() for t in FALL_BACK_UTC)
     for batch in manifest["batches"]:
-        if batch["site_id"] != "BOS":
+        if batch["site_id"] not in FALL_BACK_UTC:
             continue
+        lo, hi = (t.timestamp() for t in FALL_BACK_UTC[batch["site_id"]])
         start = datetime.fromisoformat(batch["start_utc"]).timestamp()
         for hour in range(int((lo - start) // 3600), int((hi - start) // 3600) + 1):
             touched.add((batch["batch_id"], hour))
@@ -155,7 +167,8 @@ def test_the_fahrenheit_site_lands_near_37_celsius(conformed: Path, plant_dir: P
 def test_batch_setpoints_are_the_planned_ones_in_canonical_units(
     conformed: Path, manifest: dict
 ) -> None:
-    """BSL writes the seeding density in cells/mL, BOS in 1e6 cells/mL: the mart has one unit."""
+    """BSL writes the seeding density in cells/mL, BOS in 1e6 cells/mL, CRK in 1e5 cells/mL: the
+    mart has one unit."""
     rows = query(
         conformed,
         "SELECT s.batch_id, s.parameter_id, s.setpoint, s.unit, s.source_unit, s.unit_known "
@@ -163,26 +176,28 @@ def test_batch_setpoints_are_the_planned_ones_in_canonical_units(
     )
     assert rows["unit_known"].all()
     seeding = rows[rows["parameter_id"] == "seeding_density"].set_index("batch_id")
-    assert set(seeding["source_unit"]) == {"cells/mL", "1e6 cells/mL"}
+    assert set(seeding["source_unit"]) == {"cells/mL", "1e6 cells/mL", "1e5 cells/mL"}
     assert set(seeding["unit"]) == {"1e6 cells/mL"}
     temperature = rows[rows["parameter_id"] == "temperature"].set_index("batch_id")
     planned = {b["batch_id"]: b["setpoints"] for b in manifest["batches"]}
     for batch, row in seeding.iterrows():
         assert row["setpoint"] == pytest.approx(planned[batch]["seeding_density"], rel=1e-9)
         assert temperature.loc[batch, "setpoint"] == planned[batch]["temperature"]
-    # the planned culture length comes from ref.processes.duration_parameter_id (harvest_day,
-    # in d) through ref.units (d -> h), not from a parameter named in SQL
+    # the planned culture length comes from ref.processes.duration_parameter_id (harvest_day
+    # for the cell expansions, production_days for the fed-batch; both in d) through ref.units
+    # (d -> h), not from a parameter named in SQL
     features = query(
         conformed,
-        "SELECT f.batch_id, f.product_id, f.planned_duration_h, s.setpoint AS harvest_day "
-        "FROM marts.batch_features f LEFT JOIN marts.fct_batch_setpoint s "
-        "ON f.batch_id = s.batch_id AND s.parameter_id = 'harvest_day'",
+        "SELECT f.batch_id, f.planned_duration_h, p.duration_parameter_id, s.setpoint "
+        "FROM marts.batch_features f JOIN ref.processes p ON f.product_id = p.product_id "
+        "LEFT JOIN marts.fct_batch_setpoint s "
+        "ON f.batch_id = s.batch_id AND s.parameter_id = p.duration_parameter_id",
     )
-    with_duration = features[features["product_id"] != "LVV-CD19"]
-    assert with_duration["planned_duration_h"].notna().all()
-    assert (with_duration["planned_duration_h"] == with_duration["harvest_day"] * 24.0).all()
+    with_duration = features[features["duration_parameter_id"].notna()]
+    assert set(with_duration["duration_parameter_id"]) == {"harvest_day", "production_days"}
+    assert (with_duration["planned_duration_h"] == with_duration["setpoint"] * 24.0).all()
     # the vector process has no duration parameter: a fixed schedule, no planned length
-    assert features.loc[features["product_id"] == "LVV-CD19", "planned_duration_h"].isna().all()
+    assert features.loc[features["duration_parameter_id"].isna(), "planned_duration_h"].isna().all()
 
 
 def test_grid_trajectory_is_the_truth_on_the_process_grid(
@@ -257,9 +272,9 @@ def test_dst_ambiguous_readings_are_flagged_and_kept_out_of_the_marts(
             conformed,
             "SELECT _record_id, conform_issue, ts_utc "
             "FROM intermediate.int_historian__points_conformed "
-            "WHERE _file_sha256 = ? AND ts_local >= TIMESTAMP '2026-11-01 01:00' "
-            "AND ts_local < TIMESTAMP '2026-11-01 02:00'",
-            [sha],
+            "WHERE _file_sha256 = ? AND ts_local >= CAST(? AS DATE) + INTERVAL 1 HOUR "
+            "AND ts_local < CAST(? AS DATE) + INTERVAL 2 HOUR",
+            [sha, FALL_BACK_LOCAL[item["site_id"]], FALL_BACK_LOCAL[item["site_id"]]],
         )
         assert len(rows) == item["detail"]["rows"]
         assert rows["ts_utc"].isna().all()
@@ -360,3 +375,48 @@ def test_mart_record_ids_are_raw_record_ids(conformed: Path) -> None:
         "AND r._file_sha256 = t._file_sha256",
     ).iloc[0]
     assert unmatched["n"] == unmatched["found"] > 0  # every row, not a random sample
+
+
+def test_the_fed_batch_site_reaches_every_mart_it_has_data_for(
+    conformed: Path, manifest: dict
+) -> None:
+    """CRK (docs/synthetic-plant.md) is onboarded by reference rows only: `;` and decimal-comma
+    historian CSV with day-first times, LIMS times with offsets, a process of type `other`."""
+    batches = {b["batch_id"]: b for b in manifest["batches"] if b["site_id"] == "CRK"}
+    assert len(batches) >= 8
+    counts = query(
+        conformed,
+        """SELECT m, count(DISTINCT batch_id) AS n FROM (
+               SELECT 'dim_batch' AS m, batch_id FROM marts.dim_batch
+               UNION ALL SELECT 'fct_batch_phase', batch_id FROM marts.fct_batch_phase
+               UNION ALL SELECT 'fct_process_timeseries', batch_id
+                   FROM marts.fct_process_timeseries
+               UNION ALL SELECT 'fct_batch_trajectory', batch_id FROM marts.fct_batch_trajectory
+               UNION ALL SELECT 'fct_lab_result', batch_id FROM marts.fct_lab_result
+               UNION ALL SELECT 'fct_batch_setpoint', batch_id FROM marts.fct_batch_setpoint
+               UNION ALL SELECT 'fct_material_consumption', batch_id
+                   FROM marts.fct_material_consumption
+               UNION ALL SELECT 'fct_signature', batch_id FROM marts.fct_signature
+               UNION ALL SELECT 'batch_features', batch_id FROM marts.batch_features)
+           WHERE batch_id LIKE 'MAB-%' GROUP BY m""",
+    ).set_index("m")["n"]
+    assert (counts == len(batches)).all() and len(counts) == 9, counts.to_dict()
+    features = query(
+        conformed,
+        "SELECT batch_id, process_type, is_in_progress, outcome_parameter_id, outcome_value "
+        "FROM marts.batch_features WHERE product_id = 'MAB-CHO01'",
+    ).set_index("batch_id")
+    assert set(features["process_type"]) == {"other"}
+    done = features[~features["is_in_progress"]]
+    assert len(done) >= 5
+    for batch, row in done.iterrows():
+        # the harvest titre: written in mg/L with 2 decimals, converted to g/L
+        truth = batches[batch]["outcomes"]["product_titer"]
+        assert row["outcome_value"] == pytest.approx(truth, rel=0.05), batch
+    # the Kelvin tags land near the set-points in degC
+    temperature = query(
+        conformed,
+        "SELECT avg(value) AS t FROM marts.fct_batch_trajectory "
+        "WHERE batch_id LIKE 'MAB-%' AND parameter_id = 'temperature' AND elapsed_h < 48",
+    )["t"].iloc[0]
+    assert 36.0 < temperature < 37.0

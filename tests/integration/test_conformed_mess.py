@@ -117,6 +117,21 @@ def unmapped_tag(wh: Path, item: dict) -> None:
         assert issues["detail"].str.startswith(f"tag {tag} ").any(), tag
 
 
+def unmapped_parameter(wh: Path, item: dict) -> None:
+    """A batch-record parameter no reference row lists: kept in the mart as written, with a
+    dq issue per parameter of the site."""
+    for name in item["detail"]["parameters"]:
+        kept = query(
+            wh,
+            "SELECT s.source_setpoint FROM marts.fct_batch_setpoint s JOIN marts.dim_batch b "
+            "USING (batch_id) WHERE s.parameter_id = ? AND b.site_id = ?",
+            [name, item["site_id"]],
+        )
+        assert len(kept) > 0 and kept["source_setpoint"].notna().all(), name
+        issues = _issues(wh, "unmapped_parameter", site_id=item["site_id"])
+        assert issues["detail"].str.contains(name, regex=False).any(), name
+
+
 def _lab(wh: Path, sample_id: str, where: str = "", params: list | None = None):
     return query(
         wh,
@@ -278,6 +293,7 @@ HANDLED_BY: dict[str, Check] = {
     "lims_unlinkable": unlinkable,
     "mes_record_reexport": record_reexport,
     "mes_deviation": deviation,
+    "mes_unmapped_parameter": unmapped_parameter,
     "custody_gap": custody_gap,
     "custody_temperature_excursion": custody_excursion,
     "custody_unsigned_handoff": custody_unsigned,

@@ -87,7 +87,7 @@ def test_historian_units_are_those_declared_per_site(plant_dir: Path) -> None:
             if unit is not None:
                 assert row["units"] == unit, (path.name, row)
                 seen[site] += 1
-    assert seen["BOS"] > 10_000 and seen["BSL"] > 10_000
+    assert seen["BOS"] > 10_000 and seen["BSL"] > 10_000 and seen["CRK"] > 10_000
 
 
 def _parse_instrument(path: Path) -> dict:
@@ -273,7 +273,8 @@ def _check_dst(plant_dir, item, _m):
     keys = Counter((r["tag"], r["timestamp"]) for r in rows)
     doubled = sum(n for n in keys.values() if n > 1)
     assert doubled == item["detail"]["rows"] > 0
-    assert all("T01:" in ts for (_tag, ts), n in keys.items() if n > 1)
+    # the repeated wall-clock hour is 01:00-02:00 local, whatever the site's time style
+    assert all(re.search(r"[T ]01:", ts) for (_tag, ts), n in keys.items() if n > 1)
 
 
 def _check_unmapped(plant_dir, item, _m):
@@ -454,6 +455,15 @@ def _check_unlinked_sample(plant_dir, item, manifest):
     assert re.match(pattern, sid) is None
 
 
+def _check_unmapped_parameter(plant_dir, item, _m):
+    listed = {r["parameter_id"] for r in read_reference(plant_dir, "parameters.csv")}
+    written = set()
+    for path in (plant_dir / "landing" / "mes" / item["site_id"]).glob("*.json"):
+        written |= {p["name"] for p in json.loads(path.read_text())["parameters"]}
+    assert set(item["detail"]["parameters"]) <= written
+    assert not set(item["detail"]["parameters"]) & listed
+
+
 CHECKS = {
     "historian_digital_state": _check_digital_state,
     "historian_quality_bad": _check_quality,
@@ -472,6 +482,7 @@ CHECKS = {
     "lims_censored": _check_censored,
     "mes_record_reexport": _check_reexport,
     "mes_deviation": _check_deviation,
+    "mes_unmapped_parameter": _check_unmapped_parameter,
     "custody_gap": _check_gap,
     "custody_temperature_excursion": _check_excursion,
     "custody_unsigned_handoff": _check_unsigned,

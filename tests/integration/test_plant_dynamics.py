@@ -39,22 +39,33 @@ def test_viable_cells_grow_during_the_culture_of_normal_batches(manifest, trajec
 
 
 def test_outcome_follows_from_the_trajectory(manifest, trajectories) -> None:
-    """Harvest total viable cells = final online VCD x final volume (a learnable relation)."""
+    """Harvest total viable cells = final online VCD x final volume (a learnable relation) for
+    the cell expansions; the fed-batch titre grows with the integral of viable cells."""
     done = [b for b in manifest["batches"] if b["state_at_extract"] != "in_progress"]
-    for b in done:
+    fedbatch = [b for b in done if "product_titer" in b["outcomes"]]
+    assert len(fedbatch) >= 5
+    ivcd = [_series(trajectories, b["batch_id"], "vcd_online").sum() for b in fedbatch]
+    titer = [b["outcomes"]["product_titer"] for b in fedbatch]
+    assert pd.Series(ivcd).corr(pd.Series(titer), method="spearman") > 0.7
+    for b in (b for b in done if b not in fedbatch):
         vcd = _series(trajectories, b["batch_id"], "vcd_online").iloc[-3:].mean()
         vol = _series(trajectories, b["batch_id"], "culture_volume").iloc[-3:].mean()
         assert vcd * vol == pytest.approx(b["outcomes"]["harvest_tvc"], rel=0.12), b["batch_id"]
 
 
 def test_oxygen_demand_tracks_the_cells(manifest, trajectories) -> None:
+    checked = 0
     for b in manifest["batches"]:
         if b["fault"] or b["state_at_extract"] == "in_progress":
             continue
         vcd = _series(trajectories, b["batch_id"], "vcd_online")
         o2 = _series(trajectories, b["batch_id"], "o2_flow")
+        if o2.empty:
+            continue  # the fed-batch site has no oxygen-flow tag
         joined = pd.concat([vcd, o2], axis=1).dropna()
         assert np.corrcoef(joined.iloc[:, 0], joined.iloc[:, 1])[0, 1] > 0.8
+        checked += 1
+    assert checked >= 3
 
 
 FAULT_SIGNATURE = {

@@ -224,6 +224,11 @@ def test_twin_assets_write_tables_registry_audit_and_lineage(
         ).fetchall()
     assert tables == {"golden_envelope", "batch_monitoring", "outcome_forecast", "model_registry"}
     assert {"golden_batch", "forecast_40pct", "growth_logistic_monod"} <= set(registry["kind"])
+    # the fed-batch site's process (type other, reference rows only) has its models too; it
+    # has no mechanistic model, so no growth fit
+    fedbatch = set(registry.loc[registry["product_id"] == "MAB-CHO01", "kind"])
+    assert {"golden_batch", "forecast_20pct", "forecast_80pct"} <= fedbatch
+    assert "growth_logistic_monod" not in fedbatch
     assert sorted(s for (s,) in trained) == sorted(registry["model_id"])
     run()  # same training, same code: the same models, nothing new registered or audited
     with duckdb.connect(str(warehouse), read_only=True) as con:
