@@ -1,7 +1,10 @@
 """Read-only SQL on the warehouse: what `biotwin query` and the demo summary print.
 
 The warehouse is opened read-only, so a query can never change it and can run while nothing
-else writes (DuckDB allows one writer; readers must be read-only).
+else writes (DuckDB allows one writer; readers must be read-only). A query reads the warehouse
+and nothing else (docs/queries.md, "What a query may do"): one SELECT or EXPLAIN statement per
+call, on a connection with external access off (no file-reading table functions, no COPY, no
+ATTACH, no INSTALL or LOAD) and its configuration locked, so no SET can turn that back on.
 """
 
 from __future__ import annotations
@@ -16,6 +19,31 @@ import duckdb
 
 Rows = list[tuple[Any, ...]]
 
+# the connection a query gets: the warehouse file and nothing else, settings locked
+SANDBOX = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+ALLOWED = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
+
+
+class QueryRefused(ValueError):
+    """A statement `biotwin query` does not run; the message names the rule."""
+
+
+def check_statement(sql: str) -> None:
+    """Refuse anything but exactly one SELECT or EXPLAIN (a syntax error is DuckDB's to name)."""
+    statements = duckdb.extract_statements(sql)
+    if len(statements) != 1:
+        raise QueryRefused(f"one statement per call (got {len(statements)})")
+    if statements[0].type not in ALLOWED:
+        keyword = statements[0].query.split(maxsplit=1)[0].upper()  # INSTALL, not LOAD
+        raise QueryRefused(
+            f"{keyword} statements are refused: biotwin query is read-only "
+            "(one SELECT or EXPLAIN on the warehouse)"
+        )
+
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     """Whether the open warehouse has `schema.table` (a table or a view) yet."""
@@ -29,12 +57,15 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
 
 
 def run_query(warehouse: Path, sql: str) -> tuple[list[str], Rows]:
-    """Column names and rows of one SQL statement, on a read-only connection."""
+    """Column names and rows of one SELECT (or EXPLAIN), on a read-only, sandboxed connection
+    (SANDBOX); raises QueryRefused for anything else."""
     if not warehouse.exists():
         raise ValueError(f"no warehouse at {warehouse}: run `make demo` or `biotwin run` first")
-    con = duckdb.connect(str(warehouse), read_only=True)
+    check_statement(sql)
+    con = duckdb.connect(str(warehouse), read_only=True, config=SANDBOX)
     try:
-        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET TimeZone = 'UTC'")  # times as the marts mean them, on any machine
+        con.execute("SET lock_configuration = true")  # no statement can change a setting now
         result = con.sql(sql)
         if result is None:
             return [], []

@@ -298,10 +298,20 @@ def _cmd_twin_report(args: argparse.Namespace) -> int:
 def _cmd_query(args: argparse.Namespace) -> int:
     import duckdb
 
-    from biotwin.query import format_csv, format_table, run_query
+    from biotwin.query import QueryRefused, format_csv, format_table, run_query
 
     try:
         columns, rows = run_query(settings().warehouse, args.sql)
+    except QueryRefused as exc:
+        print(f"biotwin: query refused: {exc}", file=sys.stderr)
+        return 1
+    except duckdb.PermissionException as exc:
+        print(
+            f"biotwin: query refused: {exc}\n  biotwin query reads the warehouse and nothing "
+            "else: no files, no ATTACH, no extensions (docs/queries.md)",
+            file=sys.stderr,
+        )
+        return 1
     except duckdb.Error as exc:
         print(f"biotwin: query failed: {exc}", file=sys.stderr)
         return 1
