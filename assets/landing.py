@@ -153,6 +153,8 @@ def _ingestion_asset(system: str):
                 "rows_read": summary.rows_read,
                 "rows_loaded": summary.rows_loaded,
                 "rows_quarantined": summary.rows_quarantined,
+                # still being written: held back, unrecorded, for a later run
+                "files_still_arriving": len(summary.arriving),
                 "ledger": MetadataValue.md(_ledger_table(summary)),
                 "contract": f"{contract.name} {contract.version}",
                 "audit_entries": audited,

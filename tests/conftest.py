@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -35,7 +36,11 @@ _VALIDATION_BUILD = pytest.StashKey[tuple[subprocess.Popen, Path]]()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """The dbt manifest the Dagster definitions read, prepared explicitly before collection."""
+    """The dbt manifest the Dagster definitions read, prepared explicitly before collection.
+    Tests write landing files and ingest them at once: a short settle window (0.5 s, the
+    default is 3 s) keeps the arrival check on every ingestion without 3 s waits; the tests
+    of the rule itself set their own (tests/integration/test_hostile_files.py)."""
+    os.environ.setdefault("BIOTWIN_SETTLE_SECONDS", "0.5")
     prepare_manifest()
 
 

@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from assets.contracts.base import FileRejected
+from assets.ingest.arrival import cut_short, settle_seconds, settled
 from assets.ingest.formats import DEFAULT as DEFAULT_FORMAT
 from assets.ingest.formats import SiteFormat
 from assets.ingest.sql import ident
@@ -76,6 +77,7 @@ class SystemSummary:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     quarantine_samples: list[dict] = field(default_factory=list)
+    arriving: list[str] = field(default_factory=list)  # held back: still being written
 
     def count(self, status: str) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + 1
@@ -252,6 +254,11 @@ def _list_files(landing_root: Path, system: str) -> list[Path]:
 # (a busy connection, a full disk, a bug) is not the file's fault and stops the run.
 READ_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException)
 
+# Errors of the machine, not of the file (a full disk, a lost warehouse, no memory): they stop
+# the run, so that a good file is never quarantined for them. Anything else a loader raises on
+# a file quarantines that file with the exception's class and message; the next file loads.
+ENVIRONMENT_ERRORS = (OSError, MemoryError, duckdb.IOException, duckdb.FatalException)
+
 GroupLoader = Callable[[duckdb.DuckDBPyConnection, list[FileContext]], dict[str, FileOutcome]]
 GROUP_BYTES = 128 * 1024 * 1024  # one transaction per ~128 MB of grouped files
 GROUP_FILES = 400
@@ -268,6 +275,7 @@ def ingest_system(
     group_loader: GroupLoader | None = None,
     groupable: Callable[[FileContext], bool] | None = None,
     site_formats: Mapping[str, SiteFormat] | None = None,
+    settle_s: float | None = None,
 ) -> SystemSummary:
     """Load every new file of `system`; record every file in the ledger.
 
@@ -293,13 +301,18 @@ def ingest_system(
                 _account(summary, ctx, outcome)
             group.clear()
 
-    paths = _list_files(landing_root, system)
+    listed = _list_files(landing_root, system)
     refusals = {}
-    for path in paths:
+    for path in listed:
         parts = path.relative_to(landing_root).parts
         refusals[path] = (
             refusal(landing_root, path) if len(parts) > 2 else ("not inside a site folder")
         )
+    # a file still being written is not data: held back, unrecorded, for a later run
+    window = settle_seconds() if settle_s is None else settle_s
+    _, still_arriving = settled([p for p in listed if not refusals[p]], window)
+    summary.arriving = [p.relative_to(landing_root).as_posix() for p in still_arriving]
+    paths = [p for p in listed if p not in set(still_arriving)]
     # hash ahead in a background thread while DuckDB loads the files before (hashlib and
     # file reads release the GIL); a refused path is never opened
     hasher = ThreadPoolExecutor(max_workers=1)
@@ -374,6 +387,7 @@ def ingest_system(
                 and groupable is not None
                 and ctx.site_timezone
                 and groupable(ctx)
+                and cut_short(ctx.path, ctx.system) is None
             ):
                 group.append((ctx, size))
                 if sum(n for _, n in group) >= GROUP_BYTES or len(group) >= GROUP_FILES:
@@ -413,7 +427,10 @@ def _load_group(
         for ctx, size in group:
             _finish(con, ctx, outcomes[ctx.relative_path], contract, size, ledger_rows)
         _ledger_rows(con, ledger_rows)
-    except READ_ERRORS:
+    except ENVIRONMENT_ERRORS:
+        con.execute("ROLLBACK")
+        raise
+    except Exception:  # a file the group cannot take: one by one, each with its own outcome
         con.execute("ROLLBACK")
         return [(ctx, _load_one(con, ctx, loader, contract, size)) for ctx, size in group]
     con.execute("COMMIT")
@@ -439,6 +456,9 @@ def _load_one(
             raise FileRejected(
                 "site:known", f"site folder {ctx.site_id!r} is not in reference sites.csv"
             )
+        cut = cut_short(ctx.path, ctx.system)
+        if cut:
+            raise FileRejected("file:complete", cut)
         register_files(con, [ctx])
         outcome = loader(con, ctx)
     except FileRejected as exc:
@@ -450,9 +470,20 @@ def _load_one(
         con.execute("BEGIN TRANSACTION")
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         outcome = whole_file_rejection(ctx, FileRejected("file:read", f"cannot be read: {first}"))
-    except Exception:
+    except ENVIRONMENT_ERRORS:
         con.execute("ROLLBACK")
         raise
+    except Exception as exc:  # a loader bug or a hostile file: this file only
+        con.execute("ROLLBACK")
+        con.execute("BEGIN TRANSACTION")
+        first = (str(exc).splitlines() or [""])[0][:300]
+        outcome = whole_file_rejection(
+            ctx,
+            FileRejected(
+                "loader:exception",
+                f"the {ctx.system} loader failed on this file: {type(exc).__name__}: {first}",
+            ),
+        )
     _finish(con, ctx, outcome, contract, size)
     con.execute("COMMIT")
     return outcome

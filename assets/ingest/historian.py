@@ -26,7 +26,7 @@ from assets.ingest.core import (
 from assets.ingest.formats import DEFAULT as DEFAULT_FORMAT
 from assets.ingest.formats import SiteFormat
 from assets.ingest.tables import columns
-from assets.ingest.text import decode
+from assets.ingest.text import load_json
 
 CONTRACT = contract
 _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
@@ -238,12 +238,7 @@ def _quality(item: dict) -> str:
 
 
 def load_pi_json(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
-    try:
-        doc = json.loads(decode(ctx.path))
-    except json.JSONDecodeError as exc:
-        raise FileRejected(
-            "json:parse", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from exc
+    doc = load_json(ctx.path)
     streams = doc.get("Items") if isinstance(doc, dict) else None
     if not isinstance(streams, list):
         raise FileRejected("pi:items", "not a PI Web API streamsets response (no Items list)")

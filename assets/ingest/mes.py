@@ -11,7 +11,7 @@ from assets.contracts import mes as contract
 from assets.contracts.base import FileRejected, RowFailure, group_reasons, row_failures
 from assets.ingest.core import FileContext, FileOutcome, Rejected, append_rows
 from assets.ingest.formats import parse_times, resolve_wall_clock
-from assets.ingest.text import decode
+from assets.ingest.text import load_json
 
 CONTRACT = contract
 
@@ -86,13 +86,8 @@ def _times(values: pd.Series, ctx: FileContext) -> tuple[pd.Series, pd.Series]:
     return utc, problem
 
 
-def parse_document(text: str) -> dict:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FileRejected(
-            "json:parse", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from exc
+def parse_document(doc: object) -> dict:
+    """The batch record, checked for the keys and sections every later step needs."""
     if not isinstance(doc, dict):
         raise FileRejected("json:object", "the document is not a JSON object")
     missing = [k for k in contract.REQUIRED_KEYS if k not in doc]
@@ -109,7 +104,7 @@ def parse_document(text: str) -> dict:
 
 
 def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
-    doc = parse_document(decode(ctx.path))
+    doc = parse_document(load_json(ctx.path))
     head = pd.DataFrame(
         [
             {

@@ -45,8 +45,15 @@ def contract_of(system: str) -> Contract:
 
 
 def ingest(
-    con: duckdb.DuckDBPyConnection, system: str, landing: Path, reference: Path, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    system: str,
+    landing: Path,
+    reference: Path,
+    run_id: str,
+    settle_s: float | None = None,
 ) -> SystemSummary:
+    """Ingest `system`'s new files; `settle_s` is the settle window (None: the setting,
+    BIOTWIN_SETTLE_SECONDS; 0 for files known to be complete, e.g. a scratch copy)."""
     check_landing(landing, system)
     ensure_tables(con)
     module = LOADERS[system]
@@ -61,6 +68,7 @@ def ingest(
         group_loader=getattr(module, "load_csv_group", None),
         groupable=getattr(module, "groupable", None),
         site_formats=site_formats(reference, system),
+        settle_s=settle_s,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -16,6 +17,7 @@ from assets.ingest.core import FileContext, Rejected
 from assets.ingest.formats import normalise_numbers, parse_times
 
 MAX_FIELD = 1_000_000
+MAX_JSON_BYTES = 512 * 1024 * 1024  # a PI Web API day of one unit is tens of MB
 
 
 def decode(path: Path) -> str:
@@ -28,6 +30,28 @@ def decode(path: Path) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FileRejected("file:utf8", f"not UTF-8 at byte {exc.start}: {exc.reason}") from exc
+
+
+def load_json(path: Path, max_bytes: int = MAX_JSON_BYTES) -> object:
+    """A JSON document, or FileRejected naming the limit it broke: its size (MAX_JSON_BYTES),
+    its nesting (Python's parser stops at about 1,000 levels), or its syntax."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise FileRejected(
+            "json:size",
+            f"{size:,} bytes: larger than the {max_bytes:,} bytes a JSON document may have",
+        )
+    text = decode(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileRejected(
+            "json:parse", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from exc
+    except RecursionError:
+        raise FileRejected(
+            "json:depth", "nested deeper than the JSON parser allows (about 1,000 levels)"
+        ) from None
 
 
 def read_table(
