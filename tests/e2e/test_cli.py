@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from biotwin.settings import PROJECT_ROOT
+from orchestration.recovery import orphaned_dbt
 from tests import openlineage_schema as spec
 
 BIN = Path(sys.executable).parent
@@ -26,6 +29,39 @@ def _run(args: list[str], env: dict | None = None, timeout: int = 300):
         env={**os.environ, **(env or {})},
         check=False,
     )
+
+
+def _killed_during_dbt(home: Path) -> int:
+    """Start `biotwin run` on `home`, SIGKILL it once its dbt child runs; the pid it had."""
+    warehouse = home / "warehouse.duckdb"
+    first = subprocess.Popen(
+        [str(BIN / "biotwin"), "run"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "BIOTWIN_HOME": str(home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 240
+    while not _dbt_children(warehouse) and time.monotonic() < deadline:
+        assert first.poll() is None, "the first run ended before dbt started"
+        time.sleep(0.2)
+    assert _dbt_children(warehouse), "dbt never started"
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert orphaned_dbt(warehouse), "dbt outlives its killed parent (what recovery is for)"
+    return first.pid
+
+
+def _dbt_children(warehouse: Path) -> list[str]:
+    needle = f'"biotwin_warehouse": "{warehouse}"'.encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and needle in (entry / "cmdline").read_bytes():
+                found.append(entry.name)
+        except OSError:
+            continue
+    return found
 
 
 def test_generate_then_run(tmp_path: Path) -> None:
@@ -49,9 +85,15 @@ def test_generate_then_run(tmp_path: Path) -> None:
     doc = json.loads((out / "manifest.json").read_text())
     assert len(doc["batches"]) == 4 + 2
     assert sum(b["site_id"] == "CRK" for b in doc["batches"]) == 2
+    # a first run is killed (SIGKILL) while dbt builds: its pool slot stays taken and dbt lives
+    # on as an orphan; the next run recovers both by itself, and completes
+    killed = _killed_during_dbt(out)
     # demo on an existing landing zone: ingest, dbt build, then the marts summary
     run = _run([str(BIN / "biotwin"), "demo"], env={"BIOTWIN_HOME": str(out)})
     assert run.returncode == 0, run.stderr[-2000:]
+    assert f"(pid {killed} is gone) marked failed, its warehouse pool slot freed" in run.stdout
+    assert "recovered: stopped 1 dbt process(es) left by a killed run" in run.stdout
+    assert orphaned_dbt(out / "warehouse.duckdb") == []
     assert "using the existing demo landing zone" in run.stdout and "succeeded" in run.stdout
     assert "raw/historian" in run.stdout and "file ledger:" in run.stdout
     assert "marts/fct_process_timeseries" in run.stdout
