@@ -62,7 +62,8 @@ class Verdict:
     def message(self) -> str:
         if self.ok:
             return f"audit chain intact: {self.checked} entries verified"
-        return f"audit chain BROKEN at entry {self.first_broken_seq}: {self.reason}"
+        where = f" at entry {self.first_broken_seq}" if self.first_broken_seq else ""
+        return f"audit chain BROKEN{where}: {self.reason}"
 
 
 def verify(rows: Iterable[Mapping[str, Any]]) -> Verdict:

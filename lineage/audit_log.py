@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from biotwin.query import table_exists
 from lineage.audit import GENESIS, Verdict, chain, verify
+from lineage.audit_anchor import anchor_path, check_against_anchors, read_anchors, write_anchor
 
 DDL = [
     "CREATE SCHEMA IF NOT EXISTS audit",
@@ -77,7 +79,27 @@ def append_committed(con: duckdb.DuckDBPyConnection, entries: list[Mapping[str, 
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+    anchor(con)
     return added
+
+
+def warehouse_file(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The DuckDB file of the connection (None in memory)."""
+    rows = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    return Path(rows[0][0]) if rows and rows[0][0] else None
+
+
+def anchor(con: duckdb.DuckDBPyConnection) -> None:
+    """Append the committed head of the log to the anchor outside the warehouse
+    (lineage/audit_anchor.py); every asset run ends with a commit that comes here."""
+    warehouse = warehouse_file(con)
+    if warehouse is None or not table_exists(con, "audit", "audit_log"):
+        return
+    head = con.execute("SELECT seq, hash FROM audit.audit_log ORDER BY seq DESC LIMIT 1").fetchall()
+    if head:
+        write_anchor(anchor_path(warehouse), int(head[0][0]), str(head[0][1]))
 
 
 def read(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -89,7 +111,65 @@ def read(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 
 def verify_log(con: duckdb.DuckDBPyConnection) -> Verdict:
-    return verify(read(con)) if table_exists(con, "audit", "audit_log") else Verdict(True, 0)
+    """The chain, its anchors and its cross-checks with the file ledger (docs/gmp.md)."""
+    warehouse = warehouse_file(con)
+    anchors = read_anchors(anchor_path(warehouse)) if warehouse else []
+    has_ledger = table_exists(con, "raw", "file_ledger")
+    ledger_rows = (
+        con.execute("SELECT count(*) FROM raw.file_ledger").fetchall()[0][0] if has_ledger else 0
+    )
+    if not table_exists(con, "audit", "audit_log"):
+        if anchors or ledger_rows:
+            return Verdict(
+                False,
+                0,
+                1,
+                "audit.audit_log is missing (dropped?), but "
+                + (f"{len(anchors)} anchors" if anchors else f"{ledger_rows} ledger rows")
+                + " say it existed",
+            )
+        return Verdict(True, 0)
+    rows = read(con)
+    verdict = verify(rows)
+    if not verdict.ok:
+        return verdict
+    problem = check_against_anchors(rows, anchors)
+    if problem:
+        return Verdict(False, verdict.checked, None, problem)
+    problem = _ledger_cross_check(con) if has_ledger else None
+    if problem:
+        return Verdict(False, verdict.checked, None, problem)
+    return verdict
+
+
+def _ledger_cross_check(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Every ledger row has its file entry, and every file entry its ledger row: a deleted
+    entry, or one forged with a correct hash, shows here even after the last anchor."""
+    subject = (
+        "l.source_path || '@' || coalesce(l.file_sha256, '-') || '@' || "
+        "strftime(l.processed_at, '%Y-%m-%dT%H:%M:%S.%f')"
+    )
+    unaudited = con.execute(
+        f"""SELECT count(*) FROM raw.file_ledger AS l WHERE NOT EXISTS (
+               SELECT 1 FROM audit.audit_log AS a
+               WHERE a.kind LIKE 'file_%' AND a.subject = {subject})"""  # noqa: S608
+    ).fetchall()[0][0]
+    if unaudited:
+        return (
+            f"{unaudited} file ledger rows have no audit entry (deleted entries, or a crash "
+            "before they were audited: the next run catches up)"
+        )
+    forged = con.execute(
+        f"""SELECT min(a.seq), count(*) FROM audit.audit_log AS a
+            WHERE a.kind LIKE 'file_%' AND NOT EXISTS (
+                SELECT 1 FROM raw.file_ledger AS l WHERE a.subject = {subject})"""  # noqa: S608
+    ).fetchall()[0]
+    if forged[1]:
+        return (
+            f"{forged[1]} file entries name no file ledger row, the first at entry {forged[0]} "
+            "(forged, or the ledger row was deleted)"
+        )
+    return None
 
 
 def audit_new_ledger_rows(con: duckdb.DuckDBPyConnection, system: str, actor: str) -> int:

@@ -184,22 +184,71 @@ def _print_marts_summary() -> None:
         print(format_table(*run_query(warehouse, DQ_SUMMARY_SQL)))
 
 
+class _Damaged(Exception):
+    """The warehouse file cannot be read; the message is the one line to print."""
+
+
+def _read_checked(read):
+    """`read(con)` on the warehouse, read-only, after checking the file is whole; _Damaged
+    with one line (the damage and where the recovery procedure is) if it is not."""
+    import duckdb
+
+    from assets.ingest.warehouse import connect, cut_short
+
+    warehouse = settings().warehouse
+    try:
+        con = connect(warehouse, read_only=True)
+        try:
+            short = cut_short(con, warehouse)
+            if short:
+                raise duckdb.IOException(short)
+            return read(con)
+        finally:
+            con.close()
+    except duckdb.Error as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+        raise _Damaged(
+            f"biotwin: warehouse {warehouse} is damaged ({type(exc).__name__}: {first}); "
+            "rebuild it from the landing zone: docs/operations.md, 'A damaged warehouse'"
+        ) from None
+
+
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
-    """Walk the hash chain of audit.audit_log (read-only); exit 1 naming the first broken entry."""
-    from assets.ingest.warehouse import connect
+    """Walk the hash chain of audit.audit_log and hold it to its anchors and the file ledger
+    (read-only); exit 1 with one line naming what is wrong."""
     from lineage.audit_log import verify_log
+
+    if not settings().warehouse.exists():
+        print(f"biotwin: no warehouse at {settings().warehouse}", file=sys.stderr)
+        return 2
+    try:
+        verdict = _read_checked(verify_log)
+    except _Damaged as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(verdict.message(), file=sys.stdout if verdict.ok else sys.stderr)
+    return 0 if verdict.ok else 1
+
+
+def _cmd_warehouse_check(args: argparse.Namespace) -> int:
+    """Read every table of the warehouse in full (read-only): a truncated or damaged file is
+    reported in one line, with the recovery procedure to follow."""
+    from assets.ingest.warehouse import read_every_table
 
     warehouse = settings().warehouse
     if not warehouse.exists():
         print(f"biotwin: no warehouse at {warehouse}", file=sys.stderr)
         return 2
-    con = connect(warehouse, read_only=True)
     try:
-        verdict = verify_log(con)
-    finally:
-        con.close()
-    print(verdict.message(), file=sys.stdout if verdict.ok else sys.stderr)
-    return 0 if verdict.ok else 1
+        tables = _read_checked(read_every_table)
+    except _Damaged as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(
+        f"warehouse {warehouse}: {len(tables)} tables read in full, "
+        f"{sum(n for _, n in tables):,} rows"
+    )
+    return 0
 
 
 def _cmd_lineage_ship(args: argparse.Namespace) -> int:
@@ -432,6 +481,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--site", default=None, help="one site (default: every site)")
     check.add_argument("--all", action="store_true", help="every file, not a sample")
     check.set_defaults(func=_cmd_onboard_check)
+
+    wh = sub.add_parser("warehouse", help="the warehouse file")
+    wh_sub = wh.add_subparsers(dest="warehouse_command", required=True)
+    check = wh_sub.add_parser("check", help="read every table in full (finds a damaged file)")
+    check.set_defaults(func=_cmd_warehouse_check)
 
     audit = sub.add_parser("audit", help="the audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

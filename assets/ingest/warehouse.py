@@ -57,3 +57,36 @@ def _add_new_columns(con: duckdb.DuckDBPyConnection) -> None:
         for name, kind in columns(table):
             if (stored, name) not in existing:
                 con.execute(f'ALTER TABLE raw.{stored} ADD COLUMN "{name}" {kind}')
+
+
+def read_every_table(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """Read every stored table of the warehouse in full (every column of every row, so every
+    data block) and return (table, rows); a damaged file raises here, not in a later query."""
+    tables = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database() ORDER BY schema_name, table_name"
+    ).fetchall()
+    out = []
+    for schema, table in tables:
+        name = f'"{schema}"."{table}"'
+        # names come from the catalogue; hash() touches every value of every column
+        rows = con.execute(
+            f"SELECT count(*), sum(hash(COLUMNS(*))) FROM {name}"  # noqa: S608
+        ).fetchall()[0][0]
+        out.append((f"{schema}.{table}", int(rows)))
+    return out
+
+
+def cut_short(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
+    """Why the file is shorter than its own header says (copied or restored in part), or None:
+    DuckDB answers queries on such a file as long as they touch only its first blocks."""
+    size = con.execute("PRAGMA database_size").fetchall()[0]
+    block_size, total_blocks = int(size[2]), int(size[3])
+    expected = block_size * total_blocks
+    actual = path.stat().st_size
+    if actual < expected:
+        return (
+            f"the file has {actual:,} bytes but its header counts {total_blocks} blocks of "
+            f"{block_size:,} ({expected:,} bytes): it was cut short"
+        )
+    return None

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -17,15 +18,19 @@ from tests.helpers import query
 BIOTWIN = str(Path(sys.executable).with_name("biotwin"))
 
 
-def _verify(warehouse: Path) -> subprocess.CompletedProcess:
+def _biotwin(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [BIOTWIN, "audit", "verify"],
+        [BIOTWIN, *args],
         env={**os.environ, "BIOTWIN_WAREHOUSE": str(warehouse)},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
+
+
+def _verify(warehouse: Path) -> subprocess.CompletedProcess:
+    return _biotwin(warehouse, "audit", "verify")
 
 
 def test_every_ledger_row_is_audited_once(ingested: Path) -> None:
@@ -157,3 +162,117 @@ def test_runs_are_audited_with_their_code_version(conformed: Path) -> None:
     dbt = json.loads(runs[runs["subject"].str.startswith("dbt_models@")]["detail"].iloc[0])
     assert dbt["code_version"].startswith(("git:", "biotwin=="))
     assert dbt["results"]["model:success"] > 30
+
+
+def _copy_with_anchor(ingested: Path, tmp_path: Path) -> Path:
+    from lineage.audit_anchor import anchor_path
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(ingested, warehouse)
+    assert anchor_path(ingested).is_file(), "every committed audit append anchors the head"
+    shutil.copy(anchor_path(ingested), anchor_path(warehouse))
+    return warehouse
+
+
+def _forge(con: duckdb.DuckDBPyConnection) -> None:
+    """Append an entry with a correct hash: what someone who read lineage/audit.py can do."""
+    from lineage.audit import chain
+    from lineage.audit_log import COLUMNS
+
+    seq, head = con.execute("SELECT max(seq), arg_max(hash, seq) FROM audit.audit_log").fetchone()
+    rows = chain(
+        [
+            {
+                "recorded_at": datetime.now(UTC),
+                "kind": "file_loaded",
+                "subject": "historian/BOS/never_seen.csv@abc@2026-11-01T00:00:00.000000",
+                "actor": "someone",
+                "detail": "{}",
+            }
+        ],
+        seq,
+        head,
+    )
+    con.executemany(
+        f"INSERT INTO audit.audit_log VALUES ({', '.join('?' * len(COLUMNS))})",
+        [[r[c] for c in COLUMNS] for r in rows],
+    )
+
+
+def _rehash_from(con: duckdb.DuckDBPyConnection, seq: int) -> None:
+    """Edit entry `seq` and re-hash it and every entry after it: a valid chain again."""
+    from lineage.audit import entry_hash
+    from lineage.audit_log import read
+
+    rows = read(con)
+    con.execute("DELETE FROM audit.audit_log WHERE seq >= ?", [seq])
+    prev = rows[seq - 2]["hash"]
+    for row in rows[seq - 1 :]:
+        if row["seq"] == seq:
+            row["detail"] = row["detail"].replace("}", ',"x":1}')
+        row["prev_hash"] = prev
+        row["hash"] = prev = entry_hash(prev, row)
+        con.execute(
+            "INSERT INTO audit.audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                row[c]
+                for c in (
+                    "seq",
+                    "recorded_at",
+                    "kind",
+                    "subject",
+                    "actor",
+                    "detail",
+                    "prev_hash",
+                    "hash",
+                )
+            ],
+        )
+
+
+TAIL_TAMPERING = {
+    "tail deleted": (
+        lambda con: con.execute(
+            "DELETE FROM audit.audit_log WHERE seq > (SELECT max(seq) - 3 FROM audit.audit_log)"
+        ),
+        "entries were deleted (the log was cut short or emptied)",
+    ),
+    "all deleted": (
+        lambda con: con.execute("DELETE FROM audit.audit_log"),
+        "entries were deleted (the log was cut short or emptied)",
+    ),
+    "table dropped": (
+        lambda con: con.execute("DROP TABLE audit.audit_log"),
+        "audit.audit_log is missing (dropped?)",
+    ),
+    "forged with a correct hash": (_forge, "file entries name no file ledger row"),
+    "re-hashed from entry 5": (lambda con: _rehash_from(con, 5), "the log was rewritten"),
+}
+
+
+@pytest.mark.parametrize("how", sorted(TAIL_TAMPERING))
+def test_what_the_chain_alone_cannot_see_the_anchor_and_ledger_do(
+    ingested: Path, tmp_path: Path, how: str
+) -> None:
+    warehouse = _copy_with_anchor(ingested, tmp_path)
+    assert _verify(warehouse).returncode == 0
+    tamper, words = TAIL_TAMPERING[how]
+    with duckdb.connect(str(warehouse)) as con:
+        tamper(con)
+    done = _verify(warehouse)
+    assert done.returncode == 1 and words in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_truncated_warehouse_is_reported_in_one_line(ingested: Path, tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(ingested, warehouse)
+    ok = _biotwin(warehouse, "warehouse", "check")
+    assert ok.returncode == 0 and "tables read in full" in ok.stdout, ok.stdout + ok.stderr
+    with warehouse.open("r+b") as handle:
+        handle.truncate(warehouse.stat().st_size // 2)
+    for command in (["warehouse", "check"], ["audit", "verify"]):
+        done = _biotwin(warehouse, *command)
+        assert done.returncode == 1, (command, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+        assert "docs/operations.md" in done.stderr

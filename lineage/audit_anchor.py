@@ -1,0 +1,83 @@
+"""The audit log's length and head, anchored outside the warehouse.
+
+A hash chain shows an edited entry, but not a log cut short, emptied, dropped or re-hashed from
+some entry on: the shorter or rewritten chain is still a valid chain. So after every commit that
+grows the log, its head (last seq and hash) is appended to an anchor file outside the DuckDB
+file: `<warehouse>.audit-anchor.jsonl` beside it, or `BIOTWIN_AUDIT_ANCHOR` (a WORM mount, a
+share the pipeline can only append to). `audit verify` then holds the log to every anchor:
+each anchored entry must still be there with the same hash.
+
+The anchor is append-only by convention (`O_APPEND`, one JSON line per head, fsync'd); a site
+that needs it tamper-proof puts it where the pipeline's account cannot rewrite it
+(docs/gmp.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+def anchor_path(warehouse: Path, env: Mapping[str, str] | None = None) -> Path:
+    value = (os.environ if env is None else env).get("BIOTWIN_AUDIT_ANCHOR")
+    return Path(value) if value else warehouse.with_name(warehouse.name + ".audit-anchor.jsonl")
+
+
+@dataclass(frozen=True)
+class Anchor:
+    at: str
+    seq: int
+    hash: str
+
+
+def write_anchor(path: Path, seq: int, head: str) -> None:
+    """Append one head; a no-op when the last anchor already says it."""
+    anchors = read_anchors(path)
+    if anchors and anchors[-1].seq == seq and anchors[-1].hash == head:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"at": datetime.now(UTC).isoformat(), "seq": seq, "hash": head}) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_anchors(path: Path) -> list[Anchor]:
+    """Every anchor in the file, in written order (a line that does not parse is skipped by
+    nobody: it is reported by `check_against_anchors`)."""
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            doc = json.loads(line)
+            out.append(Anchor(str(doc["at"]), int(doc["seq"]), str(doc["hash"])))
+    return out
+
+
+def check_against_anchors(
+    rows: Sequence[Mapping[str, Any]], anchors: Sequence[Anchor]
+) -> str | None:
+    """What is wrong with the stored log (in stored order) against the anchors, or None."""
+    by_seq = {row["seq"]: row["hash"] for row in rows}
+    longest = max(anchors, key=lambda a: a.seq, default=None)
+    if longest is not None and longest.seq > len(rows):
+        return (
+            f"the log has {len(rows)} entries, but the anchor of {longest.at} recorded "
+            f"{longest.seq}: entries were deleted (the log was cut short or emptied)"
+        )
+    for anchor in anchors:
+        if by_seq.get(anchor.seq) != anchor.hash:
+            return (
+                f"entry {anchor.seq} is not the one anchored at {anchor.at} (hash "
+                f"{anchor.hash[:12]}…): the log was rewritten from entry {anchor.seq} or earlier"
+            )
+    return None
