@@ -1,18 +1,30 @@
 """The lineage outbox: every OpenLineage event is first appended to a local file, then shipped
 to an HTTP backend when one is configured. A backend that is down loses nothing: an event
 stays pending until a delivery succeeds. Events are keyed by (runId, eventType, job): run ids
-are deterministic, so re-emitting or replaying a run adds nothing and ships nothing twice.
+are deterministic, so re-emitting or replaying a run adds nothing to the outbox.
+
+Delivery is at least once, with a stable identity: an event is marked delivered only after
+the backend acknowledged it, so a shipper killed between the acknowledgement and the mark sends
+that event again, byte for byte the same (same runId, eventType, eventTime), which a backend
+can recognise as a repeat. Nothing else is sent twice: one shipper at a time (a lock on the
+outbox), each request has a total deadline (a backend that trickles bytes cannot hold it), and
+any HTTP or protocol error counts as "not delivered" (docs/lineage.md).
 
 Files under the outbox folder (append-only JSON lines): `events.jsonl` (the events) and
-`delivered.jsonl` (keys delivered, with the time and the backend).
+`delivered.jsonl` (keys delivered, with the time and the backend); `ship.lock` while shipping.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import http.client
 import json
+import os
+import socket
+import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -77,19 +89,71 @@ class Outbox:
         )
 
 
-def post_json(url: str, payload: Mapping[str, Any], timeout: float = 10.0) -> int:
-    """POST one event; returns the HTTP status (urllib raises on 4xx/5xx: caught here)."""
-    request = urllib.request.Request(  # noqa: S310 - the configured backend URL
-        url,
-        data=json.dumps(payload).encode("utf-8"),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
+DEADLINE_S = 10.0  # the whole request: connect, send, status line, headers, body
+DELIVERY_ERRORS = (OSError, http.client.HTTPException, ValueError)  # "not delivered"
+
+
+def post_json(url: str, payload: Mapping[str, Any], deadline_s: float = DEADLINE_S) -> int:
+    """POST one event; returns the HTTP status. The request as a whole must finish within
+    `deadline_s`: a watchdog closes the socket when it is up, so a backend that sends one byte
+    a second cannot keep it waiting (a socket timeout alone is per read)."""
+    parts = urllib.parse.urlsplit(url)
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = kind(parts.hostname or "", parts.port, timeout=deadline_s)
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        if conn.sock is not None:
+            with contextlib.suppress(OSError):
+                conn.sock.shutdown(socket.SHUT_RDWR)
+
+    watchdog = threading.Timer(deadline_s, cut)
+    watchdog.start()
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
+        path = parts.path or "/"
+        conn.request(
+            "POST",
+            path + (f"?{parts.query}" if parts.query else ""),
+            body=json.dumps(payload).encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+        )
+        response = conn.getresponse()
+        response.read()
+        if expired.is_set():
+            raise TimeoutError(f"no complete answer within {deadline_s:g} s")
+        return response.status
+    except DELIVERY_ERRORS:
+        if expired.is_set():
+            raise TimeoutError(f"no complete answer within {deadline_s:g} s") from None
+        raise
+    finally:
+        watchdog.cancel()
+        conn.close()
+
+
+class ShipperBusy(RuntimeError):
+    """Another shipper holds the outbox's lock."""
+
+
+class _ShipLock:
+    """An exclusive, non-blocking lock on the outbox (flock: released if the holder dies)."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(folder / "ship.lock", os.O_RDWR | os.O_CREAT, 0o644)
+
+    def __enter__(self) -> _ShipLock:
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise ShipperBusy("another lineage shipper is running on this outbox") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
 
 
 @dataclass(frozen=True)
@@ -114,8 +178,21 @@ def ship(
     post: Callable[[str, Mapping[str, Any]], int] = post_json,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ShipResult:
-    """Deliver pending events in order. Each event gets `retries` attempts with exponential
-    back-off; when one still fails, shipping stops (order kept) and the rest stay pending."""
+    """Deliver pending events in order, one shipper at a time (ShipperBusy if another holds the
+    outbox). Each event gets `retries` attempts with exponential back-off; when one still
+    fails, shipping stops (order kept) and the rest stay pending."""
+    with _ShipLock(outbox.folder):
+        return _ship(outbox, endpoint, retries, backoff_s, post, sleep)
+
+
+def _ship(
+    outbox: Outbox,
+    endpoint: str,
+    retries: int,
+    backoff_s: float,
+    post: Callable[[str, Mapping[str, Any]], int],
+    sleep: Callable[[float], None],
+) -> ShipResult:
     delivered, attempts, error = 0, 0, None
     pending = outbox.pending()
     for index, event in enumerate(pending):
@@ -123,8 +200,8 @@ def ship(
             attempts += 1
             try:
                 status = post(endpoint, event)
-            except OSError as exc:  # connection refused, timeout: the backend is down
-                status, error = 0, str(exc)
+            except DELIVERY_ERRORS as exc:  # refused, timed out, not HTTP: not delivered
+                status, error = 0, f"{type(exc).__name__}: {exc}"
             if 200 <= status < 300:
                 outbox.mark_delivered(event, endpoint)
                 delivered += 1

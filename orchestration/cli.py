@@ -254,7 +254,7 @@ def _cmd_warehouse_check(args: argparse.Namespace) -> int:
 def _cmd_lineage_ship(args: argparse.Namespace) -> int:
     """Deliver pending OpenLineage events from the outbox to the configured backend."""
     from lineage.backend import lineage_endpoint
-    from lineage.outbox import Outbox, ship
+    from lineage.outbox import Outbox, ShipperBusy, ship
 
     s = settings()
     endpoint = lineage_endpoint(os.environ, s.home, args.url)
@@ -265,7 +265,11 @@ def _cmd_lineage_ship(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    result = ship(Outbox(s.lineage_dir), endpoint, retries=args.retries)
+    try:
+        result = ship(Outbox(s.lineage_dir), endpoint, retries=args.retries)
+    except ShipperBusy as exc:
+        print(f"biotwin: {exc}; it delivers the pending events, nothing sent by this one")
+        return 0
     print(result.summary())
     return 0 if result.pending == 0 else 1
 

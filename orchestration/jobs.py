@@ -21,7 +21,7 @@ from assets.ingest.warehouse import connect
 from biotwin.settings import settings
 from lineage.audit_log import verify_log
 from lineage.backend import lineage_endpoint
-from lineage.outbox import Outbox, ship
+from lineage.outbox import Outbox, ShipperBusy, ship
 from orchestration.resources import PlantPaths
 
 main_job = define_asset_job(
@@ -60,7 +60,11 @@ def ship_lineage_events(context: OpExecutionContext, paths: PlantPaths, config: 
     if not endpoint:
         context.log.info(f"no lineage backend configured; {len(outbox.pending())} events kept")
         return
-    result = ship(outbox, endpoint, retries=config.retries, backoff_s=config.backoff_s)
+    try:
+        result = ship(outbox, endpoint, retries=config.retries, backoff_s=config.backoff_s)
+    except ShipperBusy as exc:  # the other shipper delivers them
+        context.log.info(f"{exc}: nothing sent by this run")
+        return
     if result.pending:  # the backend is down: everything stays in the outbox for the next try
         raise Failure(description=f"{endpoint}: {result.summary()}")
     context.log.info(result.summary())

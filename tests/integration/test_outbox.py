@@ -162,3 +162,116 @@ def test_the_ship_job_without_a_backend_keeps_everything_and_succeeds(
     assert len(outbox.pending()) == 2
     logged = [entry.user_message for entry in instance.all_logs(result.run_id)]
     assert any("no lineage backend configured; 2 events kept" in m for m in logged)
+
+
+class _RawBackend:
+    """A TCP server on 127.0.0.1 that answers every connection with `reply(conn)`: for the
+    backends a real network has (one that trickles bytes, one that is not HTTP at all)."""
+
+    def __init__(self, reply) -> None:
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.reply = reply
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/api/v1/lineage"
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn) -> None:
+        try:
+            conn.recv(65536)
+            self.reply(conn, self.stop)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+
+
+def _trickle(conn, stop) -> None:
+    for byte in b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n":
+        if stop.wait(0.5):
+            return
+        conn.sendall(bytes([byte]))
+
+
+def _garbage(conn, stop) -> None:
+    conn.sendall(b"\x16\x03\x01 this is not HTTP\r\n\r\n")
+
+
+def test_a_backend_that_trickles_bytes_cannot_hold_the_shipper(tmp_path: Path) -> None:
+    import time
+
+    from lineage import outbox as module
+
+    server = _RawBackend(_trickle)
+    outbox = Outbox(tmp_path / "lineage")
+    outbox.append(*_events(1))
+    try:
+        started = time.monotonic()
+        result = ship(
+            outbox,
+            server.url,
+            retries=2,
+            backoff_s=0.01,
+            post=lambda url, event: module.post_json(url, event, deadline_s=1.0),
+        )
+        took = time.monotonic() - started
+    finally:
+        server.close()
+    # two attempts of at most 1 s each (the full answer would take 23 s)
+    assert took < 4.0, took
+    assert result.delivered == 0 and result.pending == 2
+    assert "TimeoutError" in result.last_error and len(outbox.pending()) == 2
+
+
+def test_a_backend_that_is_not_http_leaves_events_pending_without_a_crash(tmp_path: Path) -> None:
+    server = _RawBackend(_garbage)
+    outbox = Outbox(tmp_path / "lineage")
+    outbox.append(*_events(1))
+    try:
+        result = ship(outbox, server.url, retries=2, backoff_s=0.01)
+    finally:
+        server.close()
+    assert result.delivered == 0 and result.pending == 2
+    assert "BadStatusLine" in result.last_error or "HTTPException" in result.last_error
+
+
+def test_two_shippers_at_once_deliver_each_event_once(backend: str, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lineage.outbox import ShipperBusy
+
+    _Backend.refuse_first = 0
+    outbox = Outbox(tmp_path / "lineage")
+    outbox.append(*_events(20))
+
+    def one() -> str:
+        try:
+            return ship(outbox, backend, retries=2, backoff_s=0.01).summary()
+        except ShipperBusy as exc:
+            return str(exc)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(lambda _: one(), range(2)))
+    # one delivered everything; the other found the lock taken (or, started after the first
+    # finished, nothing pending): without the lock both would send all 40
+    assert sum(a.startswith("delivered 40") for a in answers) == 1, answers
+    keys = [event_key(e) for e in _Backend.received]
+    assert len(keys) == len(set(keys)) == 40
+    assert outbox.pending() == []
