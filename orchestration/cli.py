@@ -7,6 +7,7 @@ Heavy imports (Dagster, the definitions) happen inside the commands that need th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -47,11 +48,33 @@ def _instance():
 
     home = settings().dagster_home
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text((Path(__file__).parent / "dagster.yaml").read_text())
     os.environ.setdefault("DAGSTER_HOME", str(home))
-    return DagsterInstance.get()
+    # two first runs on an empty home would both create Dagster's SQLite tables and one fails
+    # ("table jobs already exists"): the storage is created once, under a lock on the folder
+    with _folder_lock(home / ".instance.lock"):
+        config = home / "dagster.yaml"
+        if not config.exists():
+            config.write_text((Path(__file__).parent / "dagster.yaml").read_text())
+        instance = DagsterInstance.get()
+        # touch the run, schedule and event storage: each creates its SQLite tables on first use
+        instance.get_runs(limit=1)
+        instance.all_instigator_state()
+        instance.event_log_storage.get_concurrency_keys()
+    return instance
+
+
+@contextlib.contextmanager
+def _folder_lock(path: Path):
+    """An exclusive flock held for the block (released by the kernel if the holder dies)."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def _execute(select: str | None, log_level: str):

@@ -20,7 +20,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from assets.ingest.warehouse import connect
+from assets.ingest.warehouse import connect, open_waiting
 from assets.openlineage_run import LineageRun, openlineage_run
 from biotwin.settings import PROJECT_ROOT
 from lineage.audit_log import audit_run
@@ -118,6 +118,9 @@ def _dbt_models(
     context: AssetExecutionContext, dbt: DbtCliResource, paths: PlantPaths, config: DbtBuildConfig
 ) -> Iterator[Any]:
     """Staging, intermediate and marts, with dbt tests as asset checks."""
+    # dbt opens the file itself and fails at once if a reader holds it: wait here first, with
+    # the same message and deadline as every other writer
+    open_waiting(paths.warehouse_path(), read_only=False, say=context.log.warning).close()
     with openlineage_run(
         paths.lineage_path(),
         context.run.run_id,

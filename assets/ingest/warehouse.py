@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -11,10 +16,71 @@ from assets.ingest.tables import RAW_TABLES, columns, create_statements, stored_
 MEMORY_LIMIT = "2GB"  # unbounded joins reach 6 GB; DuckDB spills beyond this
 
 
+DEFAULT_LOCK_WAIT_S = 120.0
+LOG = logging.getLogger(__name__)
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process held the warehouse for longer than the wait; the message says who."""
+
+
+def lock_wait_seconds() -> float:
+    value = os.environ.get("BIOTWIN_LOCK_WAIT_SECONDS", "")
+    try:
+        return max(0.0, float(value)) if value else DEFAULT_LOCK_WAIT_S
+    except ValueError:
+        return DEFAULT_LOCK_WAIT_S
+
+
+def _held(exc: duckdb.Error) -> bool:
+    return "Could not set lock" in str(exc) or "Conflicting lock" in str(exc)
+
+
+def holder(exc: duckdb.Error) -> str:
+    """Who holds the lock, as DuckDB says it (`/usr/bin/python3 (PID 4242)`)."""
+    match = re.search(r"Conflicting lock is held in (.+? \(PID \d+\))", str(exc))
+    return match.group(1) if match else "another process"
+
+
+def open_waiting(
+    path: Path,
+    read_only: bool,
+    wait_s: float | None = None,
+    say: Callable[[str], None] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """duckdb.connect, waiting while another process holds the file (a reader blocks the one
+    writer, a writer blocks readers): retried with back-off up to `wait_s` (default
+    BIOTWIN_LOCK_WAIT_SECONDS, 120 s), said once, then WarehouseBusy naming the holder."""
+    wait_s = lock_wait_seconds() if wait_s is None else wait_s
+    deadline = time.monotonic() + wait_s
+    delay, said = 0.2, False
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if not _held(exc):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise WarehouseBusy(
+                    f"the warehouse {path} is held by {holder(exc)} for more than {wait_s:g} s "
+                    "(a reader or another run); close it or let it finish, then run again "
+                    "(BIOTWIN_LOCK_WAIT_SECONDS sets the wait)"
+                ) from None
+            if not said:
+                (say or LOG.warning)(
+                    f"the warehouse {path} is held by {holder(exc)}: waiting up to "
+                    f"{wait_s:g} s for it"
+                )
+                said = True
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse. Writers: one process at a time (DuckDB's rule); readers read-only."""
+    """Open the warehouse. Writers: one process at a time (DuckDB's rule); readers read-only.
+    A file held by another process is waited for (open_waiting), not an error at once."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = open_waiting(path, read_only)
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     con.execute("SET temp_directory = ?", [str(path.parent / "duckdb_tmp")])

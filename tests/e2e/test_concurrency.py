@@ -1,0 +1,86 @@
+"""Runs beside other processes, as a plant has them: two first runs on an empty home, a run
+while a scientist's read-only client holds the warehouse. Real processes, real files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from biotwin.settings import PROJECT_ROOT
+
+BIN = Path(sys.executable).parent
+SELECT = "ref/reference_data"  # a run that writes the warehouse and needs no landing zone
+
+
+def _start(home: Path, **env: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(BIN / "biotwin"), "run", "--select", SELECT],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "BIOTWIN_HOME": str(home), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _hold_read_only(warehouse: Path, seconds: float) -> subprocess.Popen:
+    """A reader in another process (a notebook, a BI tool) holding the file `seconds`."""
+    code = (
+        "import duckdb, sys, time; con = duckdb.connect(sys.argv[1], read_only=True); "
+        "print('held', flush=True); time.sleep(float(sys.argv[2]))"
+    )
+    reader = subprocess.Popen(
+        [sys.executable, "-c", code, str(warehouse), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert reader.stdout.readline().strip() == "held"
+    return reader
+
+
+def test_two_first_runs_on_an_empty_home_both_succeed(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    runs = [_start(home), _start(home)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    for run, (out, err) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, err[-2000:]
+        assert "succeeded" in out
+        assert "already exists" not in err
+
+
+def test_a_run_waits_for_a_reader_then_proceeds(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    warehouse = home / "warehouse.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    reader = _hold_read_only(warehouse, 6.0)
+    started = time.monotonic()
+    out, err = _start(home).communicate(timeout=300)
+    reader.wait()
+    assert "succeeded" in out, err[-2000:]
+    assert f"the warehouse {warehouse} is held by" in err and "waiting up to 120 s" in err
+    assert time.monotonic() - started >= 3.0  # it did wait for the reader
+
+
+def test_a_run_that_waited_too_long_fails_in_one_clear_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    warehouse = home / "warehouse.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    reader = _hold_read_only(warehouse, 30.0)
+    try:
+        run = _start(home, BIOTWIN_LOCK_WAIT_SECONDS="2")
+        out, err = run.communicate(timeout=300)
+    finally:
+        reader.kill()
+        reader.wait()
+    assert run.returncode == 1
+    ending = (out + err).strip().splitlines()[-20:]
+    assert "Traceback" not in "\n".join(ending)
+    named = [line for line in out.splitlines() if "is held by" in line]
+    assert named and f"(PID {reader.pid})" in named[0] and "for more than 2 s" in named[0], out
