@@ -37,10 +37,10 @@ _VALIDATION_BUILD = pytest.StashKey[tuple[subprocess.Popen, Path]]()
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """The dbt manifest the Dagster definitions read, prepared explicitly before collection.
-    Tests write landing files and ingest them at once: a short settle window (0.5 s, the
-    default is 3 s) keeps the arrival check on every ingestion without 3 s waits; the tests
-    of the rule itself set their own (tests/integration/test_hostile_files.py)."""
-    os.environ.setdefault("BIOTWIN_SETTLE_SECONDS", "0.5")
+    Tests write landing files and ingest them at once, and their files are complete when
+    written: no settle window (the default is 3 s), which would only add waits; the tests of
+    the rule itself set their own (tests/integration/test_hostile_files.py)."""
+    os.environ.setdefault("BIOTWIN_SETTLE_SECONDS", "0")
     prepare_manifest()
 
 
