@@ -44,14 +44,25 @@ def _hold_read_only(warehouse: Path, seconds: float) -> subprocess.Popen:
     return reader
 
 
-def test_two_first_runs_on_an_empty_home_both_succeed(tmp_path: Path) -> None:
+def test_two_first_runs_on_an_empty_home_both_create_the_instance(tmp_path: Path) -> None:
+    """Where two first runs raced (`table jobs already exists`): three processes open the
+    Dagster instance of one empty home at once, as `biotwin run` does before it runs."""
     home = tmp_path / "home"
-    runs = [_start(home), _start(home)]
-    outputs = [run.communicate(timeout=300) for run in runs]
-    for run, (out, err) in zip(runs, outputs, strict=True):
-        assert run.returncode == 0, err[-2000:]
-        assert "succeeded" in out
-        assert "already exists" not in err
+    code = "from orchestration.cli import _instance; print(len(_instance().get_runs()))"
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "BIOTWIN_HOME": str(home)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    for start in starts:
+        out, err = start.communicate(timeout=120)
+        assert start.returncode == 0 and out.strip() == "0", err[-2000:]
 
 
 def test_a_run_waits_for_a_reader_then_proceeds(tmp_path: Path) -> None:
