@@ -109,7 +109,7 @@ def _is_python_of_a_run(pid: int) -> bool:
     return "biotwin" in cmdline or "dagster" in cmdline or "pytest" in cmdline
 
 
-def stop(pids: list[int], grace_s: float = 5.0) -> None:
+def stop(pids: list[int], grace_s: float = 2.0) -> None:
     """SIGTERM, then SIGKILL what is left after `grace_s`."""
     for pid in pids:
         try:

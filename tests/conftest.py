@@ -54,6 +54,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     with (out / "build.log").open("w") as log:
         process = subprocess.Popen(
             [
+                # at low priority: it uses the core the tests leave idle, instead of slowing
+                # the tests that run two processes at once (the suite's wall time)
+                "nice",
+                "-n",
+                "15",
                 sys.executable,
                 "-m",
                 "tests.plant_builder",
