@@ -35,9 +35,17 @@ class Anchor:
     hash: str
 
 
+class AnchorDamaged(ValueError):
+    """A line of the anchor file is not an anchor; the message names the line."""
+
+
 def write_anchor(path: Path, seq: int, head: str) -> None:
-    """Append one head; a no-op when the last anchor already says it."""
-    anchors = read_anchors(path)
+    """Append one head; a no-op when the last anchor already says it. A damaged anchor file
+    does not stop the pipeline: the new head is appended, and `verify` reports the damage."""
+    try:
+        anchors = read_anchors(path)
+    except AnchorDamaged:
+        anchors = []
     if anchors and anchors[-1].seq == seq and anchors[-1].hash == head:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,15 +59,21 @@ def write_anchor(path: Path, seq: int, head: str) -> None:
 
 
 def read_anchors(path: Path) -> list[Anchor]:
-    """Every anchor in the file, in written order (a line that does not parse is skipped by
-    nobody: it is reported by `check_against_anchors`)."""
+    """Every anchor in the file, in written order; AnchorDamaged naming the first line that
+    is not one (an anchor file edited by hand is itself evidence)."""
     if not path.is_file():
         return []
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
             doc = json.loads(line)
             out.append(Anchor(str(doc["at"]), int(doc["seq"]), str(doc["hash"])))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AnchorDamaged(
+                f"line {number} of the anchor file {path} is not an anchor ({exc})"
+            ) from None
     return out
 
 

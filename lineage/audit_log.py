@@ -18,7 +18,13 @@ import duckdb
 
 from biotwin.query import table_exists
 from lineage.audit import GENESIS, Verdict, chain, verify
-from lineage.audit_anchor import anchor_path, check_against_anchors, read_anchors, write_anchor
+from lineage.audit_anchor import (
+    AnchorDamaged,
+    anchor_path,
+    check_against_anchors,
+    read_anchors,
+    write_anchor,
+)
 
 DDL = [
     "CREATE SCHEMA IF NOT EXISTS audit",
@@ -113,7 +119,10 @@ def read(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 def verify_log(con: duckdb.DuckDBPyConnection) -> Verdict:
     """The chain, its anchors and its cross-checks with the file ledger (docs/gmp.md)."""
     warehouse = warehouse_file(con)
-    anchors = read_anchors(anchor_path(warehouse)) if warehouse else []
+    try:
+        anchors = read_anchors(anchor_path(warehouse)) if warehouse else []
+    except AnchorDamaged as exc:
+        return Verdict(False, 0, None, str(exc))
     has_ledger = table_exists(con, "raw", "file_ledger")
     ledger_rows = (
         con.execute("SELECT count(*) FROM raw.file_ledger").fetchall()[0][0] if has_ledger else 0

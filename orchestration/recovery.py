@@ -95,18 +95,22 @@ def orphaned_dbt(warehouse: Path) -> list[int]:
         if "dbt" not in cmdline or needle not in cmdline:
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == 1 or process_start(parent) is None or not _is_python_of_a_run(parent):
+        if not _launched_by_python(parent):
             out.append(int(entry.name))
     return sorted(out)
 
 
-def _is_python_of_a_run(pid: int) -> bool:
-    """Whether `pid` is still a biotwin/dagster process (a live run's parent of dbt)."""
+def _launched_by_python(pid: int) -> bool:
+    """Whether `pid` is a live Python process: dbt is started by the Python process of a run
+    (the CLI, `dagster dev`, a notebook, a test), and re-parented to init or a subreaper (not
+    Python) when that process dies."""
+    if pid == 1:
+        return False
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        exe = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
     except OSError:
         return False
-    return "biotwin" in cmdline or "dagster" in cmdline or "pytest" in cmdline
+    return "python" in Path(exe).name
 
 
 def stop(pids: list[int], grace_s: float = 2.0) -> None:

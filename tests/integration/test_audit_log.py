@@ -281,3 +281,19 @@ def test_a_truncated_warehouse_is_reported_in_one_line(ingested: Path, tmp_path:
         assert done.returncode == 1, (command, done.stdout, done.stderr)
         assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
         assert "docs/operations.md" in done.stderr
+
+
+def test_a_damaged_anchor_file_is_reported_not_a_traceback(
+    ingested: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from lineage.audit_anchor import anchor_path
+    from orchestration.cli import main
+
+    warehouse = _copy_with_anchor(ingested, tmp_path)
+    with anchor_path(warehouse).open("a") as handle:
+        handle.write("{not an anchor\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BIOTWIN_WAREHOUSE", str(warehouse))
+        assert main(["audit", "verify"]) == 1
+    err = capsys.readouterr().err
+    assert "is not an anchor" in err and len(err.strip().splitlines()) == 1, err
