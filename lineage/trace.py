@@ -83,11 +83,18 @@ def _ancestors(manifest: Mapping[str, Any], uid: str) -> dict[str, int]:
     return found
 
 
+# raw tables about files, not source records: no `_record_id` to follow
+BOOKKEEPING_TABLES = ("file_ledger", "quarantine")
+
+
 def _raw_sources(manifest: Mapping[str, Any], node: Mapping[str, Any]) -> list[str]:
+    sources = manifest["sources"]
     return [
         uid
         for uid in _ancestors(manifest, node["unique_id"])
-        if uid in manifest["sources"] and manifest["sources"][uid]["schema"] == "raw"
+        if uid in sources
+        and sources[uid]["schema"] == "raw"
+        and sources[uid]["name"] not in BOOKKEEPING_TABLES
     ]
 
 
@@ -121,6 +128,21 @@ def _file_state(landing: Path | None, source_path: str, sha256: str) -> str:
     with path.open("rb") as handle:  # streamed: an export can be large
         digest = hashlib.file_digest(handle, "sha256").hexdigest()
     return "unchanged (sha256 matches)" if digest == sha256 else f"CHANGED: now sha256 {digest}"
+
+
+def _superseded_by(con: duckdb.DuckDBPyConnection, sha256: str) -> dict | None:
+    """The later version of the file's path, as the marts' file lineage (dim_source_file,
+    the one place the rule lives) records it; None if current or never built."""
+    try:
+        found = _rows(
+            con,
+            "SELECT superseded_by_sha256 AS sha256, superseded_at_utc AS ingested_at "
+            "FROM marts.dim_source_file WHERE file_sha256 = ? AND is_superseded",
+            [sha256],
+        )
+    except duckdb.CatalogException:  # marts not built yet
+        return None
+    return found[0] if found else None
 
 
 def _raw_record(
@@ -163,6 +185,7 @@ def _raw_record(
                 "ingested_at": record["_ingested_at"],
                 "file_now": _file_state(landing, record["_source_path"], record["_file_sha256"]),
                 "ledger": ledger[0] if ledger else None,
+                "superseded_by": _superseded_by(con, record["_file_sha256"]),
                 "values": {k: v for k, v in record.items() if not k.startswith("_")},
             }
     return None
@@ -317,6 +340,15 @@ def format_trace(doc: Mapping[str, Any]) -> str:
                 + (f"  position {raw['position']}" if raw["position"] else ""),
                 f"    sha256 {raw['sha256']}  file now: {raw['file_now']}",
                 f"    ingested {raw['ingested_at']} by run {raw['ingest_run']}",
+                *(
+                    [
+                        f"    SUPERSEDED by a later version of this path: sha256 "
+                        f"{raw['superseded_by']['sha256']} (ingested "
+                        f"{raw['superseded_by']['ingested_at']})"
+                    ]
+                    if raw.get("superseded_by")
+                    else []
+                ),
                 "    values as the source wrote them:",
                 *_pairs(raw["values"], "      "),
             ]

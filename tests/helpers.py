@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
 from pathlib import Path
 
 
@@ -62,3 +64,29 @@ def query(warehouse: Path, sql: str, params: list | None = None):
         return con.execute(sql, params or []).df()
     finally:
         con.close()
+
+
+def dbt_cli(args: list[str], warehouse: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    """The real dbt CLI as a user runs it by hand on `warehouse`, its target and logs kept in
+    `tmp_path` (so that tests do not share dbt's partial-parse state)."""
+    from orchestration.dbt_cli import DBT_DIR, dbt_executable
+
+    return subprocess.run(
+        [
+            dbt_executable(),
+            *args,
+            "--project-dir",
+            str(DBT_DIR),
+            "--profiles-dir",
+            str(DBT_DIR),
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+        ],
+        env={**os.environ, "BIOTWIN_WAREHOUSE": str(warehouse)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )

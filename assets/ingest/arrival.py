@@ -69,7 +69,11 @@ def cut_short(path: Path, system: str) -> str | None:
     """Why a line-based export looks cut (no final line break), or None."""
     if system not in LINE_SYSTEMS or path.suffix.lower() != ".csv":
         return None
-    with path.open("rb") as handle:
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return None  # vanished: the load finds it gone and holds it back
+    with handle:
         handle.seek(0, os.SEEK_END)
         if handle.tell() == 0:
             return None  # empty: the loaders say so

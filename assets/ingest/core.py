@@ -77,10 +77,21 @@ class SystemSummary:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     quarantine_samples: list[dict] = field(default_factory=list)
-    arriving: list[str] = field(default_factory=list)  # held back: still being written
+    # held back, unrecorded, for a later run: still being written, or gone before it was read
+    arriving: list[str] = field(default_factory=list)
 
     def count(self, status: str) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + 1
+
+
+def _digest(path: Path) -> str | None:
+    """The file's sha256, or None if it vanished since it was listed (moved away by an
+    operator or a transfer tool): a file that is not there is not data, and never a reason
+    to stop the other files."""
+    try:
+        return sha256_of(path)
+    except FileNotFoundError:
+        return None
 
 
 def record_id(file_sha256: str, position: str | int) -> str:
@@ -291,14 +302,23 @@ def ingest_system(
         ).fetchall()
     }
     seen_paths = {(sha, path) for sha, path, _ in known}
-    processed = {sha for sha, _, status in known if status != "duplicate" and sha}
+    # sha256 -> the path its bytes were loaded from
+    processed = {sha: path for sha, path, status in known if status != "duplicate" and sha}
     refused = {path for sha, path, _ in known if sha is None}
     group: list[tuple[FileContext, int]] = []
+
+    def account(ctx: FileContext, outcome: FileOutcome | None) -> None:
+        if outcome is None:  # vanished while it was being loaded: nothing written
+            summary.arriving.append(ctx.relative_path)
+            processed.pop(ctx.sha256, None)
+            seen_paths.discard((ctx.sha256, ctx.relative_path))
+            return
+        _account(summary, ctx, outcome)
 
     def flush() -> None:
         if group:
             for ctx, outcome in _load_group(con, group, loader, group_loader, contract):
-                _account(summary, ctx, outcome)
+                account(ctx, outcome)
             group.clear()
 
     listed = _list_files(landing_root, system)
@@ -316,7 +336,7 @@ def ingest_system(
     # hash ahead in a background thread while DuckDB loads the files before (hashlib and
     # file reads release the GIL); a refused path is never opened
     hasher = ThreadPoolExecutor(max_workers=1)
-    digests = iter(hasher.map(sha256_of, [p for p in paths if not refusals[p]]))
+    digests = iter(hasher.map(_digest, [p for p in paths if not refusals[p]]))
     try:
         for path in paths:
             rel = path.relative_to(landing_root).as_posix()
@@ -347,9 +367,16 @@ def ingest_system(
                     summary.count("quarantined")
                 continue
             sha = next(digests)
+            if sha is None:
+                summary.arriving.append(rel)
+                continue
             if (sha, rel) in seen_paths:
                 continue  # this exact file was handled by an earlier run
-            size = path.stat().st_size
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                summary.arriving.append(rel)
+                continue
             seen_paths.add((sha, rel))
             if sha in processed:
                 _ledger(
@@ -360,7 +387,7 @@ def ingest_system(
                     system=system,
                     site=site,
                     status="duplicate",
-                    reason="same bytes already ingested",
+                    reason=f"same bytes as {processed[sha]}, already ingested",
                     read=0,
                     loaded=0,
                     quarantined=0,
@@ -370,7 +397,7 @@ def ingest_system(
                 )
                 summary.count("duplicate")
                 continue
-            processed.add(sha)
+            processed[sha] = rel
             ctx = FileContext(
                 path,
                 rel,
@@ -393,7 +420,7 @@ def ingest_system(
                 if sum(n for _, n in group) >= GROUP_BYTES or len(group) >= GROUP_FILES:
                     flush()
                 continue
-            _account(summary, ctx, _load_one(con, ctx, loader, contract, size))
+            account(ctx, _load_one(con, ctx, loader, contract, size))
         flush()
     finally:
         hasher.shutdown(cancel_futures=True)
@@ -417,7 +444,7 @@ def _load_group(
     loader: Loader,
     group_loader: GroupLoader,
     contract: Contract,
-) -> list[tuple[FileContext, FileOutcome]]:
+) -> list[tuple[FileContext, FileOutcome | None]]:
     """Many files in one transaction; if the group cannot be read together, one by one."""
     con.execute("BEGIN TRANSACTION")
     try:
@@ -429,7 +456,10 @@ def _load_group(
         _ledger_rows(con, ledger_rows)
     except ENVIRONMENT_ERRORS:
         con.execute("ROLLBACK")
-        raise
+        if all(ctx.path.exists() for ctx, _ in group):
+            raise
+        # one of them vanished meanwhile: one by one, the vanished one held back
+        return [(ctx, _load_one(con, ctx, loader, contract, size)) for ctx, size in group]
     except Exception:  # a file the group cannot take: one by one, each with its own outcome
         con.execute("ROLLBACK")
         return [(ctx, _load_one(con, ctx, loader, contract, size)) for ctx, size in group]
@@ -447,9 +477,10 @@ def _status(outcome: FileOutcome) -> str:
 
 def _load_one(
     con: duckdb.DuckDBPyConnection, ctx: FileContext, loader: Loader, contract: Contract, size: int
-) -> FileOutcome:
+) -> FileOutcome | None:
     """One transaction: raw rows + quarantine rows + ledger row, or (on rejection) only the
-    whole-file quarantine row and the ledger row."""
+    whole-file quarantine row and the ledger row. None: the file vanished before it could be
+    read, and nothing was written (it is not data; if it comes back, a later run loads it)."""
     con.execute("BEGIN TRANSACTION")
     try:
         if ctx.site_timezone is None:
@@ -472,6 +503,8 @@ def _load_one(
         outcome = whole_file_rejection(ctx, FileRejected("file:read", f"cannot be read: {first}"))
     except ENVIRONMENT_ERRORS:
         con.execute("ROLLBACK")
+        if not ctx.path.exists():  # vanished while it was read (DuckDB says IOException)
+            return None
         raise
     except Exception as exc:  # a loader bug or a hostile file: this file only
         con.execute("ROLLBACK")
@@ -538,6 +571,9 @@ def _finish(
 
 def _head(path: Path, limit: int = 2000) -> str:
     """The start of a rejected file, as text a person can read (bytes kept safe)."""
-    with path.open("rb") as handle:
-        data = handle.read(limit)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit)
+    except FileNotFoundError:
+        return "(the file vanished from the landing zone before its start could be kept)"
     return data.decode("utf-8", errors="backslashreplace")

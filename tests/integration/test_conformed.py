@@ -25,6 +25,7 @@ MARTS = {
     "dim_parameter",
     "dim_equipment",
     "dim_batch",
+    "dim_source_file",
     "fct_batch_phase",
     "fct_process_timeseries",
     "fct_batch_trajectory",

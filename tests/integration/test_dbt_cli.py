@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
-from orchestration.dbt_cli import DBT_DIR, dbt_executable
-from tests.helpers import query
+from tests.helpers import dbt_cli, query
 
 STAGING = {
     "stg_historian__points": "historian_point",
@@ -25,28 +22,6 @@ STAGING = {
 }
 
 
-def _dbt(args: list[str], warehouse: Path, tmp_path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            dbt_executable(),
-            *args,
-            "--project-dir",
-            str(DBT_DIR),
-            "--profiles-dir",
-            str(DBT_DIR),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-        ],
-        env={**os.environ, "BIOTWIN_WAREHOUSE": str(warehouse)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-
 def test_staging_keeps_every_raw_row(conformed: Path) -> None:
     for model, raw in STAGING.items():
         staged = query(conformed, f"SELECT count(*) AS n FROM staging.{model}")["n"].iloc[0]
@@ -57,7 +32,7 @@ def test_staging_keeps_every_raw_row(conformed: Path) -> None:
 def test_dbt_docs_generate_describes_every_mart(conformed: Path, tmp_path: Path) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(conformed, warehouse)
-    done = _dbt(["docs", "generate"], warehouse, tmp_path)
+    done = dbt_cli(["docs", "generate"], warehouse, tmp_path)
     assert done.returncode == 0, done.stdout[-3000:]
     catalog = json.loads((tmp_path / "target" / "catalog.json").read_text())
     marts = {
@@ -80,6 +55,6 @@ def test_a_failing_data_test_fails_the_build(conformed: Path, tmp_path: Path) ->
             "CREATE OR REPLACE TABLE marts.dim_site AS "
             "SELECT * FROM marts.dim_site UNION ALL SELECT * FROM marts.dim_site"
         )
-    done = _dbt(["test", "--select", "dim_site"], warehouse, tmp_path)
+    done = dbt_cli(["test", "--select", "dim_site"], warehouse, tmp_path)
     assert done.returncode == 1
     assert "FAIL" in done.stdout and "unique_dim_site_site_id" in done.stdout

@@ -178,3 +178,55 @@ def test_a_json_document_beyond_the_size_limit_is_refused_unread(tmp_path: Path)
     with pytest.raises(FileRejected, match="larger than the 100 bytes"):
         load_json(path, max_bytes=100)
     assert load_json(path) == {"Items": []}
+
+
+def test_a_file_that_vanishes_mid_run_is_held_back_and_the_others_load(
+    plant_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator moves files away while a run reads the folder: one before it is hashed,
+    one after (while the files before it load). Neither stops the run or is recorded; the
+    others load; put back, they load on the next run."""
+    from assets.ingest import core
+
+    landing = tmp_path / "landing"
+    exports = sorted((plant_dir / "landing" / "historian" / "BOS").glob("PI_EXPORT_*.csv"))[:3]
+    records = sorted((plant_dir / "landing" / "mes" / "BOS").glob("*_v1.json"))[:3]
+    for system, files in (("historian", exports), ("mes", records)):
+        (landing / system / "BOS").mkdir(parents=True)
+        for path in files:
+            shutil.copy(path, landing / system / "BOS" / path.name)
+    gone = {exports[1].name, records[1].name, exports[2].name, records[2].name}
+    before_hash = {exports[1].name, records[1].name}
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    real = core._digest
+
+    def digest_and_vanish(path: Path) -> str | None:
+        if path.name in before_hash:
+            path.rename(aside / path.name)
+        digest = real(path)
+        if path.name in gone - before_hash:
+            path.rename(aside / path.name)
+        return digest
+
+    monkeypatch.setattr(core, "_digest", digest_and_vanish)
+    con = connect(tmp_path / "w.duckdb")
+    try:
+        held = {
+            system: ingest(con, system, landing, plant_dir / "reference", "moved", settle_s=0)
+            for system in ("historian", "mes")
+        }
+        assert {p.rsplit("/", 1)[1] for s in held.values() for p in s.arriving} == gone
+        ledger = _ledger(con)
+        assert {p.rsplit("/", 1)[1] for p in ledger} == {exports[0].name, records[0].name}
+        assert all(status == "loaded" for status, *_ in ledger.values())
+        monkeypatch.setattr(core, "_digest", real)
+        for name in gone:
+            system = "historian" if name.endswith(".csv") else "mes"
+            (aside / name).rename(landing / system / "BOS" / name)
+        for system in ("historian", "mes"):
+            ingest(con, system, landing, plant_dir / "reference", "back", settle_s=0)
+        ledger = _ledger(con)
+        assert len(ledger) == 6 and all(status == "loaded" for status, *_ in ledger.values())
+    finally:
+        con.close()

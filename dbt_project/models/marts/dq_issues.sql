@@ -341,6 +341,27 @@ duplicate_files as (
     where ledger.status = 'duplicate'
 ),
 
+superseded_files as (
+    select
+        'superseded_file' as issue_type,
+        'info' as severity,
+        versions.system as source_system,
+        versions.site_id,
+        {{ dbt.safe_cast('null', api.Column.translate_type('string')) }} as batch_id,
+        versions.file_sha256,
+        {{ dbt.safe_cast('null', api.Column.translate_type('string')) }} as record_id,
+        versions.rows_loaded as n_records,
+        versions.ingested_at as first_at_utc,
+        versions.superseded_at_utc as last_at_utc,
+        {{ dbt.concat([
+            "'version '", dbt.safe_cast('versions.file_version', api.Column.translate_type('string')),
+            "' of this path, superseded by file '", "versions.superseded_by_sha256",
+            "': where both hold a record, the later version is used'"
+        ]) }} as detail
+    from {{ ref('stg_ingest__file_versions') }} as versions
+    where versions.is_superseded
+),
+
 issues as (
     select * from historian_unconformed
     union all
@@ -361,6 +382,8 @@ issues as (
     select * from quarantined
     union all
     select * from duplicate_files
+    union all
+    select * from superseded_files
 )
 
 select

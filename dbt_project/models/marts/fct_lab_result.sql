@@ -41,7 +41,7 @@ instruments as (
         result_text,
         status,
         1 as version,
-        true as is_current,
+        not _file_superseded as is_current,
         sampled_at_utc,
         {{ dbt.safe_cast('null', api.Column.translate_type('string')) }} as change_reason,
         _record_id

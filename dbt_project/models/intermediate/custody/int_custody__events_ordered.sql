@@ -1,7 +1,8 @@
 -- Custody events of each chain of identity in time order, checked against the expected steps
 -- (seed custody_event_types): a skipped step is a gap, a hand-off without a signature is
 -- flagged, a temperature outside the step's range is an excursion. An event repeated in a
--- re-sent extract is one event: the first-loaded copy is kept and the copies are counted.
+-- re-sent extract is one event: the copy kept is from a file's latest version, then the
+-- first loaded (stg_ingest__file_versions), and the copies are counted.
 with staged as (
     select * from {{ ref('stg_custody__events') }}
 ),
@@ -45,7 +46,9 @@ all_copies as (
             partition by
                 coi_id, event_type, event_time_utc, location, custodian, signed_by,
                 container_id, temperature_c
-            order by _ingested_at, _record_id
+            order by
+                coalesce(versions.is_superseded, false), resolved._ingested_at,
+                resolved._record_id
         ) as copy_rank,
         count(*) over (
             partition by
@@ -53,6 +56,8 @@ all_copies as (
                 container_id, temperature_c
         ) as n_copies
     from resolved
+    left join {{ ref('stg_ingest__file_versions') }} as versions
+        on resolved._file_sha256 = versions.file_sha256
 ),
 
 events as (

@@ -1,9 +1,10 @@
 -- The historian knows no batch: a reading belongs to a batch because one of the batch's phases
 -- ran on that equipment at that time (window [start, end), a range join every engine runs).
 -- Readings outside every window (idle equipment) belong to no batch and are not kept here.
--- Overlapping exports repeat readings: per batch, parameter and instant the first-loaded one
--- wins. Only files that overlap another file (int_historian__file_spans) can repeat a reading,
--- so only their readings go through the (costly) ranking.
+-- Overlapping exports repeat readings: per batch, parameter and instant a file's latest version
+-- wins over a superseded one (same path, other bytes: stg_ingest__file_versions), then the
+-- first-loaded file. Only files that overlap another file (int_historian__file_spans) can
+-- repeat a reading, so only their readings go through the (costly) ranking.
 with points as (
     select
         equipment_id,
@@ -39,9 +40,11 @@ windows as (
 ),
 
 overlapping_files as (
-    select distinct _file_sha256
-    from {{ ref('int_historian__file_spans') }}
-    where overlaps_another_file
+    select distinct spans._file_sha256, coalesce(versions.is_superseded, false) as is_superseded
+    from {{ ref('int_historian__file_spans') }} as spans
+    left join {{ ref('stg_ingest__file_versions') }} as versions
+        on spans._file_sha256 = versions.file_sha256
+    where spans.overlaps_another_file
 ),
 
 attributed as (
@@ -84,10 +87,12 @@ ranked_repeats as (
         attributed.*,
         row_number() over (
             partition by attributed.batch_id, attributed.parameter_id, attributed.ts_utc
-            order by attributed._ingested_at, attributed._file_sha256, attributed._row_number
+            order by
+                overlapping_files.is_superseded, attributed._ingested_at,
+                attributed._file_sha256, attributed._row_number
         ) as reading_rank
     from attributed
-    where attributed._file_sha256 in (select _file_sha256 from overlapping_files)
+    inner join overlapping_files on attributed._file_sha256 = overlapping_files._file_sha256
 ),
 
 kept as (

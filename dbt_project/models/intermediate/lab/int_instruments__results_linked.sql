@@ -1,7 +1,9 @@
 -- Instrument readings of mapped fields, linked to a batch through the site's sample-id pattern
 -- and converted to canonical units. Below-range readings keep their censor and the reported
 -- limit (allotropy's -0.0 is not a measurement). Fields not in instrument_fields are
--- instrument diagnostics and stay in staging.
+-- instrument diagnostics and stay in staging. An export re-sent under the same name with other
+-- bytes supersedes the earlier one (stg_ingest__file_versions): the earlier file's readings
+-- stay, marked `_file_superseded`, and are no longer current in fct_lab_result.
 with measurements as (
     select * from {{ ref('stg_instruments__measurements') }}
 ),
@@ -24,6 +26,10 @@ sites as (
 
 batches as (
     select batch_id, batch_key from {{ ref('int_batch_records__latest') }}
+),
+
+versions as (
+    select file_sha256, is_superseded from {{ ref('stg_ingest__file_versions') }}
 ),
 
 mapped as (
@@ -53,6 +59,7 @@ select
     mapped._record_id,
     mapped._file_sha256,
     mapped._ingested_at,
+    coalesce(versions.is_superseded, false) as _file_superseded,
     {{ sha256_hex(dbt.concat(["'instrument'", "'|'", "mapped._record_id"])) }} as result_id,
     {{ dbt.concat(["'instrument:'", "mapped.vendor"]) }} as source_system,
     mapped.site_id,
@@ -81,3 +88,4 @@ left join batches
 left join units
     on mapped.unit = units.from_unit
     and mapped.canonical_unit = units.to_unit
+left join versions on mapped._file_sha256 = versions.file_sha256

@@ -1,9 +1,15 @@
 -- One row per version of a LIMS result. A result (site, sample number, analysis, component,
 -- replicate) is re-sent in every weekly extract; an export identical to an earlier one is the
 -- same version, any change (value, status, reason) is a new one. Old versions are kept; the
--- latest is current.
+-- latest is current. Of identical copies, the one kept for lineage is from a file's latest
+-- version (stg_ingest__file_versions), then the first loaded.
 with linked as (
-    select * from {{ ref('int_lims__results_linked') }}
+    select
+        results.*,
+        coalesce(versions.is_superseded, false) as _file_superseded
+    from {{ ref('int_lims__results_linked') }} as results
+    left join {{ ref('stg_ingest__file_versions') }} as versions
+        on results._file_sha256 = versions.file_sha256
 ),
 
 exports as (
@@ -13,7 +19,7 @@ exports as (
             partition by
                 site_id, sample_number, analysis, component, replicate,
                 status, result_text, source_unit, change_reason, changed_at_utc
-            order by _ingested_at, _record_id
+            order by _file_superseded, _ingested_at, _record_id
         ) as export_rank,
         count(*) over (
             partition by
