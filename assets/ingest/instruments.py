@@ -19,6 +19,7 @@ from allotropy.to_allotrope import allotrope_from_file
 from assets.contracts import instruments as contract
 from assets.contracts.base import FileRejected, group_reasons, row_failures
 from assets.ingest.core import FileContext, FileOutcome, Rejected, append_rows
+from assets.ingest.limits import check_instrument_file
 
 CONTRACT = contract
 
@@ -70,6 +71,7 @@ def _fields(node, out: dict, flags: dict) -> None:
 
 def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
     vendor = vendor_of(ctx)
+    check_instrument_file(ctx.path)
     try:
         doc = allotrope_from_file(
             str(ctx.path), vendor, default_timezone=ZoneInfo(ctx.site_timezone)

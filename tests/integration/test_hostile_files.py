@@ -230,3 +230,62 @@ def test_a_file_that_vanishes_mid_run_is_held_back_and_the_others_load(
         assert len(ledger) == 6 and all(status == "loaded" for status, *_ in ledger.values())
     finally:
         con.close()
+
+
+def test_a_cut_xlsx_and_a_zip_bomb_are_quarantined_unparsed_and_the_others_load(
+    plant_dir: Path, tmp_path: Path
+) -> None:
+    """An instrument export as a broken or hostile zip container: a real workbook cut in half
+    (the copy broke off) fails in allotropy; a workbook whose sheet expands a thousandfold is
+    refused before any parser opens it; the good export beside them loads."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    folder = tmp_path / "landing" / "instruments" / "BOS" / "roche_cedex_hires"
+    folder.mkdir(parents=True)
+    book = Workbook()
+    for row in range(200):
+        book.active.append([f"S-{row}", "VCD", row * 0.5, "1e5 cells/mL"])
+    book.save(folder / "whole.xlsx")
+    whole = (folder / "whole.xlsx").read_bytes()
+    (folder / "whole.xlsx").unlink()
+    (folder / "cut.xlsx").write_bytes(whole[: len(whole) // 2])
+    with zipfile.ZipFile(folder / "bomb.xlsx", "w", zipfile.ZIP_DEFLATED) as bomb:
+        bomb.writestr("[Content_Types].xml", "<Types/>")
+        bomb.writestr("xl/worksheets/sheet1.xml", b"<" + b" " * 50_000_000)
+    good = sorted((plant_dir / "landing" / "instruments" / "BOS").glob("*/*"))[0]
+    (folder.parent / good.parent.name).mkdir()
+    shutil.copy(good, folder.parent / good.parent.name / good.name)
+    con = connect(tmp_path / "w.duckdb")
+    try:
+        ingest(con, "instruments", tmp_path / "landing", plant_dir / "reference", "zip", settle_s=0)
+        ledger = _ledger(con)
+        checks = dict(con.execute("SELECT source_path, check_name FROM raw.quarantine").fetchall())
+    finally:
+        con.close()
+    cut, bomb = (f"instruments/BOS/roche_cedex_hires/{n}.xlsx" for n in ("cut", "bomb"))
+    assert ledger[cut][0] == ledger[bomb][0] == "quarantined"
+    assert checks[cut] == "allotropy:parse" and checks[bomb] == "file:archive"
+    assert "a zip bomb" in ledger[bomb][1] and "xl/worksheets/sheet1.xml" in ledger[bomb][1]
+    status, _reason, _read, loaded = ledger[f"instruments/BOS/{good.parent.name}/{good.name}"]
+    assert status == "loaded" and loaded > 0
+
+
+def test_instrument_file_bounds_name_the_bound(tmp_path: Path) -> None:
+    import zipfile
+
+    from assets.contracts.base import FileRejected
+    from assets.ingest.limits import check_instrument_file
+
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"x" * 2000)
+    with pytest.raises(FileRejected, match="larger than the 1,000 bytes allowed"):
+        check_instrument_file(big, max_bytes=1000)
+    wide = tmp_path / "wide.xlsx"
+    with zipfile.ZipFile(wide, "w", zipfile.ZIP_STORED) as archive:  # stored: ratio 1
+        archive.writestr("a.xml", b"a" * 3000)
+        archive.writestr("b.xml", b"b" * 3000)
+    with pytest.raises(FileRejected, match="expand to 6,000 bytes, more than the 5,000"):
+        check_instrument_file(wide, max_expanded=5000)
+    check_instrument_file(wide)  # within every default bound

@@ -63,6 +63,7 @@ def samples(plant_dir: Path) -> dict[str, Path]:
         "lims": min((landing / "lims" / "BSL").glob("*.csv")),
         "custody": min((landing / "custody" / "BOS").glob("*.csv")),
         "mes": min((landing / "mes" / "BOS").glob("*_v1.json")),
+        "instruments": min((landing / "instruments" / "BOS" / "beckman_vi_cell_blu").glob("*")),
     }
 
 
@@ -72,7 +73,7 @@ def samples(plant_dir: Path) -> dict[str, Path]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    which=st.sampled_from(["historian", "historian_json", "lims", "custody", "mes"]),
+    which=st.sampled_from(["historian", "historian_json", "lims", "custody", "mes", "instruments"]),
     kind=MUTATIONS,
     cut_fraction=st.floats(0.01, 0.99),
 )
@@ -85,6 +86,8 @@ def test_fuzzed_files_are_loaded_or_quarantined(
     tmp = tmp_path_factory.mktemp("fuzz")
     system = "historian" if which.startswith("historian") else which
     site_dir = tmp / "landing" / system / "BOS"
+    if system == "instruments":  # landing/instruments/<site>/<vendor>/
+        site_dir = site_dir / src.parent.name
     site_dir.mkdir(parents=True)
     (site_dir / f"fuzzed{src.suffix}").write_bytes(data)
     # a good file next to it must load whatever happens to the fuzzed one
