@@ -5,6 +5,7 @@ session), never parsed at import: this module only reads the prepared manifest.j
 dbt runs as a subprocess with `threads: 1` in the `warehouse` pool, the one DuckDB writer.
 """
 
+import os
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from functools import cache
@@ -30,6 +31,7 @@ from lineage.dbt_events import DbtRunContext, dbt_node_events
 from lineage.naming import warehouse_namespace
 from lineage.outbox import Outbox
 from orchestration.dbt_cli import DBT_DIR, MANIFEST, build_args, dbt_executable
+from orchestration.dbt_launcher import PARENT_ENV
 from orchestration.resources import PlantPaths
 
 # dbt sources are tables the Python assets write, and one asset writes several tables, while
@@ -128,6 +130,8 @@ def _dbt_models(
         "dbt_models",
         "orchestration/dbt.py",
     ) as lineage:
+        # dbt's launcher exits instead of building if this process died before dbt started
+        os.environ[PARENT_ENV] = str(os.getpid())
         invocation = dbt.cli(
             build_args(paths.warehouse_path(), full_refresh=config.full_refresh), context=context
         )

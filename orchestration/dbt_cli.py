@@ -18,8 +18,11 @@ MANIFEST = DBT_DIR / "target" / "manifest.json"
 
 
 def dbt_executable() -> str:
-    """The dbt next to this interpreter: works without an activated venv."""
-    return str(Path(sys.executable).with_name("dbt"))
+    """The dbt next to this interpreter (works without an activated venv), through its
+    launcher `biotwin-dbt` (orchestration/dbt_launcher.py), which makes dbt die with the
+    process that started it. A venv installed before the launcher existed has plain dbt."""
+    launcher = Path(sys.executable).with_name("biotwin-dbt")
+    return str(launcher if launcher.exists() else Path(sys.executable).with_name("dbt"))
 
 
 def project_files() -> list[Path]:

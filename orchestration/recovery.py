@@ -21,6 +21,7 @@ from pathlib import Path
 
 PID_TAG = "biotwin/pid"
 PID_START_TAG = "biotwin/pid_start"
+DBT_PROGRAMS = ("dbt", "biotwin-dbt")  # dbt and its launcher (orchestration/dbt_launcher.py)
 LIVE_STATUSES = ("STARTED", "STARTING", "NOT_STARTED", "QUEUED", "CANCELING")
 
 
@@ -88,16 +89,25 @@ def orphaned_dbt(warehouse: Path) -> list[int]:
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        if "dbt" not in cmdline or needle not in cmdline:
+        if not _is_dbt(argv) or needle not in " ".join(argv):
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])
         if not _launched_by_python(parent):
             out.append(int(entry.name))
     return sorted(out)
+
+
+def _is_dbt(argv: list[str]) -> bool:
+    """Whether the process is dbt itself (`dbt …`, or `python …/dbt …` as a console script
+    runs), not a shell or an editor whose command line merely mentions it."""
+    names = [Path(a).name for a in argv[:2]]
+    if names and names[0] in DBT_PROGRAMS:
+        return True
+    return len(names) == 2 and names[0].startswith("python") and names[1] in DBT_PROGRAMS
 
 
 def _launched_by_python(pid: int) -> bool:

@@ -1,0 +1,46 @@
+"""`biotwin-dbt`: dbt, bound to the life of the process that started it.
+
+A run's Python process starts `dbt build` as a child. If that process is killed (SIGKILL, out
+of memory), Linux re-parents the child to init and dbt goes on writing the warehouse with
+nobody to read its results. This launcher asks the kernel to send dbt SIGTERM the moment its
+parent dies (`prctl(PR_SET_PDEATHSIG)`, kept across `exec`), then becomes the real dbt beside
+this interpreter. If the parent died before the request took effect, it exits instead of
+building. Where prctl does not exist (not Linux), dbt runs as before and the next run's
+recovery stops an orphan (orchestration/recovery.py). Only the standard library, so it starts
+in milliseconds.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+PARENT_ENV = "BIOTWIN_DBT_PARENT"  # the pid of the process that launched us, set by it
+
+
+def bind_to_parent() -> bool:
+    """Ask for SIGTERM when the parent dies; False where the kernel has no such request."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def main() -> None:
+    bound = bind_to_parent()
+    expected = os.environ.get(PARENT_ENV)
+    if bound and expected and os.getppid() != int(expected):
+        # the parent is already gone: it cannot read what dbt would do, so nothing is done
+        sys.stderr.write("biotwin-dbt: the process that started dbt is gone; not building\n")
+        sys.exit(143)
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    os.execv(dbt, [dbt, *sys.argv[1:]])  # noqa: S606 - the venv's own dbt, no shell
+
+
+if __name__ == "__main__":
+    main()
