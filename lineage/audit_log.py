@@ -23,6 +23,7 @@ from lineage.audit_anchor import (
     anchor_path,
     check_against_anchors,
     read_anchors,
+    unvouched,
     write_anchor,
 )
 
@@ -76,16 +77,25 @@ def append(con: duckdb.DuckDBPyConnection, entries: Iterable[Mapping[str, Any]])
     return len(rows)
 
 
+def next_seq(con: duckdb.DuckDBPyConnection) -> int:
+    """The seq the next appended entry gets: what an anchor after the append vouches from."""
+    ensure_audit_table(con)
+    found = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM audit.audit_log").fetchall()
+    return int(found[0][0])
+
+
 def append_committed(con: duckdb.DuckDBPyConnection, entries: list[Mapping[str, Any]]) -> int:
-    """`append` in a transaction of its own (for callers outside one)."""
+    """`append` in a transaction of its own (for callers outside one), then anchored."""
     con.execute("BEGIN TRANSACTION")
     try:
+        since = next_seq(con)
         added = append(con, entries)
     except Exception:
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
-    anchor(con)
+    if added:
+        anchor(con, since)
     return added
 
 
@@ -97,15 +107,16 @@ def warehouse_file(con: duckdb.DuckDBPyConnection) -> Path | None:
     return Path(rows[0][0]) if rows and rows[0][0] else None
 
 
-def anchor(con: duckdb.DuckDBPyConnection) -> None:
-    """Append the committed head of the log to the anchor outside the warehouse
-    (lineage/audit_anchor.py); every asset run ends with a commit that comes here."""
+def anchor(con: duckdb.DuckDBPyConnection, since: int) -> None:
+    """Append the committed head of the log to the anchor outside the warehouse, vouching for
+    the entries from `since` on, which the caller has just committed itself
+    (lineage/audit_anchor.py). Called right after every commit that grows the log."""
     warehouse = warehouse_file(con)
     if warehouse is None or not table_exists(con, "audit", "audit_log"):
         return
     head = con.execute("SELECT seq, hash FROM audit.audit_log ORDER BY seq DESC LIMIT 1").fetchall()
     if head:
-        write_anchor(anchor_path(warehouse), int(head[0][0]), str(head[0][1]))
+        write_anchor(anchor_path(warehouse), int(head[0][0]), str(head[0][1]), since)
 
 
 def read(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -142,6 +153,15 @@ def verify_log(con: duckdb.DuckDBPyConnection) -> Verdict:
     verdict = verify(rows)
     if not verdict.ok:
         return verdict
+    if rows and not anchors:
+        return Verdict(
+            False,
+            verdict.checked,
+            None,
+            f"no anchor at {anchor_path(warehouse) if warehouse else '(in memory)'} vouches for "
+            f"the {len(rows)} entries: the anchor file was deleted or moved "
+            "(BIOTWIN_AUDIT_ANCHOR says where it is)",
+        )
     problem = check_against_anchors(rows, anchors)
     if problem:
         return Verdict(False, verdict.checked, None, problem)
@@ -249,3 +269,43 @@ def audit_run(
         "detail": {**detail, "code_version": code_version()},
     }
     return append_committed(con, [entry])
+
+
+class NothingToAcknowledge(ValueError):
+    """`acknowledge` was asked to vouch for entries that do not need it, or not all that do."""
+
+
+def acknowledge(con: duckdb.DuckDBPyConnection, through: int, reason: str, actor: str) -> str:
+    """Vouch for the entries no anchor vouches for, up to `through` (the last of them), once
+    a person has reviewed them: an `audit_acknowledged` entry naming them, the person and the
+    reason, then an anchor from the first of them on. The review itself stays in the log."""
+    warehouse = warehouse_file(con)
+    anchors = read_anchors(anchor_path(warehouse)) if warehouse else []
+    rows = read(con)
+    gaps = unvouched(len(rows), anchors)
+    if not gaps:
+        raise NothingToAcknowledge("every entry is vouched for by an anchor: nothing to do")
+    last = gaps[-1][1]
+    if through != last:
+        listed = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in gaps)
+        raise NothingToAcknowledge(
+            f"the entries no anchor vouches for are {listed}: review them all and acknowledge "
+            f"through {last}"
+        )
+    first = gaps[0][0]
+    con.execute("BEGIN TRANSACTION")
+    since = next_seq(con)
+    append(
+        con,
+        [
+            {
+                "kind": "audit_acknowledged",
+                "subject": f"entries {first}-{through}",
+                "actor": actor,
+                "detail": {"reason": reason, "entries": [list(g) for g in gaps]},
+            }
+        ],
+    )
+    con.execute("COMMIT")
+    anchor(con, first)
+    return f"acknowledged entries {first}-{through} (entry {since}): {reason}"

@@ -253,6 +253,34 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if verdict.ok else 1
 
 
+def _cmd_audit_acknowledge(args: argparse.Namespace) -> int:
+    """After a person reviewed the entries `audit verify` says no anchor vouches for: record
+    the review in the log and anchor them (docs/gmp.md)."""
+    import getpass
+
+    from assets.ingest.warehouse import WarehouseBusy, open_waiting
+    from lineage.audit_log import NothingToAcknowledge, acknowledge
+
+    if not settings().warehouse.exists():
+        print(f"biotwin: no warehouse at {settings().warehouse}", file=sys.stderr)
+        return 2
+    say = lambda line: print(line, file=sys.stderr)  # noqa: E731
+    try:
+        con = open_waiting(settings().warehouse, read_only=False, say=say)
+    except WarehouseBusy as exc:
+        print(f"biotwin: {exc}", file=sys.stderr)
+        return 1
+    try:
+        actor = f"{getpass.getuser()} via biotwin audit acknowledge"
+        print(acknowledge(con, args.through, args.reason, actor))
+    except NothingToAcknowledge as exc:
+        print(f"biotwin: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    return 0
+
+
 def _cmd_warehouse_check(args: argparse.Namespace) -> int:
     """Read every table of the warehouse in full (read-only): a truncated or damaged file is
     reported in one line, with the recovery procedure to follow."""
@@ -518,6 +546,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="check the hash chain of audit.audit_log")
     verify.set_defaults(func=_cmd_audit_verify)
+    ack = audit_sub.add_parser(
+        "acknowledge", help="vouch for reviewed entries that no anchor vouches for"
+    )
+    ack.add_argument("through", type=int, help="the last such entry (audit verify names it)")
+    ack.add_argument("--reason", required=True, help="what the review found")
+    ack.set_defaults(func=_cmd_audit_acknowledge)
 
     lineage = sub.add_parser("lineage", help="OpenLineage events")
     lineage_sub = lineage.add_subparsers(dest="lineage_command", required=True)

@@ -149,9 +149,12 @@ def load_reference(
             con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM _biotwin_ref")  # noqa: S608
             con.unregister("_biotwin_ref")
             counts[name] = len(table.frame)
-        audit.append(con, [{**entry, "actor": actor} for entry in entries])
+        since = audit.next_seq(con)
+        added = audit.append(con, [{**entry, "actor": actor} for entry in entries])
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
+    if added:
+        audit.anchor(con, since)
     return counts

@@ -135,7 +135,7 @@ def test_the_nightly_job_verifies_the_chain_and_fails_on_tampering(
     assert schedules["nightly_rebuild"].job_name == "main"
     job = defs.resolve_job_def("audit_verify")
     warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(ingested, warehouse)
+    warehouse = _copy_with_anchor(ingested, tmp_path)
 
     def run():
         return job.execute_in_process(
@@ -174,7 +174,7 @@ def _copy_with_anchor(ingested: Path, tmp_path: Path) -> Path:
     return warehouse
 
 
-def _forge(con: duckdb.DuckDBPyConnection) -> None:
+def _forge(con: duckdb.DuckDBPyConnection, kind: str = "file_loaded") -> None:
     """Append an entry with a correct hash: what someone who read lineage/audit.py can do."""
     from lineage.audit import chain
     from lineage.audit_log import COLUMNS
@@ -184,7 +184,7 @@ def _forge(con: duckdb.DuckDBPyConnection) -> None:
         [
             {
                 "recorded_at": datetime.now(UTC),
-                "kind": "file_loaded",
+                "kind": kind,
                 "subject": "historian/BOS/never_seen.csv@abc@2026-11-01T00:00:00.000000",
                 "actor": "someone",
                 "detail": "{}",
@@ -245,7 +245,11 @@ TAIL_TAMPERING = {
         lambda con: con.execute("DROP TABLE audit.audit_log"),
         "audit.audit_log is missing (dropped?)",
     ),
-    "forged with a correct hash": (_forge, "file entries name no file ledger row"),
+    "file entry forged with a correct hash": (_forge, "is vouched for by no anchor: added by hand"),
+    "run entry forged with a correct hash": (
+        lambda con: _forge(con, "asset_run"),
+        "is vouched for by no anchor: added by hand",
+    ),
     "re-hashed from entry 5": (lambda con: _rehash_from(con, 5), "the log was rewritten"),
 }
 
@@ -297,3 +301,49 @@ def test_a_damaged_anchor_file_is_reported_not_a_traceback(
         assert main(["audit", "verify"]) == 1
     err = capsys.readouterr().err
     assert "is not an anchor" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_reviewed_unvouched_entry_is_acknowledged_in_the_log(
+    ingested: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A forged (or crash-orphaned) entry stays named by `verify` through later runs' anchors
+    until a person acknowledges it; the acknowledgement is itself an audit entry."""
+    from lineage.audit_log import append_committed
+    from orchestration.cli import main
+
+    warehouse = _copy_with_anchor(ingested, tmp_path)
+    with duckdb.connect(str(warehouse)) as con:
+        _forge(con, "asset_run")
+        forged = con.execute("SELECT max(seq) FROM audit.audit_log").fetchone()[0]
+        # a later run appends and anchors its own entries: it does not vouch for the forgery
+        append_committed(con, [{"kind": "asset_run", "subject": "x@r", "actor": "t", "detail": {}}])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BIOTWIN_WAREHOUSE", str(warehouse))
+        assert main(["audit", "verify"]) == 1
+        assert f"entry {forged} is vouched for by no anchor" in capsys.readouterr().err
+        assert main(["audit", "acknowledge", str(forged + 1), "--reason", "r"]) == 1
+        assert f"acknowledge through {forged}" in capsys.readouterr().err
+        reason = "reviewed: test entry written by hand"
+        assert main(["audit", "acknowledge", str(forged), "--reason", reason]) == 0
+        assert main(["audit", "verify"]) == 0
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        kind, subject, detail = con.execute(
+            "SELECT kind, subject, detail FROM audit.audit_log ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+    assert (kind, subject) == ("audit_acknowledged", f"entries {forged}-{forged}")
+    assert reason in detail
+
+
+def test_a_log_whose_anchor_file_is_gone_does_not_verify(
+    ingested: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from lineage.audit_anchor import anchor_path
+    from orchestration.cli import main
+
+    warehouse = _copy_with_anchor(ingested, tmp_path)
+    anchor_path(warehouse).unlink()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BIOTWIN_WAREHOUSE", str(warehouse))
+        assert main(["audit", "verify"]) == 1
+    err = capsys.readouterr().err
+    assert "the anchor file was deleted or moved" in err and len(err.strip().splitlines()) == 1

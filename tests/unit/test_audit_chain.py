@@ -60,3 +60,18 @@ def test_a_rehashed_edit_still_breaks_the_link_to_the_next_entry() -> None:
     verdict = verify(log)
     assert not verdict.ok and verdict.first_broken_seq == 4
     assert "does not link" in verdict.reason
+
+
+def test_entries_no_anchor_vouches_for_are_found() -> None:
+    from lineage.audit_anchor import Anchor, unvouched
+
+    def a(seq: int, since: int | None) -> Anchor:
+        return Anchor("t", seq, "h", since)
+
+    assert unvouched(0, []) == []
+    assert unvouched(3, []) == [(1, 3)]
+    # anchors from before `since` existed vouch for everything after the one before
+    assert unvouched(5, [a(2, None), a(5, None)]) == []
+    assert unvouched(9, [a(4, 1), a(9, 6)]) == [(5, 5)]  # entry 5: written by no anchor's writer
+    assert unvouched(9, [a(4, 1), a(6, 5)]) == [(7, 9)]  # a tail after the last anchor
+    assert unvouched(9, [a(4, 1), a(9, 6), a(10, 5)]) == []  # acknowledged from 5 on
