@@ -8,6 +8,11 @@ this interpreter. If the parent died before the request took effect, it exits in
 building. Where prctl does not exist (not Linux), dbt runs as before and the next run's
 recovery stops an orphan (orchestration/recovery.py). Only the standard library, so it starts
 in milliseconds.
+
+`biotwin-dbt --version` answers from the installed packages' metadata instead of starting dbt:
+dagster-dbt asks for the version before every dbt command, and dbt's own answer imports all of
+dbt (about 3 s) and looks up the latest release on the internet, which a plant network may
+not allow.
 """
 
 from __future__ import annotations
@@ -31,7 +36,24 @@ def bind_to_parent() -> bool:
         return False
 
 
+def installed_versions() -> str:
+    """What `dbt --version` says about the installed packages, in its layout (dagster-dbt
+    reads the first version number), without importing dbt or asking the internet."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    lines = ["Core:", f"  - installed: {version('dbt-core')}", "", "Plugins:"]
+    for plugin in ("dbt-duckdb", "dbt-postgres", "dbt-spark"):
+        try:
+            lines.append(f"  - {plugin.removeprefix('dbt-')}: {version(plugin)}")
+        except PackageNotFoundError:
+            continue
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--version"]:
+        sys.stdout.write(installed_versions())
+        return
     bound = bind_to_parent()
     expected = os.environ.get(PARENT_ENV)
     if bound and expected and os.getppid() != int(expected):

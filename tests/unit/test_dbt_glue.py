@@ -66,3 +66,22 @@ def test_the_main_job_runs_dbt_after_every_ingestion_asset() -> None:
         "raw__instruments",
         "raw__custody",
     }
+
+
+def test_the_dbt_launcher_answers_the_version_without_starting_dbt() -> None:
+    """dagster-dbt asks `<dbt_executable> --version` before every command; the launcher
+    answers from package metadata (no import of dbt, no lookup of the latest release)."""
+    import subprocess
+    from importlib.metadata import version
+
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.dbt_cli import DBT_DIR, dbt_executable
+
+    assert dbt_executable().endswith("biotwin-dbt")
+    done = subprocess.run(
+        [dbt_executable(), "--version"], capture_output=True, text=True, check=True, timeout=30
+    )
+    assert f"installed: {version('dbt-core')}" in done.stdout
+    resource = DbtCliResource(project_dir=str(DBT_DIR), dbt_executable=dbt_executable())
+    assert str(resource._cli_version) == version("dbt-core")
