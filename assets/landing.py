@@ -15,12 +15,14 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    AssetSpec,
     Failure,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 
+from assets.catalog import INGESTION_KINDS, OWNERS, REFERENCE_KINDS
 from assets.contracts import reference as reference_contract
 from assets.ingest.core import SystemSummary
 from assets.ingest.reference import load_reference
@@ -33,6 +35,7 @@ from assets.openlineage_run import (
     reference_datasets,
 )
 from assets.plausibility import plausibility
+from assets.progress import Throttled
 from lineage.audit_log import audit_new_ledger_rows, audit_run
 from orchestration.resources import PlantPaths
 
@@ -44,6 +47,8 @@ REFERENCE_KEY = AssetKey(["ref", "reference_data"])
     key=REFERENCE_KEY,
     group_name="reference",
     pool=WAREHOUSE_POOL,
+    owners=OWNERS,
+    kinds=REFERENCE_KINDS,
     description="Reference CSVs (sites, parameters, units, tags, …) loaded into ref.* under "
     "contracts; a row that breaks its contract stops the load and names file, row and rule.",
 )
@@ -94,7 +99,19 @@ def _ingest_and_record(
     warehouse = paths.warehouse_path()
     con = connect(warehouse)
     try:
-        summary = ingest(con, system, paths.landing_path(), paths.reference_path(), run_id)
+        say = Throttled(context.log.info)
+
+        def on_file(done: SystemSummary, total: int) -> None:
+            say(f"{done.files_seen}/{total} files, {done.rows_loaded:,} rows loaded")
+
+        summary = ingest(
+            con, system, paths.landing_path(), paths.reference_path(), run_id, on_file=on_file
+        )
+        say(
+            f"{summary.files_seen} files, {summary.rows_loaded:,} rows loaded, "
+            f"{summary.rows_quarantined:,} quarantined",
+            last=True,
+        )
         flags = plausibility(con, system, run_id)
         audited = audit_new_ledger_rows(
             con, system, actor=f"biotwin ingestion, dagster run {run_id}"
@@ -124,6 +141,8 @@ def _ingestion_asset(system: str):
         key=key,
         group_name="landing",
         pool=WAREHOUSE_POOL,
+        owners=OWNERS,
+        kinds=INGESTION_KINDS,
         deps=[REFERENCE_KEY],
         description=f"New {system} files from the landing zone into raw.* with provenance; "
         "every file recorded in raw.file_ledger, bad rows in raw.quarantine.",
@@ -185,3 +204,29 @@ def _ingestion_asset(system: str):
 
 
 INGESTION_ASSETS = [_ingestion_asset(system) for system in LOADERS]
+
+# Tables every ingestion asset writes beside its raw tables: in the catalog as assets of their
+# own (dbt's dq_issues and the file lineage read them), derived from the assets that write them.
+BOOKKEEPING_SPECS = [
+    AssetSpec(
+        AssetKey(["raw", table]),
+        description=description,
+        group_name="landing",
+        owners=OWNERS,
+        kinds={"duckdb"},
+        deps=[a.key for a in INGESTION_ASSETS],
+    )
+    for table, description in (
+        (
+            "file_ledger",
+            "raw.file_ledger: one row per landing file seen by any ingestion asset (sha256, path, "
+            "status, reason, rows read / loaded / quarantined, contract, run), written in the "
+            "file's own load transaction (docs/ingestion.md).",
+        ),
+        (
+            "quarantine",
+            "raw.quarantine: every row or file a contract refused, with the file, the row, the "
+            "rule and the reason; nothing refused is lost (docs/ingestion.md).",
+        ),
+    )
+]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from assets.catalog import OWNERS, TWIN_KINDS
 from assets.ingest.warehouse import connect
 from assets.openlineage_run import openlineage_run, table_dataset
 from lineage.audit_log import append_committed, audit_run
@@ -20,7 +21,6 @@ from lineage.catalogue import read_catalogue
 from lineage.code_version import code_version
 from lineage.naming import table_name, warehouse_namespace
 from orchestration.resources import PlantPaths
-from twin import plots
 from twin.data import TwinData, read_marts, read_twin_table
 from twin.pipeline import (
     ENVELOPE_COLUMNS,
@@ -134,6 +134,8 @@ def _monitoring_work(data: TwinData, code: str):
 
 def _plot(caption: str, png: bytes) -> MetadataValue:
     """A plot for the Dagster UI: markdown with the PNG inlined as a data URI."""
+    from twin import plots
+
     return MetadataValue.md(f"{caption}\n\n![plot]({plots.data_uri(png)})")
 
 
@@ -148,12 +150,16 @@ def _example_batch(monitoring: pd.DataFrame) -> str | None:
     key=AssetKey(["twin", "golden_envelope"]),
     group_name="twin",
     pool=TWIN_POOL,
+    owners=OWNERS,
+    kinds=TWIN_KINDS,
     deps=MART_KEYS,
     description="Reference batches by the golden-batch rule and their envelope per parameter "
     "and grid step (twin.golden_envelope); the monitoring model is registered.",
 )
 def golden_envelope(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
     def work(data: TwinData, code: str):
+        from twin import plots  # matplotlib: imported when plotting
+
         envelope, monitoring, registry = _monitoring_work(data, code)
         batch = _example_batch(monitoring)
         meta = {}
@@ -171,12 +177,16 @@ def golden_envelope(context: AssetExecutionContext, paths: PlantPaths) -> Materi
     key=AssetKey(["twin", "batch_monitoring"]),
     group_name="twin",
     pool=TWIN_POOL,
+    owners=OWNERS,
+    kinds=TWIN_KINDS,
     deps=[AssetKey(["twin", "golden_envelope"]), *MART_KEYS],
     description="Hotelling T² and SPE of every batch at every grid step with limits, first "
     "alarm and the parameters that drive it (twin.batch_monitoring).",
 )
 def batch_monitoring(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
     def work(data: TwinData, code: str):
+        from twin import plots  # matplotlib: imported when plotting
+
         _, monitoring, registry = _monitoring_work(data, code)
         alarms = monitoring[monitoring["is_first_alarm"].astype(bool)]
         meta = {
@@ -200,12 +210,16 @@ def batch_monitoring(context: AssetExecutionContext, paths: PlantPaths) -> Mater
     key=AssetKey(["twin", "outcome_forecast"]),
     group_name="twin",
     pool=TWIN_POOL,
+    owners=OWNERS,
+    kinds=TWIN_KINDS,
     deps=MART_KEYS,
     description="Outcome forecasts with 90 % intervals at 20/40/60/80 % of the expected "
     "duration: in-progress batches, and cross-validated ones for completed batches.",
 )
 def outcome_forecast(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
     def work(data: TwinData, code: str):
+        from twin import plots  # matplotlib: imported when plotting
+
         results = [run_forecasts(data, p, code) for p in data.processes.values()]
         results = [r for r in results if r is not None]
         if not results:  # no process has 5 completed batches yet
@@ -231,6 +245,8 @@ def outcome_forecast(context: AssetExecutionContext, paths: PlantPaths) -> Mater
     key=AssetKey(["twin", "model_registry"]),
     group_name="twin",
     pool=TWIN_POOL,
+    owners=OWNERS,
+    kinds=TWIN_KINDS,
     deps=[
         AssetKey(["twin", "golden_envelope"]),
         AssetKey(["twin", "outcome_forecast"]),

@@ -82,7 +82,7 @@ def _execute(select: str | None, log_level: str):
 
     prepare_manifest()  # the dbt assets read target/manifest.json when the definitions load
     from orchestration.definitions import defs
-    from orchestration.recovery import recover, run_tags
+    from orchestration.recovery import pool_holders, recover, run_tags
 
     job = defs.resolve_job_def("main")
     selection = select.split(",") if select else None
@@ -90,13 +90,16 @@ def _execute(select: str | None, log_level: str):
     # a run killed earlier must not wedge this one (its pool slot, an orphaned dbt)
     for line in recover(instance, settings().warehouse):
         print(line)
+    for line in pool_holders(instance):  # a live run beside this one: say so, and for whom
+        print(line, flush=True)
     return job.execute_in_process(
         instance=instance,
         asset_selection=_asset_keys(selection),
         raise_on_error=False,
         tags=run_tags(),
-        # the console gets warnings and the summary; every event is in the instance (biotwin ui)
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        # the console gets warnings, a line per step as it starts and ends, the assets' progress
+        # lines, and the summary; every event is in the instance (biotwin ui)
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}, "progress": {}}},
     )
 
 

@@ -7,7 +7,7 @@ dbt runs as a subprocess with `threads: 1` in the `warehouse` pool, the one Duck
 
 import os
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -21,6 +21,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from assets.catalog import OWNERS
 from assets.ingest.warehouse import connect, open_waiting
 from assets.openlineage_run import LineageRun, openlineage_run
 from biotwin.settings import PROJECT_ROOT
@@ -82,6 +83,10 @@ class BiotwinTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         schema = dbt_resource_props.get("schema")
         return schema if schema in ("staging", "intermediate", "marts") else "dbt"
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> Sequence[str] | None:
+        """A model's `meta.dagster.owners` if it names any, else the project's (assets.catalog)."""
+        return super().get_owners(dbt_resource_props) or OWNERS
 
 
 @cache

@@ -1,18 +1,22 @@
 """The Dagster code location: loads assets and applies project-wide policy. Nothing else."""
 
-from dagster import Definitions
+from dagster import Definitions, colored_console_logger
 
-from assets.landing import INGESTION_ASSETS, reference_data
+from assets.landing import BOOKKEEPING_SPECS, INGESTION_ASSETS, reference_data
 from assets.twin import TWIN_ASSETS
 from orchestration.dbt import dbt_models, dbt_resource
 from orchestration.jobs import JOBS, SCHEDULES
+from orchestration.progress import progress_logger
 from orchestration.resources import PlantPaths
 from orchestration.sensors import LANDING_SENSORS
 
 defs = Definitions(
-    assets=[reference_data, *INGESTION_ASSETS, dbt_models, *TWIN_ASSETS],
+    assets=[reference_data, *INGESTION_ASSETS, *BOOKKEEPING_SPECS, dbt_models, *TWIN_ASSETS],
     jobs=JOBS,
     schedules=SCHEDULES,
     sensors=LANDING_SENSORS,
     resources={"paths": PlantPaths(), "dbt": dbt_resource()},
+    # a run uses the loggers its run config names: the UI's runs only `console`; `biotwin run`
+    # adds `progress` (orchestration/progress.py)
+    loggers={"console": colored_console_logger, "progress": progress_logger},
 )

@@ -154,3 +154,21 @@ def recover(instance, warehouse: Path) -> list[str]:
             f"(pid {', '.join(map(str, orphans))})"
         )
     return lines
+
+
+def pool_holders(instance, pool: str = "warehouse") -> list[str]:
+    """Who holds the pool's slots now, one line each (run id, step, pid): what a run that
+    will wait for the pool says before it waits."""
+    try:
+        info = instance.event_log_storage.get_concurrency_info(pool)
+    except NotImplementedError:  # a storage without pools: nobody to name
+        return []
+    lines = []
+    for slot in info.claimed_slots:
+        run = instance.get_run_by_id(slot.run_id)
+        pid = (run.tags.get(PID_TAG) if run else None) or "?"
+        lines.append(
+            f"waiting: the {pool} pool is held by run {slot.run_id} (step {slot.step_key}, "
+            f"pid {pid}); this run starts its steps when that one ends"
+        )
+    return lines

@@ -15,10 +15,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from twin import growth
 from twin import monitoring as mon
 from twin.data import TwinData, batch_cube, monitoring_cube
-from twin.forecast import cross_validate, features_at, fit_forecaster
 from twin.golden import Envelope, envelope, reference_batches
 from twin.process import CHECKPOINTS, Process
 
@@ -230,6 +228,8 @@ class ForecastResult:
 def run_forecasts(data: TwinData, process: Process, code_version: str) -> ForecastResult | None:
     """Cross-validated metrics and held-out forecasts of completed batches, and forecasts at
     every checkpoint an in-progress batch has passed, from models fitted on all completed."""
+    from twin.forecast import cross_validate, features_at, fit_forecaster  # sklearn: ~1 s
+
     features = data.batches(process.product_id)
     done = completed(features)
     if len(done) < 5:
@@ -310,6 +310,8 @@ def run_growth(
     """Fit the process's growth model (when its reference row names one) on completed batches.
     A model already `registered` (same batches, same code) is not fitted again: the fit takes
     a minute and a new historian file of a running batch does not change it."""
+    from twin import growth  # scipy: imported when a model is fitted, not when Dagster loads
+
     if process.mechanistic_model != "logistic_monod":
         return []
     ids = list(completed(data.batches(process.product_id))["batch_id"])

@@ -287,8 +287,10 @@ def ingest_system(
     groupable: Callable[[FileContext], bool] | None = None,
     site_formats: Mapping[str, SiteFormat] | None = None,
     settle_s: float | None = None,
+    on_file: Callable[[SystemSummary, int], None] | None = None,
 ) -> SystemSummary:
-    """Load every new file of `system`; record every file in the ledger.
+    """Load every new file of `system`; record every file in the ledger. `on_file(summary,
+    total)` is called after each file (progress for the console).
 
     Files a `group_loader` can take together (big CSV exports) are loaded many per transaction;
     each file still gets its own ledger row, and a group either commits whole or not at all.
@@ -339,6 +341,8 @@ def ingest_system(
     digests = iter(hasher.map(_digest, [p for p in paths if not refusals[p]]))
     try:
         for path in paths:
+            if on_file is not None:
+                on_file(summary, len(paths))
             rel = path.relative_to(landing_root).as_posix()
             parts = rel.split("/")
             site = parts[1] if len(parts) > 2 else ""

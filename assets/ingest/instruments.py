@@ -9,22 +9,26 @@ and keeps the instrument's text in a flag) is kept as censored with no value.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
-from allotropy.parser_factory import Vendor
-from allotropy.to_allotrope import allotrope_from_file
 
 from assets.contracts import instruments as contract
 from assets.contracts.base import FileRejected, group_reasons, row_failures
 from assets.ingest.core import FileContext, FileOutcome, Rejected, append_rows
 from assets.ingest.limits import check_instrument_file
 
+if TYPE_CHECKING:
+    from allotropy.parser_factory import Vendor
+
 CONTRACT = contract
 
 
 def vendor_of(ctx: FileContext) -> Vendor:
+    from allotropy.parser_factory import Vendor  # ~2 s: imported when a file is parsed
+
     parts = ctx.relative_path.split("/")
     name = parts[2] if len(parts) > 3 else ""
     try:
@@ -72,6 +76,8 @@ def _fields(node, out: dict, flags: dict) -> None:
 def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
     vendor = vendor_of(ctx)
     check_instrument_file(ctx.path)
+    from allotropy.to_allotrope import allotrope_from_file
+
     try:
         doc = allotrope_from_file(
             str(ctx.path), vendor, default_timezone=ZoneInfo(ctx.site_timezone)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -51,9 +52,11 @@ def ingest(
     reference: Path,
     run_id: str,
     settle_s: float | None = None,
+    on_file: Callable[[SystemSummary, int], None] | None = None,
 ) -> SystemSummary:
     """Ingest `system`'s new files; `settle_s` is the settle window (None: the setting,
-    BIOTWIN_SETTLE_SECONDS; 0 for files known to be complete, e.g. a scratch copy)."""
+    BIOTWIN_SETTLE_SECONDS; 0 for files known to be complete, e.g. a scratch copy);
+    `on_file(summary, total)` after each file."""
     check_landing(landing, system)
     ensure_tables(con)
     module = LOADERS[system]
@@ -69,6 +72,7 @@ def ingest(
         groupable=getattr(module, "groupable", None),
         site_formats=site_formats(reference, system),
         settle_s=settle_s,
+        on_file=on_file,
     )
 
 

@@ -32,6 +32,36 @@ def _run(args: list[str], env: dict | None = None, timeout: int = 300):
     )
 
 
+def _run_streaming(args: list[str], env: dict) -> tuple[subprocess.CompletedProcess, dict]:
+    """Run, reading stdout as it is written: the result, and for each line's first words
+    (`▶ step started`, `■ step done in`) the time the reader got it."""
+    import threading
+
+    process = subprocess.Popen(
+        args,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    arrived: dict[str, float] = {}
+    errors: list[str] = []
+    drain = threading.Thread(target=lambda: errors.append(process.stderr.read()))
+    drain.start()
+    for line in process.stdout:
+        lines.append(line)
+        words = line.split(" ", 1)[-1].rstrip("\n")  # after the HH:MM:SS stamp
+        for marker in (" started", " done in"):
+            if marker in words:
+                arrived.setdefault(words.split(marker)[0] + marker, time.monotonic())
+    process.wait(timeout=900)
+    drain.join()
+    done = subprocess.CompletedProcess(args, process.returncode, "".join(lines), errors[0])
+    return done, arrived
+
+
 def _killed_during_dbt(home: Path) -> int:
     """Start `biotwin run` on `home`, SIGKILL it once its dbt child runs; the pid it had."""
     warehouse = home / "warehouse.duckdb"
@@ -94,8 +124,14 @@ def test_generate_then_run(tmp_path: Path) -> None:
     # taken; the next run frees it by itself, and completes
     killed = _killed_during_dbt(out)
     # demo on an existing landing zone: ingest, dbt build, then the marts summary
-    run = _run([str(BIN / "biotwin"), "demo"], env={"BIOTWIN_HOME": str(out)})
+    run, arrived = _run_streaming([str(BIN / "biotwin"), "demo"], env={"BIOTWIN_HOME": str(out)})
     assert run.returncode == 0, run.stderr[-2000:]
+    # a line per step as it starts and as it ends, printed while the run works (not buffered
+    # to the end): dbt's start reached the reader well before its end
+    for step in ("ref/reference_data", "raw/historian", "dbt_models", "twin/outcome_forecast"):
+        assert f"▶ {step} started" in arrived and f"■ {step} done in" in arrived, step
+    assert arrived["■ dbt_models done in"] - arrived["▶ dbt_models started"] > 5
+    assert "  raw/historian: " in run.stdout and " rows loaded" in run.stdout  # its progress
     assert f"(pid {killed} is gone) marked failed, its warehouse pool slot freed" in run.stdout
     assert "dbt process(es) left by a killed run" not in run.stdout  # none was left
     assert "using the existing demo landing zone" in run.stdout and "succeeded" in run.stdout
@@ -131,15 +167,6 @@ def test_generate_rejects_too_few_batches(tmp_path: Path) -> None:
     gen = _run([str(BIN / "biotwin"), "generate", "--out", str(tmp_path), "--batches", "2"])
     assert gen.returncode != 0
     assert "at least 3" in gen.stderr
-
-
-def test_dagster_definitions_validate(tmp_path: Path) -> None:
-    res = _run(
-        [str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
-        env={"DAGSTER_HOME": str(tmp_path)},
-    )
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert "Validation successful" in res.stderr + res.stdout
 
 
 def test_a_dbt_that_outlived_its_run_is_stopped_by_the_next_run(tmp_path: Path) -> None:
