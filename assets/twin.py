@@ -11,7 +11,16 @@ import json
 from collections.abc import Callable
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from assets.catalog import OWNERS, TWIN_KINDS
 from assets.ingest.warehouse import connect
@@ -21,6 +30,12 @@ from lineage.catalogue import read_catalogue
 from lineage.code_version import code_version
 from lineage.naming import table_name, warehouse_namespace
 from orchestration.resources import PlantPaths
+from twin.checks import (
+    Verdict,
+    forecast_beats_naive,
+    forecast_coverage,
+    monitoring_false_alarms,
+)
 from twin.data import TwinData, read_marts, read_twin_table
 from twin.pipeline import (
     ENVELOPE_COLUMNS,
@@ -85,8 +100,10 @@ def _twin_run(
     paths: PlantPaths,
     name: str,
     work: Callable[[TwinData, str], tuple[dict[str, pd.DataFrame], list[dict], dict]],
+    checks: Callable[[dict[str, pd.DataFrame], list[dict]], dict[str, Verdict]] | None = None,
 ) -> MaterializeResult:
-    """Read marts, run `work`, write its tables and registry rows; lineage and audit around."""
+    """Read marts, run `work`, write its tables and registry rows; lineage and audit around;
+    `checks` turns what was computed into the asset's checks (twin/checks.py)."""
     warehouse = paths.warehouse_path()
     with openlineage_run(
         paths.lineage_path(),
@@ -111,14 +128,49 @@ def _twin_run(
             lineage.outputs = [table_dataset(warehouse, catalogue, "twin", t) for t in written]
         finally:
             con.close()
+    verdicts = checks(tables, registry) if checks else {}
     return MaterializeResult(
         metadata={
             **{f"rows/{t}": len(f) for t, f in tables.items()},
             "models_registered": len(registry),
             "models_new": len(new),
             **metadata,
-        }
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name=name,
+                passed=v.passed,
+                severity=AssetCheckSeverity.WARN,  # a rule about values: never blocks
+                description=v.summary,
+                metadata={"summary": v.summary, "rows": MetadataValue.json(v.rows)},
+            )
+            for name, v in verdicts.items()
+        ],
     )
+
+
+def _forecast_metrics(registry: list[dict]) -> list[dict]:
+    return [
+        {"model": r["model_id"], **json.loads(r["metrics"])}
+        for r in registry
+        if str(r["kind"]).startswith("forecast_")
+    ]
+
+
+def _forecast_checks(tables: dict[str, pd.DataFrame], registry: list[dict]) -> dict:
+    metrics = _forecast_metrics(registry)
+    return {
+        "beats_naive": forecast_beats_naive(metrics),
+        "interval_coverage": forecast_coverage(metrics),
+    }
+
+
+def _monitoring_checks(tables: dict[str, pd.DataFrame], registry: list[dict]) -> dict:
+    return {"false_alarm_rate": monitoring_false_alarms(tables["batch_monitoring"])}
+
+
+FORECAST_KEY = AssetKey(["twin", "outcome_forecast"])
+MONITORING_KEY = AssetKey(["twin", "batch_monitoring"])
 
 
 def _monitoring_work(data: TwinData, code: str):
@@ -174,7 +226,15 @@ def golden_envelope(context: AssetExecutionContext, paths: PlantPaths) -> Materi
 
 
 @asset(
-    key=AssetKey(["twin", "batch_monitoring"]),
+    key=MONITORING_KEY,
+    check_specs=[
+        AssetCheckSpec(
+            "false_alarm_rate",
+            asset=MONITORING_KEY,
+            description="Held-out normal (reference) batches that alarm: at most the 5 % "
+            "target plus its binomial allowance, per process",
+        )
+    ],
     group_name="twin",
     pool=TWIN_POOL,
     owners=OWNERS,
@@ -203,11 +263,25 @@ def batch_monitoring(context: AssetExecutionContext, paths: PlantPaths) -> Mater
             meta["plot"] = _plot(f"**{batch}**: T² and SPE", png)
         return {"batch_monitoring": monitoring}, registry, meta
 
-    return _twin_run(context, paths, "batch_monitoring", work)
+    return _twin_run(context, paths, "batch_monitoring", work, _monitoring_checks)
 
 
 @asset(
-    key=AssetKey(["twin", "outcome_forecast"]),
+    key=FORECAST_KEY,
+    check_specs=[
+        AssetCheckSpec(
+            "beats_naive",
+            asset=FORECAST_KEY,
+            description="Cross-validated MAPE below the naive forecast (training mean) at "
+            "every checkpoint of every process",
+        ),
+        AssetCheckSpec(
+            "interval_coverage",
+            asset=FORECAST_KEY,
+            description="90 % intervals cover at least 0.90 minus the binomial allowance of "
+            "the held-out outcomes, at every checkpoint",
+        ),
+    ],
     group_name="twin",
     pool=TWIN_POOL,
     owners=OWNERS,
@@ -238,7 +312,7 @@ def outcome_forecast(context: AssetExecutionContext, paths: PlantPaths) -> Mater
             meta["plot"] = _plot(f"**{batch}**: forecast", png)
         return {"outcome_forecast": forecasts}, registry, meta
 
-    return _twin_run(context, paths, "outcome_forecast", work)
+    return _twin_run(context, paths, "outcome_forecast", work, _forecast_checks)
 
 
 @asset(

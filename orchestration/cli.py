@@ -379,13 +379,16 @@ def _cmd_twin_simulate(args: argparse.Namespace) -> int:
     """What-if on the process's registered growth model: the batch as run and as changed."""
     import json
 
-    from twin.simulate import SimulationUnavailable, simulate_batch
+    from twin.simulate import OutOfRange, SimulationUnavailable, simulate_batch
 
     try:
         result = simulate_batch(settings().warehouse, args.batch, _parse_sets(args.set))
     except SimulationUnavailable as exc:
         print(f"biotwin: {exc}", file=sys.stderr)
         return 3
+    except (OutOfRange, ValueError) as exc:  # ValueError: a --set that is not name=number
+        print(f"biotwin: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(result, indent=2, default=float) if args.json else result["text"])
     return 0
 

@@ -260,6 +260,7 @@ def run_forecasts(data: TwinData, process: Process, code_version: str) -> Foreca
                     "naive_rmse": m.naive_rmse,
                     "naive_coverage_90": m.naive_coverage,
                     "mape_reduction": m.mape_reduction,
+                    "n_batches": m.n_batches,
                     "cv": "5-fold grouped by batch",
                 },
                 {"outcome_parameter_id": process.outcome_parameter_id},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -14,6 +15,70 @@ from twin.data import read_marts, read_twin_table
 
 class SimulationUnavailable(ValueError):
     """The batch's process has no mechanistic model, or none is registered yet."""
+
+
+class OutOfRange(ValueError):
+    """A `--set` value the model cannot answer for; the message gives the allowed range."""
+
+
+def plausible_ranges(warehouse: Path, parameter_ids: list[str]) -> dict[str, tuple]:
+    """(min, max, unit) of each parameter from marts.dim_parameter (ref.parameters)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT parameter_id, plausible_min, plausible_max, canonical_unit "
+            "FROM marts.dim_parameter WHERE list_contains(?, parameter_id)",
+            [parameter_ids],
+        ).fetchall()
+    finally:
+        con.close()
+    return {pid: (lo, hi, unit) for pid, lo, hi, unit in rows}
+
+
+def allowed_ranges(
+    plausible: dict[str, tuple], fitted_harvest_days: list[float], grid_step_h: float
+) -> dict[str, tuple[float, float, str, str]]:
+    """What a what-if may ask: (lowest, highest, unit, why) per changeable input.
+
+    A seeding density must be a physical one (above 0, within ref.parameters' plausible
+    range). A harvest day must lie within the plausible range and not beyond the longest
+    culture the model was fitted on: past it the growth model extrapolates, and its band
+    says nothing about that."""
+    out = {}
+    lo, hi, unit = plausible.get(growth.SEEDING_PARAMETER, (None, None, "1e6 cells/mL"))
+    out[growth.SEEDING_PARAMETER] = (
+        max(lo or 0.0, 0.0),
+        hi if hi is not None else float("inf"),
+        unit or "",
+        "above 0 and within its plausible range in ref.parameters",
+    )
+    lo, hi, unit = plausible.get("harvest_day", (None, None, "d"))
+    limits = [v for v in (hi, max(fitted_harvest_days, default=None)) if v is not None]
+    out["harvest_day"] = (
+        max(lo or 0.0, grid_step_h / 24.0),
+        min(limits, default=float("inf")),
+        unit or "d",
+        "within its plausible range and not beyond the longest culture the growth model was "
+        "fitted on",
+    )
+    return out
+
+
+def check_changes(changes: dict[str, float], allowed: dict[str, tuple]) -> None:
+    """OutOfRange naming the first change outside its allowed range."""
+    for name, value in changes.items():
+        if name not in allowed:
+            raise OutOfRange(
+                f"--set {name}: cannot be changed; a what-if changes " + ", ".join(sorted(allowed))
+            )
+        lo, hi, unit, why = allowed[name]
+        inside = (value > lo if lo == 0.0 else value >= lo) and value <= hi
+        if not inside:
+            low = f"> {lo:.3g}" if lo == 0.0 else f">= {lo:.3g}"
+            raise OutOfRange(
+                f"--set {name}={value:g} is outside what the model can answer: allowed "
+                f"{low} and <= {hi:.3g} {unit} ({why})"
+            )
 
 
 def registered_growth_model(warehouse: Path, product_id: str, process) -> growth.GrowthModel:
@@ -63,6 +128,17 @@ def simulate_batch(warehouse: Path, batch_id: str, changes: dict[str, float]) ->
             "empty): what-if simulation is not available for this process"
         )
     model = registered_growth_model(warehouse, process.product_id, process)
+    fitted = [
+        v
+        for b in model.training_batches
+        if (v := as_run_value(data.setpoints, b, "harvest_day")) is not None
+    ]
+    allowed = allowed_ranges(
+        plausible_ranges(warehouse, [growth.SEEDING_PARAMETER, "harvest_day"]),
+        fitted,
+        process.grid_step_h,
+    )
+    check_changes(changes, allowed)
     inputs = growth.batch_inputs(process, [batch_id], data.trajectory, data.labs)
     if not inputs:
         raise SimulationUnavailable(f"{batch_id} has no culture data to simulate from")

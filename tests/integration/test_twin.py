@@ -210,7 +210,21 @@ def test_twin_assets_write_tables_registry_audit_and_lineage(
         assert result.success
         return result
 
-    run()
+    first = run()
+    # the twin's checks are evaluated on every run, each verdict what its rule says about the
+    # registered cross-validated metrics (twin/checks.py; planted failures in tests/unit)
+    verdicts = {e.check_name: e for e in first.get_asset_check_evaluations()}
+    assert {"beats_naive", "interval_coverage", "false_alarm_rate"} <= set(verdicts)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        metrics = [
+            json.loads(m)
+            for (m,) in con.execute(
+                "SELECT metrics FROM twin.model_registry WHERE kind LIKE 'forecast_%'"
+            ).fetchall()
+        ]
+    assert metrics and verdicts["beats_naive"].passed == all(
+        m["mape"] < m["naive_mape"] for m in metrics
+    )
     with duckdb.connect(str(warehouse), read_only=True) as con:
         tables = {
             r[0]
@@ -282,6 +296,15 @@ def test_twin_assets_write_tables_registry_audit_and_lineage(
         )
         if early
     )
+    # what the model cannot answer is refused, naming the allowed range (exit 2, one line)
+    for bad, words in (
+        ("seeding_density=-5", "allowed > 0 and <= 60 1e6 cells/mL"),
+        ("harvest_day=300", "not beyond the longest culture the growth model was fitted on"),
+        ("temperature=30", "cannot be changed"),
+    ):
+        assert main(["twin", "simulate", "--batch", cart[0], "--set", bad]) == 2, bad
+        err = capsys.readouterr().err
+        assert words in err and len(err.strip().splitlines()) == 1, err
     report = tmp_path / "report.html"
     assert main(["twin", "report", "--batch", cart[0], "--out", str(report)]) == 0
     page = report.read_text()

@@ -1,0 +1,52 @@
+"""The twin's quality checks on planted models: worse than naive, too narrow, too loud."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from twin.checks import forecast_beats_naive, forecast_coverage, monitoring_false_alarms
+
+
+def _metric(model: str, hour: float, mape: float, naive: float, coverage: float, n: int = 40):
+    return {
+        "model": model,
+        "checkpoint_h": hour,
+        "mape": mape,
+        "naive_mape": naive,
+        "coverage_90": coverage,
+        "n_batches": n,
+    }
+
+
+def test_a_forecast_worse_than_naive_at_one_checkpoint_fails_and_is_named() -> None:
+    good = [_metric("f20", 45, 8.0, 10.0, 0.9), _metric("f40", 90, 6.0, 10.0, 0.9)]
+    assert forecast_beats_naive(good).passed
+    planted = [*good, _metric("f60", 135, 10.5, 10.0, 0.9)]
+    verdict = forecast_beats_naive(planted)
+    assert not verdict.passed and "f60 at 135 h" in verdict.summary
+    assert [r["beats_naive"] for r in verdict.rows] == [True, True, False]
+
+
+def test_coverage_is_held_to_the_binomial_allowance_of_its_batch_count() -> None:
+    # 40 batches: 0.90 - 2·sqrt(0.09/40) = 0.805
+    assert forecast_coverage([_metric("f", 45, 1, 2, 0.81, n=40)]).passed
+    assert not forecast_coverage([_metric("f", 45, 1, 2, 0.78, n=40)]).passed
+    # 10 batches allow more: 0.90 - 0.19 = 0.71
+    assert forecast_coverage([_metric("f", 45, 1, 2, 0.78, n=10)]).passed
+
+
+def test_monitoring_that_alarms_on_normal_batches_fails() -> None:
+    def monitoring(alarmed: int, normal: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "product_id": "P",
+                "batch_id": [f"B{i}" for i in range(normal)],
+                "scored_held_out": True,
+                "is_first_alarm": [i < alarmed for i in range(normal)],
+            }
+        )
+
+    # 20 normal batches: at most 0.05 + 2·sqrt(0.0475/20) = 0.147 may alarm (2 of 20)
+    assert monitoring_false_alarms(monitoring(2, 20)).passed
+    verdict = monitoring_false_alarms(monitoring(4, 20))
+    assert not verdict.passed and "P 4/20" in verdict.summary
