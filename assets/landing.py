@@ -63,7 +63,7 @@ def reference_data(context: AssetExecutionContext, paths: PlantPaths) -> Materia
                 actor=f"biotwin reference load, dagster run {context.run.run_id}",
             )
             lineage.inputs, lineage.outputs = reference_datasets(
-                con, paths.reference_path(), warehouse, reference_contract
+                con, paths.reference_path(), reference_contract
             )
         finally:
             con.close()
@@ -127,7 +127,7 @@ def _ingest_and_record(
             },
         )
         lineage.inputs, lineage.outputs = ingestion_datasets(
-            con, system, run_id, paths.landing_path(), warehouse, LOADERS[system].CONTRACT
+            con, system, run_id, paths.landing_path(), LOADERS[system].CONTRACT
         )
     finally:
         con.close()

@@ -89,11 +89,11 @@ def openlineage_run(
 
 
 def table_dataset(
-    warehouse: Path, catalogue: Catalogue, schema: str, table: str, extra: Mapping[str, Any] = {}
+    catalogue: Catalogue, schema: str, table: str, extra: Mapping[str, Any] = {}
 ) -> Dataset:
     """A warehouse table as an output dataset with its schema facet."""
     found = {"schema": facets.schema(schema_columns(catalogue, schema, table))}
-    return (warehouse_namespace(warehouse), table_name(schema, table), {**found, **extra})
+    return (warehouse_namespace(), table_name(schema, table), {**found, **extra})
 
 
 def ingestion_datasets(
@@ -101,7 +101,6 @@ def ingestion_datasets(
     system: str,
     dagster_run_id: str,
     landing: Path,
-    warehouse: Path,
     contract: ModuleType,
 ) -> tuple[list[Dataset], list[Dataset]]:
     """Inputs: every landing file this run processed (loaded, quarantined or refused).
@@ -121,7 +120,6 @@ def ingestion_datasets(
     tables = SYSTEM_TABLES[system]
     outputs = [
         table_dataset(
-            warehouse,
             catalogue,
             "raw",
             table,
@@ -129,15 +127,13 @@ def ingestion_datasets(
         )
         for table in tables
     ]
-    outputs += [
-        table_dataset(warehouse, catalogue, "raw", t) for t in ("file_ledger", "quarantine")
-    ]
+    outputs += [table_dataset(catalogue, "raw", t) for t in ("file_ledger", "quarantine")]
     inputs = [(FILE_NAMESPACE, file_name(landing / path), {}) for (path,) in files]
     return inputs, outputs
 
 
 def reference_datasets(
-    con: duckdb.DuckDBPyConnection, folder: Path, warehouse: Path, contract: ModuleType
+    con: duckdb.DuckDBPyConnection, folder: Path, contract: ModuleType
 ) -> tuple[list[Dataset], list[Dataset]]:
     """Inputs: the reference CSVs; outputs: the ref.* tables (a load that breaks a contract
     raises, so on COMPLETE every declared check passed)."""
@@ -156,5 +152,5 @@ def reference_datasets(
                 {column: [(FILE_NAMESPACE, source, column)] for column in columns}
             ),
         }
-        outputs.append(table_dataset(warehouse, catalogue, "ref", table, extra))
+        outputs.append(table_dataset(catalogue, "ref", table, extra))
     return inputs, outputs

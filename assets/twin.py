@@ -123,9 +123,9 @@ def _twin_run(
             catalogue = read_catalogue(con)
             written = [*tables, *(["model_registry"] if registry else [])]
             lineage.inputs = [
-                (warehouse_namespace(warehouse), table_name("marts", m), {}) for m in MARTS_READ
+                (warehouse_namespace(), table_name("marts", m), {}) for m in MARTS_READ
             ]
-            lineage.outputs = [table_dataset(warehouse, catalogue, "twin", t) for t in written]
+            lineage.outputs = [table_dataset(catalogue, "twin", t) for t in written]
         finally:
             con.close()
     verdicts = checks(tables, registry) if checks else {}

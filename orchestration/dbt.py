@@ -180,7 +180,7 @@ def _record_build(
         dagster_run_id=context.run.run_id,
         parent=(lineage.run_id, lineage.namespace, lineage.job_name),
         job_namespace=lineage.namespace,
-        warehouse_namespace=warehouse_namespace(warehouse),
+        warehouse_namespace=warehouse_namespace(),
         code_version=code_version(),
         project_url=PROJECT_ROOT.as_uri(),
         project_dir=DBT_DIR,

@@ -15,7 +15,6 @@ from dagster import DagsterInstance, materialize
 from hypothesis import settings as hypothesis_settings
 
 from assets.landing import INGESTION_ASSETS, reference_data
-from lineage.naming import warehouse_namespace
 from orchestration.dbt_cli import prepare_manifest
 from orchestration.resources import PlantPaths
 from synthetic.generate import DEFAULT_START, generate
@@ -173,13 +172,9 @@ def conformed_run(ingested: Path, tmp_path_factory: pytest.TempPathFactory):
 
     warehouse = tmp_path_factory.mktemp("conformed") / "warehouse.duckdb"
     shutil.copy(ingested, warehouse)
-    # the ingestion's events, as if the warehouse had been at the copy's path all along
-    events = (lineage_dir(ingested) / "events.jsonl").read_text(encoding="utf-8")
+    # the ingestion's events beside the copy: the same warehouse, so the same namespace
     lineage_dir(warehouse).mkdir()
-    (lineage_dir(warehouse) / "events.jsonl").write_text(
-        events.replace(warehouse_namespace(ingested), warehouse_namespace(warehouse)),
-        encoding="utf-8",
-    )
+    shutil.copy(lineage_dir(ingested) / "events.jsonl", lineage_dir(warehouse) / "events.jsonl")
     return warehouse, run_dbt(warehouse)
 
 

@@ -79,7 +79,7 @@ def test_every_mart_leads_back_to_landing_and_reference_files(
     run_events: list[dict], conformed: Path, plant_dir: Path
 ) -> None:
     producers = _producers(run_events)
-    namespace = warehouse_namespace(conformed)
+    namespace = warehouse_namespace()
     landing = (plant_dir / "landing").resolve().as_posix()
     for mart in sorted(MARTS):
         start = (namespace, f"marts.{mart}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from assets.contracts import lims
 from assets.contracts.assertions import contract_assertions, declared_checks
 from lineage.column_lineage import column_sources
@@ -178,3 +180,15 @@ def test_contract_assertions_fail_exactly_the_checks_that_quarantined_rows() -> 
     }
     assert len(assertions) == len(declared) + 1
     assert all(ok for _, ok, _ in contract_assertions(lims, []))
+
+
+def test_the_warehouse_namespace_names_the_installation_not_the_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A copied, moved or restored warehouse is the same datasource in a lineage backend."""
+    from lineage.naming import warehouse_namespace
+
+    monkeypatch.delenv("OPENLINEAGE_NAMESPACE", raising=False)
+    assert warehouse_namespace() == "duckdb://biotwin"
+    monkeypatch.setenv("OPENLINEAGE_NAMESPACE", "bos-prod")
+    assert warehouse_namespace() == "duckdb://bos-prod"
