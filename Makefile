@@ -10,7 +10,7 @@ DEMO_SEED ?= 7
 export BIOTWIN_HOME ?= $(CURDIR)/.biotwin
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install manifest demo test test-validation test-repeat ui lint format bench bench-ingest bench-pipeline bench-twin-latency bench-twin-validation clean
+.PHONY: install manifest demo test test-validation test-repeat ui docs lint format bench bench-ingest bench-pipeline bench-twin-latency bench-twin-validation clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -51,6 +51,11 @@ test-repeat: manifest
 
 ui: manifest
 	$(BIN)/biotwin ui
+
+# dbt's documentation of the demo warehouse as one static page (prints where it is); `make
+# docs SERVE=1` also serves it on 127.0.0.1:8080
+docs: manifest
+	$(BIN)/biotwin docs $${SERVE:+--serve}
 
 lint: install
 	$(BIN)/ruff check .

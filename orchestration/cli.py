@@ -438,6 +438,51 @@ def _cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_docs(args: argparse.Namespace) -> int:
+    """dbt's documentation of every model and column, built against the warehouse (the catalog
+    needs the built tables): one static page that opens from disk, or served on 127.0.0.1."""
+    from orchestration.dbt_cli import DBT_DIR, dbt_executable
+
+    s = settings()
+    if not s.warehouse.exists():
+        print(f"biotwin: no warehouse at {s.warehouse}: run `make demo` first", file=sys.stderr)
+        return 2
+    out = s.home / "dbt-docs"
+    cmd = [
+        dbt_executable(),
+        "docs",
+        "generate",
+        "--static",
+        "--project-dir",
+        str(DBT_DIR),
+        "--profiles-dir",
+        str(DBT_DIR),
+        "--target-path",
+        str(out),
+        "--log-path",
+        str(out / "logs"),
+        "--quiet",
+    ]
+    env = {**os.environ, "BIOTWIN_WAREHOUSE": str(s.warehouse)}
+    done = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, check=False)  # noqa: S603 - fixed argv
+    page = out / "static_index.html"
+    if done.returncode != 0 or not page.exists():
+        print(f"biotwin: dbt docs generate failed (log: {out / 'logs'})", file=sys.stderr)
+        return 1
+    print(f"dbt docs: {page} (one file: open it in a browser, no server needed)")
+    if not args.serve:
+        return 0
+    import functools
+    import http.server
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler) as server:
+        print(f"serving http://127.0.0.1:{args.port}/static_index.html (Ctrl-C stops)")
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+    return 0
+
+
 def _cmd_ui(args: argparse.Namespace) -> int:
     from orchestration.dbt_cli import prepare_manifest
 
@@ -565,6 +610,11 @@ def build_parser() -> argparse.ArgumentParser:
     ship_cmd.add_argument("--url", default=None, help="backend base URL (default OPENLINEAGE_URL)")
     ship_cmd.add_argument("--retries", type=int, default=5, help="attempts per event")
     ship_cmd.set_defaults(func=_cmd_lineage_ship)
+
+    docs = sub.add_parser("docs", help="dbt docs of every model and column (static page)")
+    docs.add_argument("--serve", action="store_true", help="also serve it on 127.0.0.1")
+    docs.add_argument("--port", type=int, default=8080)
+    docs.set_defaults(func=_cmd_docs)
 
     ui = sub.add_parser("ui", help="Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)

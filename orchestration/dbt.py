@@ -5,13 +5,22 @@ session), never parsed at import: this module only reads the prepared manifest.j
 dbt runs as a subprocess with `threads: 1` in the `warehouse` pool, the one DuckDB writer.
 """
 
+import json
 import os
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetSpec, Config
+from dagster import (
+    AssetDep,
+    AssetExecutionContext,
+    AssetKey,
+    AssetMaterialization,
+    AssetSpec,
+    Config,
+    Output,
+)
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -140,10 +149,55 @@ def _dbt_models(
         invocation = dbt.cli(
             build_args(paths.warehouse_path(), full_refresh=config.full_refresh), context=context
         )
+        # dbt holds the warehouse until it exits, so a model's row count can only be read
+        # after the build: its events are kept until then and given their counts
+        events, failure = [], None
         try:
-            yield from invocation.stream()
+            for event in invocation.stream():
+                events.append(event)
+        except Exception as exc:  # re-raised below, once the events are out
+            failure = exc
         finally:
             _record_build(context, paths, invocation, lineage, config.full_refresh)
+        yield from with_row_counts(events, table_row_counts(paths.warehouse_path(), events))
+        if failure is not None:
+            raise failure
+
+
+def table_row_counts(warehouse, events: list[Any]) -> dict[str, int]:
+    """Rows of every table model among the build's events ({unique_id: rows}); views are
+    not counted (a view over the historian would be a scan of every reading)."""
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))["nodes"]
+    wanted = {}
+    for event in events:
+        uid = _unique_id(event)
+        node = manifest.get(uid or "")
+        if node and node["config"].get("materialized") in ("table", "incremental"):
+            wanted[uid] = f'"{node["schema"]}"."{node.get("alias") or node["name"]}"'
+    if not wanted:
+        return {}
+    con = open_waiting(warehouse, read_only=True)
+    try:
+        return {
+            uid: int(con.execute(f"SELECT count(*) FROM {rel}").fetchall()[0][0])  # noqa: S608
+            for uid, rel in wanted.items()
+        }
+    finally:
+        con.close()
+
+
+def _unique_id(event: Any) -> str | None:
+    value = getattr(event, "metadata", {}).get("unique_id")
+    return getattr(value, "value", value)
+
+
+def with_row_counts(events: list[Any], counts: dict[str, int]) -> Iterator[Any]:
+    """The events, each table model's with `dagster/row_count` (the UI shows it)."""
+    for event in events:
+        uid = _unique_id(event)
+        if uid in counts and isinstance(event, Output | AssetMaterialization):
+            event = event.with_metadata({**event.metadata, "dagster/row_count": counts[uid]})
+        yield event
 
 
 def _record_build(

@@ -421,3 +421,19 @@ def test_the_fed_batch_site_reaches_every_mart_it_has_data_for(
         "WHERE batch_id LIKE 'MAB-%' AND parameter_id = 'temperature' AND elapsed_h < 48",
     )["t"].iloc[0]
     assert 36.0 < temperature < 37.0
+
+
+def test_every_table_mart_carries_its_row_count(conformed_run) -> None:
+    """The catalog shows each mart's rows (dagster/row_count), counted after dbt let go of the
+    warehouse; views are not counted."""
+    warehouse, result = conformed_run
+    counted = {}
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        if "dagster/row_count" in mat.metadata:
+            counted[mat.asset_key.to_user_string()] = mat.metadata["dagster/row_count"].value
+    assert {f"marts/{m}" for m in MARTS} <= set(counted)
+    assert not any(k.startswith("staging/stg_historian") for k in counted)  # a view
+    for mart in ("dim_batch", "fct_lab_result", "dim_source_file"):
+        n = query(warehouse, f"SELECT count(*) AS n FROM marts.{mart}")["n"].iloc[0]
+        assert counted[f"marts/{mart}"] == n > 0, mart

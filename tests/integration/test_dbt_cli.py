@@ -29,19 +29,29 @@ def test_staging_keeps_every_raw_row(conformed: Path) -> None:
         assert staged == source > 0, model
 
 
-def test_dbt_docs_generate_describes_every_mart(conformed: Path, tmp_path: Path) -> None:
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(conformed, warehouse)
-    done = dbt_cli(["docs", "generate"], warehouse, tmp_path)
-    assert done.returncode == 0, done.stdout[-3000:]
-    catalog = json.loads((tmp_path / "target" / "catalog.json").read_text())
+def test_biotwin_docs_writes_one_page_that_describes_every_mart(
+    conformed: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """`make docs` / `biotwin docs`: dbt's docs as one static page beside the warehouse."""
+    from orchestration.cli import main
+
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(conformed, home / "warehouse.duckdb")
+    monkeypatch.setenv("BIOTWIN_HOME", str(home))
+    monkeypatch.delenv("BIOTWIN_WAREHOUSE", raising=False)
+    assert main(["docs"]) == 0
+    page = home / "dbt-docs" / "static_index.html"
+    assert f"dbt docs: {page}" in capsys.readouterr().out
+    catalog = json.loads((home / "dbt-docs" / "catalog.json").read_text())
     marts = {
         n["metadata"]["name"]
         for n in catalog["nodes"].values()
         if n["metadata"]["schema"] == "marts"
     }
-    assert {"dim_batch", "fct_process_timeseries", "dq_issues", "batch_features"} <= marts
-    assert (tmp_path / "target" / "index.html").exists()
+    assert {"dim_batch", "fct_process_timeseries", "dq_issues", "dim_source_file"} <= marts
+    text = page.read_text()  # manifest and catalog built in: it opens from disk
+    assert "One row per landing file whose records reached raw" in text
 
 
 def test_a_failing_data_test_fails_the_build(conformed: Path, tmp_path: Path) -> None:
