@@ -7,7 +7,9 @@ table columns it is computed from. Pure: SQL and a column catalogue in, a mappin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Mapping, MutableMapping
 
 from sqlglot import exp, parse_one
 from sqlglot.errors import SqlglotError
@@ -56,3 +58,31 @@ def column_sources(
         if sources:
             out[column] = sorted(sources)
     return out
+
+
+# the schemas a model can read: the part of the catalogue its lineage depends on
+MODEL_SCHEMAS = ("raw", "ref", "staging", "intermediate", "marts")
+
+
+def catalogue_digest(catalogue: Catalogue) -> str:
+    """sha256 of the tables a model can read, with their columns and types."""
+    readable = {s: catalogue[s] for s in sorted(catalogue) if s in MODEL_SCHEMAS}
+    return hashlib.sha256(json.dumps(readable, sort_keys=True).encode()).hexdigest()
+
+
+def cached_column_sources(
+    sql: str,
+    database: str | None,
+    catalogue: Catalogue,
+    digest: str,
+    cache: MutableMapping[str, dict],
+) -> dict[str, list]:
+    """`column_sources`, remembered in `cache` by the statement (without the database file's
+    name, which differs between copies of a warehouse) and the catalogue `digest`. sqlglot
+    takes about 0.3 s a model; a model's column lineage changes only with its SQL or the
+    schema of what it reads, so a build with neither changed reuses the previous answer."""
+    text = sql.replace(f'"{database}".', "") if database else sql
+    key = hashlib.sha256(f"{digest}\n{text}".encode()).hexdigest()
+    if key not in cache:
+        cache[key] = column_sources(sql, catalogue)
+    return cache[key]

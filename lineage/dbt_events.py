@@ -11,14 +11,14 @@ that ran dbt.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from lineage import events, facets
-from lineage.column_lineage import Catalogue, column_sources
+from lineage.column_lineage import Catalogue, cached_column_sources, catalogue_digest
 from lineage.naming import FILE_NAMESPACE, file_name, table_name
 
 RAN = {"success": "COMPLETE", "error": "FAIL"}
@@ -97,6 +97,7 @@ def _output_facets(
     catalogue: Catalogue,
     assertions: Sequence[tuple[str, bool, str | None]],
     ctx: DbtRunContext,
+    lineage_cache: tuple[str, MutableMapping[str, dict]],
 ) -> dict[str, Any]:
     columns = catalogue.get(node["schema"], {}).get(node.get("alias") or node["name"], {})
     described = node.get("columns", {})
@@ -108,7 +109,8 @@ def _output_facets(
         )
     sql = result.get("compiled_code")
     if sql and node["resource_type"] == "model":
-        sources = column_sources(sql, catalogue)
+        digest, cache = lineage_cache
+        sources = cached_column_sources(sql, node.get("database"), catalogue, digest, cache)
         if sources:
             out["columnLineage"] = facets.column_lineage(
                 {
@@ -126,9 +128,12 @@ def dbt_node_events(
     run_results: Mapping[str, Any],
     catalogue: Catalogue,
     ctx: DbtRunContext,
+    lineage_cache: MutableMapping[str, dict] | None = None,
 ) -> list[dict[str, Any]]:
-    """START and COMPLETE/FAIL events (as dicts) for every model, seed and snapshot that ran."""
+    """START and COMPLETE/FAIL events (as dicts) for every model, seed and snapshot that ran.
+    `lineage_cache` remembers column lineage between builds (lineage/column_lineage.py)."""
     results = run_results["results"]
+    cache = (catalogue_digest(catalogue), {} if lineage_cache is None else lineage_cache)
     tested = _assertions(manifest, results)
     out = []
     for result in results:
@@ -165,7 +170,7 @@ def dbt_node_events(
         if state == "FAIL":
             end_facets["errorMessage"] = facets.error_message(result.get("message") or "failed")
         else:
-            output_facets = _output_facets(node, result, catalogue, tested.get(uid, []), ctx)
+            output_facets = _output_facets(node, result, catalogue, tested.get(uid, []), ctx, cache)
         end = events.run_event(
             state,
             _time(result, "completed_at"),

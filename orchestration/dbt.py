@@ -239,7 +239,32 @@ def _record_build(
         project_url=PROJECT_ROOT.as_uri(),
         project_dir=DBT_DIR,
     )
-    Outbox(paths.lineage_path()).append(*dbt_node_events(manifest, results, catalogue, run_context))
+    cache = load_lineage_cache()
+    node_events = dbt_node_events(manifest, results, catalogue, run_context, cache)
+    save_lineage_cache(cache)
+    Outbox(paths.lineage_path()).append(*node_events)
+
+
+# column lineage of the compiled models, by statement and schema: beside the manifest, which
+# changes when they do (`make clean` or a new checkout starts it afresh)
+LINEAGE_CACHE = MANIFEST.parent / "column_lineage_cache.json"
+
+
+def load_lineage_cache() -> dict[str, dict]:
+    try:
+        return json.loads(LINEAGE_CACHE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # absent or half-written: computed again
+        return {}
+
+
+def save_lineage_cache(cache: dict[str, dict]) -> None:
+    """Written whole and renamed into place: two builds at once never leave half a file."""
+    tmp = LINEAGE_CACHE.with_name(f"{LINEAGE_CACHE.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(cache), encoding="utf-8")
+        tmp.replace(LINEAGE_CACHE)
+    except OSError:  # a read-only checkout: lineage is computed again next time
+        tmp.unlink(missing_ok=True)
 
 
 dbt_models = _dbt_models.map_asset_specs(with_upstream_assets)

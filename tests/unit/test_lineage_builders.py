@@ -192,3 +192,23 @@ def test_the_warehouse_namespace_names_the_installation_not_the_file(
     assert warehouse_namespace() == "duckdb://biotwin"
     monkeypatch.setenv("OPENLINEAGE_NAMESPACE", "bos-prod")
     assert warehouse_namespace() == "duckdb://bos-prod"
+
+
+def test_column_lineage_is_remembered_by_statement_and_schema(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same model on another copy of the warehouse (another database name in the SQL)
+    reuses the answer; a changed schema computes it again."""
+    from lineage import column_lineage as cl
+
+    catalogue = {"raw": {"t": {"a": "INTEGER", "b": "VARCHAR"}}}
+    sql = 'SELECT a AS x, b FROM "w1"."raw"."t"'
+    cache: dict = {}
+    digest = cl.catalogue_digest(catalogue)
+    first = cl.cached_column_sources(sql, "w1", catalogue, digest, cache)
+    assert first == {"x": [("raw.t", "a")], "b": [("raw.t", "b")]}
+    monkeypatch.setattr(cl, "column_sources", lambda *a, **k: pytest.fail("not remembered"))
+    copy = 'SELECT a AS x, b FROM "w2"."raw"."t"'
+    assert cl.cached_column_sources(copy, "w2", catalogue, digest, cache) == first
+    wider = {"raw": {"t": {"a": "INTEGER", "b": "VARCHAR", "c": "DOUBLE"}}}
+    assert cl.catalogue_digest(wider) != digest
