@@ -11,6 +11,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -29,9 +30,15 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         args.fault_fraction,
         fmt,
         args.fedbatch_batches,
+        say=_say,
     )
     _print_generate_summary(Path(args.out), doc)
     return 0
+
+
+def _say(line: str) -> None:
+    """A progress line, stamped and flushed (a pipe to CI or a log sees it at once)."""
+    print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
 
 
 def _print_generate_summary(out: Path, doc: dict) -> None:
@@ -182,7 +189,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"no demo landing zone under {s.home}: generating {args.batches} batches")
         from synthetic.generate import generate
 
-        doc = generate(s.home, args.batches, args.seed)
+        doc = generate(s.home, args.batches, args.seed, say=_say)
         _print_generate_summary(s.home, doc)
     else:
         print(f"using the existing demo landing zone under {s.home}")
@@ -633,6 +640,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # bad arguments a user can fix: no traceback
         print(f"biotwin: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `biotwin … | head` closed the pipe: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import csv
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -75,13 +76,15 @@ def generate(
     fault_fraction: float = 0.15,
     historian_format: str | None = None,
     fedbatch_batches: int | None = None,
+    say: Callable[[str], None] = lambda _: None,
 ) -> dict:
     """Write the whole synthetic plant under `out` and return the manifest.
 
     `historian_format="csv"` makes every cell-therapy site export CSV in local time (benchmarks
     of the CSV path); by default each site uses its own interface. `fedbatch_batches` is the
     size of the third site's campaign (synthetic/fedbatch.py): None for the default beside
-    `n_batches` (fedbatch.batch_count), 0 for none."""
+    `n_batches` (fedbatch.batch_count), 0 for none. `say` hears a line per stage (the CLI
+    prints them: generating 40 batches takes over a minute)."""
     if n_batches < 3:
         msg = "--batches must be at least 3 (one vector lot, one allogeneic lot, one CAR-T)"
         raise ValueError(msg)
@@ -101,7 +104,10 @@ def generate(
     counters = {s.site_id: [10_000 * (1 + k)] for k, s in enumerate(SITES)}
     extra_deviation_batch = _extra_deviation_batch(plant)
 
-    for plan in sorted(plant.batches, key=lambda b: b.index):
+    ordered = sorted(plant.batches, key=lambda b: b.index)
+    for done, plan in enumerate(ordered):
+        if done % 10 == 0:
+            say(f"batches simulated: {done}/{len(ordered)}")
         run = simulate_batch(plan, titers)
         if plan.process is LVV:
             titers[plan.batch_id] = run.outcomes["vector_titer"]
@@ -126,6 +132,7 @@ def generate(
         ]
         batch_truth.append(_batch_summary(run, plant))
 
+    say(f"batches simulated: {len(ordered)}/{len(ordered)}; writing instruments, LIMS, custody")
     for site in SITES:
         _write_instruments(
             site,
@@ -142,11 +149,13 @@ def generate(
         _write_lims(site, results, plant, landing, manifest)
         _write_custody(site, events_by_site[site.site_id], plant, landing, manifest)
 
+    say("writing historian exports")
     traj_truth, historian_rows = _write_historian(
         plant, titers, landing, manifest, historian_format
     )
     n_fedbatch = fedbatch.batch_count(n_batches) if fedbatch_batches is None else fedbatch_batches
     if n_fedbatch:
+        say(f"writing the third site (CRK): {n_fedbatch} fed-batch batches")
         first = min(b.start for b in plant.batches)
         third = fedbatch.write_site(landing, seed, first, plant.extract_at, n_fedbatch)
         _write_lims(CRK, third.lab_results, plant, landing, manifest)

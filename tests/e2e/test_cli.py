@@ -117,6 +117,7 @@ def test_generate_then_run(tmp_path: Path) -> None:
     )
     assert gen.returncode == 0, gen.stderr
     assert "historian rows" in gen.stdout
+    assert "batches simulated: 0/4" in gen.stdout and "writing historian exports" in gen.stdout
     doc = json.loads((out / "manifest.json").read_text())
     assert len(doc["batches"]) == 4 + 2
     assert sum(b["site_id"] == "CRK" for b in doc["batches"]) == 2
