@@ -10,7 +10,7 @@ DEMO_SEED ?= 7
 export BIOTWIN_HOME ?= $(CURDIR)/.biotwin
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install manifest demo test test-validation test-repeat ui docs lint format bench bench-ingest bench-pipeline bench-twin-latency bench-twin-validation clean
+.PHONY: install manifest demo test test-validation test-repeat ui docs lint format bench bench-ingest bench-pipeline bench-twin-latency bench-twin-validation bench-definitions clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -87,3 +87,7 @@ bench-twin-latency: manifest
 # forecast and monitoring on held-out batches of a demo home (e.g. 80 batches, see the script)
 bench-twin-validation: install
 	$(BIN)/python bench/twin_validation.py --home $${BIOTWIN_HOME:-.biotwin}
+
+# how long the Dagster definitions take to import (every run, the UI's code location)
+bench-definitions: manifest
+	$(BIN)/python bench/definitions_load.py
