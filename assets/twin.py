@@ -149,6 +149,12 @@ def _twin_run(
     )
 
 
+def _outcome_of(data: TwinData, forecasts: pd.DataFrame, batch: str) -> str:
+    """The outcome parameter the batch's process forecasts."""
+    product = forecasts.loc[forecasts["batch_id"] == batch, "product_id"].iloc[0]
+    return data.processes[product].outcome_parameter_id
+
+
 def _forecast_metrics(registry: list[dict]) -> list[dict]:
     return [
         {"model": r["model_id"], **json.loads(r["metrics"])}
@@ -218,7 +224,7 @@ def golden_envelope(context: AssetExecutionContext, paths: PlantPaths) -> Materi
         if batch:
             product = monitoring.loc[monitoring["batch_id"] == batch, "product_id"].iloc[0]
             params = list(data.processes[product].parameters)[:4]
-            png = plots.envelope_plot(envelope, data.trajectory, batch, params)
+            png = plots.envelope_plot(envelope, data.trajectory, batch, params, data.units)
             meta["plot"] = _plot(f"**{batch}** against its envelope", png)
         return {"golden_envelope": envelope}, registry, meta
 
@@ -308,7 +314,8 @@ def outcome_forecast(context: AssetExecutionContext, paths: PlantPaths) -> Mater
         pool = running if len(running) else forecasts
         if len(pool):
             batch = str(pool.sort_values("batch_id")["batch_id"].iloc[-1])
-            png = plots.forecast_plot(forecasts, batch)
+            outcome = _outcome_of(data, forecasts, batch)
+            png = plots.forecast_plot(forecasts, batch, outcome, data.units.get(outcome, ""))
             meta["plot"] = _plot(f"**{batch}**: forecast", png)
         return {"outcome_forecast": forecasts}, registry, meta
 

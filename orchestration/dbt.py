@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from dagster import (
+    AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
     AssetKey,
@@ -93,9 +94,42 @@ class BiotwinTranslator(DagsterDbtTranslator):
         schema = dbt_resource_props.get("schema")
         return schema if schema in ("staging", "intermediate", "marts") else "dbt"
 
+    def get_asset_check_spec(
+        self,
+        asset_spec: AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> AssetCheckSpec | None:
+        """dbt's check with a sentence saying what it holds when the test has no description
+        of its own (the UI showed "No description provided" for every one)."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=describe_test(manifest["nodes"][unique_id]))
+
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> Sequence[str] | None:
         """A model's `meta.dagster.owners` if it names any, else the project's (assets.catalog)."""
         return super().get_owners(dbt_resource_props) or OWNERS
+
+
+def describe_test(node: Mapping[str, Any]) -> str:
+    """A dbt generic test in a sentence: what it holds, on which column, and what a failure
+    does (severity error blocks downstream models; warn is reported and never blocks)."""
+    meta = node.get("test_metadata") or {}
+    kwargs = meta.get("kwargs") or {}
+    column = kwargs.get("column_name")
+    what = {
+        "unique": f"every {column} is unique",
+        "not_null": f"every row has a {column}",
+        "accepted_values": f"{column} is one of {kwargs.get('values')}",
+        "relationships": f"every {column} exists in {kwargs.get('to')}.{kwargs.get('field')}",
+        "unique_combination": f"the columns {kwargs.get('columns')} identify a row",
+        "expression_is_true": f"every row satisfies {kwargs.get('expression')}",
+    }.get(meta.get("name"), f"dbt test {node.get('name')}")
+    severity = str(node.get("config", {}).get("severity", "error")).lower()
+    effect = "a failure blocks downstream models" if severity == "error" else "warns, never blocks"
+    return f"{what[0].upper()}{what[1:]} ({effect})."
 
 
 @cache

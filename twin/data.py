@@ -8,7 +8,7 @@ rest are pure. Models read `marts.fct_batch_trajectory`, `marts.fct_lab_result`,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -26,6 +26,7 @@ class TwinData:
     features: pd.DataFrame  # marts.batch_features, one row per batch
     processes: dict[str, Process]
     setpoints: pd.DataFrame  # batch_id, parameter_id, setpoint (batch record, canonical unit)
+    units: dict[str, str] = field(default_factory=dict)  # parameter -> canonical unit (ref)
 
     def batches(self, product_id: str) -> pd.DataFrame:
         return self.features[self.features["product_id"] == product_id].sort_values("batch_id")
@@ -64,7 +65,7 @@ QUERIES = {
                     WHERE s.setpoint IS NOT NULL
                     ORDER BY s.batch_id, s.parameter_id, s._record_id""",
     "processes": "SELECT * FROM ref.processes ORDER BY product_id",
-    "parameters": """SELECT parameter_id, kind FROM ref.parameters
+    "parameters": """SELECT parameter_id, kind, canonical_unit FROM ref.parameters
                       ORDER BY parameter_id""",
 }
 
@@ -105,6 +106,14 @@ def from_frames(
         features=features,
         processes=processes_from_reference(processes, parameters, trajectory, setpoints),
         setpoints=setpoints,
+        units={
+            str(p): str(u) if isinstance(u, str) else ""
+            for p, u in zip(
+                parameters["parameter_id"],
+                parameters.get("canonical_unit", pd.Series([""] * len(parameters))),
+                strict=True,
+            )
+        },
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Mapping
 
 import matplotlib
 
@@ -26,9 +27,14 @@ def data_uri(png: bytes) -> str:
 
 
 def envelope_plot(
-    envelope: pd.DataFrame, trajectory: pd.DataFrame, batch_id: str, parameters: list[str]
+    envelope: pd.DataFrame,
+    trajectory: pd.DataFrame,
+    batch_id: str,
+    parameters: list[str],
+    units: Mapping[str, str] | None = None,
 ) -> bytes:
-    """The batch's trajectory against the golden envelope, one panel per parameter."""
+    """The batch's trajectory against the golden envelope, one panel per parameter, each
+    axis in the parameter's canonical unit (ref.parameters)."""
     fig, axes = plt.subplots(len(parameters), 1, figsize=(8, 1.8 * len(parameters)), sharex=True)
     axes = [axes] if len(parameters) == 1 else list(axes)
     for ax, parameter in zip(axes, parameters, strict=True):
@@ -41,9 +47,9 @@ def envelope_plot(
             (trajectory["batch_id"] == batch_id) & (trajectory["parameter_id"] == parameter)
         ].sort_values("elapsed_h")
         ax.plot(own["elapsed_h"], own["value"], color="#c0392b", lw=1.2, label=batch_id)
-        ax.set_ylabel(parameter, fontsize=8)
+        ax.set_ylabel(_label(parameter, (units or {}).get(parameter)), fontsize=8)
     axes[0].legend(fontsize=7, loc="upper right")
-    axes[-1].set_xlabel("elapsed hours")
+    axes[-1].set_xlabel("elapsed time since batch start [h]")
     return _png(fig)
 
 
@@ -56,17 +62,23 @@ def monitoring_plot(monitoring: pd.DataFrame, batch_id: str) -> bytes:
         if len(rows):
             ax.axhline(rows[limit].iloc[0], color="#c0392b", ls="--", lw=1, label="limit")
         ax.set_yscale("log")
-        ax.set_ylabel("T²" if stat == "t2" else "SPE")
+        ax.set_ylabel("T² [no unit]" if stat == "t2" else "SPE [no unit]")
     alarm = rows.loc[rows["is_first_alarm"].astype(bool), "elapsed_h"]
     for ax in axes:
         for hour in alarm:
             ax.axvline(hour, color="#e67e22", lw=1.5, label=f"first alarm {hour:g} h")
     axes[0].legend(fontsize=7, loc="upper left")
-    axes[-1].set_xlabel("elapsed hours")
+    axes[-1].set_xlabel("elapsed time since batch start [h]")
     return _png(fig)
 
 
-def forecast_plot(forecasts: pd.DataFrame, batch_id: str, unit: str = "") -> bytes:
+def _label(name: str, unit: str | None) -> str:
+    return f"{name} [{unit}]" if unit else name
+
+
+def forecast_plot(
+    forecasts: pd.DataFrame, batch_id: str, outcome: str = "outcome", unit: str = ""
+) -> bytes:
     """Forecast of the outcome at each checkpoint with its 90 % interval (and the actual)."""
     rows = forecasts[forecasts["batch_id"] == batch_id].sort_values("checkpoint_h")
     fig, ax = plt.subplots(figsize=(6, 3))
@@ -82,7 +94,7 @@ def forecast_plot(forecasts: pd.DataFrame, batch_id: str, unit: str = "") -> byt
     actual = rows["actual"].dropna()
     if len(actual):
         ax.axhline(actual.iloc[0], color="#27ae60", ls="--", label="actual")
-    ax.set_xlabel("checkpoint (elapsed hours)")
-    ax.set_ylabel(f"outcome {unit}".strip())
+    ax.set_xlabel("checkpoint: elapsed time since batch start [h]")
+    ax.set_ylabel(_label(outcome, unit))
     ax.legend(fontsize=7)
     return _png(fig)

@@ -47,7 +47,9 @@ def batch_report(
     ]
     env = envelope[envelope["product_id"] == row["product_id"]]
     if len(env):
-        png = plots.envelope_plot(env, data.trajectory, batch_id, list(process.parameters)[:6])
+        png = plots.envelope_plot(
+            env, data.trajectory, batch_id, list(process.parameters)[:6], data.units
+        )
         parts.append(f'<img alt="envelope" src="{plots.data_uri(png)}">')
     else:
         parts.append("<p>no envelope for this process (fewer than 3 reference batches)</p>")
@@ -59,7 +61,16 @@ def batch_report(
     parts += ["<h3>Alarms</h3>", _table(alarms), "<h2>Outcome forecasts (90 % interval)</h2>"]
     if len(fc):
         parts.append(
-            f'<img alt="forecast" src="{plots.data_uri(plots.forecast_plot(fc, batch_id))}">'
+            '<img alt="forecast" src="'
+            + plots.data_uri(
+                plots.forecast_plot(
+                    fc,
+                    batch_id,
+                    process.outcome_parameter_id,
+                    data.units.get(process.outcome_parameter_id, ""),
+                )
+            )
+            + '">'
         )
     columns = list(FORECAST_COLUMNS[2:-1])
     parts.append(_table(fc[columns] if len(fc) else fc))

@@ -20,7 +20,8 @@ BIN = Path(sys.executable).parent
 LOCATION = """{ workspaceOrError { __typename ... on Workspace { locationEntries {
   name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
 ASSETS = """{ assetNodes { assetKey { path } description groupName kinds
-  owners { __typename ... on TeamAssetOwner { team } ... on UserAssetOwner { email } } } }"""
+  owners { __typename ... on TeamAssetOwner { team } ... on UserAssetOwner { email } }
+  assetChecksOrError { ... on AssetChecks { checks { name description } } } } }"""
 
 
 def _free_port() -> int:
@@ -90,5 +91,11 @@ def test_the_ui_loads_every_asset_with_owners_kinds_and_descriptions(tmp_path: P
         assert node["kinds"], key
         assert node["owners"] == [{"__typename": "TeamAssetOwner", "team": "biotwin-data"}], key
         assert node["groupName"] != "default", key
+        for check in node["assetChecksOrError"].get("checks", []):
+            assert check["description"], (key, check["name"])
     assert {"dbt", "duckdb"} <= set(shown["marts/dim_batch"]["kinds"])
     assert "pandera" in shown["raw/historian"]["kinds"]
+    twin_checks = {
+        c["name"] for c in shown["twin/outcome_forecast"]["assetChecksOrError"]["checks"]
+    }
+    assert twin_checks == {"beats_naive", "interval_coverage"}
