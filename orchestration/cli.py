@@ -401,6 +401,9 @@ def _cmd_twin_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_twin_report(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from lineage.code_version import code_version
     from twin.data import read_marts, read_twin_table
     from twin.report import batch_report
 
@@ -412,6 +415,8 @@ def _cmd_twin_report(args: argparse.Namespace) -> int:
         read_twin_table(warehouse, "golden_envelope"),
         read_twin_table(warehouse, "batch_monitoring", "WHERE batch_id = ?", [args.batch]),
         read_twin_table(warehouse, "outcome_forecast", "WHERE batch_id = ?", [args.batch]),
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        code_version=code_version(),
     )
     Path(args.out).write_text(page, encoding="utf-8")
     print(f"wrote {args.out} ({len(page):,} bytes)")

@@ -27,8 +27,12 @@ def batch_report(
     envelope: pd.DataFrame,
     monitoring: pd.DataFrame,
     forecasts: pd.DataFrame,
+    generated_at: str = "",
+    code_version: str = "",
 ) -> str:
-    """The page: batch against its envelope, T²/SPE with limits and alarm, forecasts."""
+    """The page: batch against its envelope, T²/SPE with limits and alarm, forecasts. Its
+    header says when it was generated, by which code, from which models, and every value
+    carries its unit, so a printed page stands on its own in a batch record."""
     features = data.features.set_index("batch_id")
     if batch_id not in features.index:
         raise ValueError(f"no batch {batch_id} in marts.batch_features")
@@ -37,12 +41,20 @@ def batch_report(
     mon = monitoring[monitoring["batch_id"] == batch_id]
     fc = forecasts[forecasts["batch_id"] == batch_id]
     alarms = mon[mon["is_first_alarm"].astype(bool)][["elapsed_h", "t2", "spe", "top_contributors"]]
+    outcome_unit = data.units.get(process.outcome_parameter_id, "")
+    models = sorted(
+        {str(m) for frame in (mon, fc) if "model_id" in frame for m in frame["model_id"].dropna()}
+    )
     parts = [
         f"<h1>{html.escape(batch_id)}</h1>",
+        "<p class='provenance'>generated "
+        f"{html.escape(generated_at or 'now')} by biotwin code {html.escape(code_version or '?')}"
+        f"; models: {html.escape(', '.join(models) or 'none yet')}</p>",
         f"<p>{html.escape(row['product_id'])} ({html.escape(process.process_type)}), status "
         f"{html.escape(str(row['status']))}, observed {row['observed_h']} h of "
         f"{process.expected_duration_h:g} h expected; outcome "
-        f"{html.escape(process.outcome_parameter_id)} = {row['outcome_value']}</p>",
+        f"{html.escape(process.outcome_parameter_id)} = {row['outcome_value']} "
+        f"{html.escape(outcome_unit)}</p>",
         "<h2>Trajectory against the golden envelope</h2>",
     ]
     env = envelope[envelope["product_id"] == row["product_id"]]
@@ -73,7 +85,12 @@ def batch_report(
             + '">'
         )
     columns = list(FORECAST_COLUMNS[2:-1])
-    parts.append(_table(fc[columns] if len(fc) else fc))
+    shown = fc[columns] if len(fc) else fc
+    if outcome_unit:  # the forecast's values are the outcome's, in its unit
+        shown = shown.rename(
+            columns={c: f"{c} [{outcome_unit}]" for c in ("predicted", "lower", "upper", "actual")}
+        )
+    parts.append(_table(shown))
     body = "\n".join(parts)
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(batch_id)}"
