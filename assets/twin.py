@@ -142,7 +142,12 @@ def _twin_run(
                 passed=v.passed,
                 severity=AssetCheckSeverity.WARN,  # a rule about values: never blocks
                 description=v.summary,
-                metadata={"summary": v.summary, "rows": MetadataValue.json(v.rows)},
+                metadata={
+                    "summary": v.summary,
+                    "failing": v.failing,
+                    "checked": len(v.rows),
+                    "rows": MetadataValue.json(v.rows),
+                },
             )
             for name, v in verdicts.items()
         ],

@@ -26,6 +26,7 @@ class Verdict:
     passed: bool
     summary: str
     rows: list[dict] = field(default_factory=list)  # per model and checkpoint, for metadata
+    failing: int = 0  # rows that break the rule: a number Dagster plots over runs
 
 
 def allowance(rate: float, n: int) -> float:
@@ -58,7 +59,7 @@ def forecast_beats_naive(metrics: Sequence[Mapping]) -> Verdict:
         if worse
         else ""
     )
-    return Verdict(not worse, summary, rows)
+    return Verdict(not worse, summary, rows, len(worse))
 
 
 def forecast_coverage(metrics: Sequence[Mapping]) -> Verdict:
@@ -83,7 +84,7 @@ def forecast_coverage(metrics: Sequence[Mapping]) -> Verdict:
         if short
         else ""
     )
-    return Verdict(not short, summary, rows)
+    return Verdict(not short, summary, rows, len(short))
 
 
 def monitoring_false_alarms(monitoring: pd.DataFrame) -> Verdict:
@@ -109,4 +110,4 @@ def monitoring_false_alarms(monitoring: pd.DataFrame) -> Verdict:
         ", ".join(f"{r['product_id']} {r['alarmed']}/{r['normal_batches']}" for r in rows)
         or "no held-out batches"
     ) + " normal batches alarmed"
-    return Verdict(not loud, summary, rows)
+    return Verdict(not loud, summary, rows, len(loud))

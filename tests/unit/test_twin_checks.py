@@ -25,6 +25,7 @@ def test_a_forecast_worse_than_naive_at_one_checkpoint_fails_and_is_named() -> N
     verdict = forecast_beats_naive(planted)
     assert not verdict.passed and "f60 at 135 h" in verdict.summary
     assert [r["beats_naive"] for r in verdict.rows] == [True, True, False]
+    assert verdict.failing == 1
 
 
 def test_coverage_is_held_to_the_binomial_allowance_of_its_batch_count() -> None:
