@@ -36,6 +36,22 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _missing_warehouse() -> bool:
+    """True, after saying so and what to run, when the warehouse does not exist yet."""
+    warehouse = settings().warehouse
+    if warehouse.exists():
+        return False
+    print(
+        f"biotwin: no warehouse at {warehouse}: run `make demo` or `biotwin run` first",
+        file=sys.stderr,
+    )
+    return True
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 def _say(line: str) -> None:
     """A progress line, stamped and flushed (a pipe to CI or a log sees it at once)."""
     print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
@@ -251,8 +267,7 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     (read-only); exit 1 with one line naming what is wrong."""
     from lineage.audit_log import verify_log
 
-    if not settings().warehouse.exists():
-        print(f"biotwin: no warehouse at {settings().warehouse}", file=sys.stderr)
+    if _missing_warehouse():
         return 2
     try:
         verdict = _read_checked(verify_log)
@@ -271,12 +286,10 @@ def _cmd_audit_acknowledge(args: argparse.Namespace) -> int:
     from assets.ingest.warehouse import WarehouseBusy, open_waiting
     from lineage.audit_log import NothingToAcknowledge, acknowledge
 
-    if not settings().warehouse.exists():
-        print(f"biotwin: no warehouse at {settings().warehouse}", file=sys.stderr)
+    if _missing_warehouse():
         return 2
-    say = lambda line: print(line, file=sys.stderr)  # noqa: E731
     try:
-        con = open_waiting(settings().warehouse, read_only=False, say=say)
+        con = open_waiting(settings().warehouse, read_only=False, say=_to_stderr)
     except WarehouseBusy as exc:
         print(f"biotwin: {exc}", file=sys.stderr)
         return 1
@@ -297,8 +310,7 @@ def _cmd_warehouse_check(args: argparse.Namespace) -> int:
     from assets.ingest.warehouse import read_every_table
 
     warehouse = settings().warehouse
-    if not warehouse.exists():
-        print(f"biotwin: no warehouse at {warehouse}", file=sys.stderr)
+    if _missing_warehouse():
         return 2
     try:
         tables = _read_checked(read_every_table)
@@ -344,8 +356,7 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     from orchestration.dbt_cli import MANIFEST, prepare_manifest
 
     s = settings()
-    if not s.warehouse.exists():
-        print(f"biotwin: no warehouse at {s.warehouse}", file=sys.stderr)
+    if _missing_warehouse():
         return 2
     prepare_manifest()
     manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
@@ -456,8 +467,7 @@ def _cmd_docs(args: argparse.Namespace) -> int:
     from orchestration.dbt_cli import DBT_DIR, dbt_executable
 
     s = settings()
-    if not s.warehouse.exists():
-        print(f"biotwin: no warehouse at {s.warehouse}: run `make demo` first", file=sys.stderr)
+    if _missing_warehouse():
         return 2
     out = s.home / "dbt-docs"
     cmd = [
