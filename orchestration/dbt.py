@@ -10,6 +10,7 @@ import os
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from dagster import (
@@ -42,7 +43,6 @@ from lineage.dbt_events import DbtRunContext, dbt_node_events
 from lineage.naming import warehouse_namespace
 from lineage.outbox import Outbox
 from orchestration.dbt_cli import DBT_DIR, MANIFEST, build_args, dbt_executable
-from orchestration.dbt_launcher import PARENT_ENV
 from orchestration.resources import PlantPaths
 
 # dbt sources are tables the Python assets write, and one asset writes several tables, while
@@ -178,8 +178,6 @@ def _dbt_models(
         "dbt_models",
         "orchestration/dbt.py",
     ) as lineage:
-        # dbt's launcher exits instead of building if this process died before dbt started
-        os.environ[PARENT_ENV] = str(os.getpid())
         invocation = dbt.cli(
             build_args(paths.warehouse_path(), full_refresh=config.full_refresh), context=context
         )
@@ -198,7 +196,7 @@ def _dbt_models(
             raise failure
 
 
-def table_row_counts(warehouse, events: list[Any]) -> dict[str, int]:
+def table_row_counts(warehouse: Path, events: list[Any]) -> dict[str, int]:
     """Rows of every table model among the build's events ({unique_id: rows}); views are
     not counted (a view over the historian would be a scan of every reading)."""
     manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))["nodes"]

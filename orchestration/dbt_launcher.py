@@ -4,10 +4,10 @@ A run's Python process starts `dbt build` as a child. If that process is killed 
 of memory), Linux re-parents the child to init and dbt goes on writing the warehouse with
 nobody to read its results. This launcher asks the kernel to send dbt SIGTERM the moment its
 parent dies (`prctl(PR_SET_PDEATHSIG)`, kept across `exec`), then becomes the real dbt beside
-this interpreter. If the parent died before the request took effect, it exits instead of
-building. Where prctl does not exist (not Linux), dbt runs as before and the next run's
-recovery stops an orphan (orchestration/recovery.py). Only the standard library, so it starts
-in milliseconds.
+this interpreter. If the parent died before the request took effect (dbt's parent is then
+init), it exits instead of building; the parent sets nothing for this. Where prctl does not
+exist (not Linux), dbt runs as before and the next run's recovery stops an orphan
+(orchestration/recovery.py). Only the standard library, so it starts in milliseconds.
 
 `biotwin-dbt --version` answers from the installed packages' metadata instead of starting dbt:
 dagster-dbt asks for the version before every dbt command, and dbt's own answer imports all of
@@ -24,7 +24,6 @@ import sys
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
-PARENT_ENV = "BIOTWIN_DBT_PARENT"  # the pid of the process that launched us, set by it
 
 
 def bind_to_parent() -> bool:
@@ -54,10 +53,11 @@ def main() -> None:
     if sys.argv[1:] == ["--version"]:
         sys.stdout.write(installed_versions())
         return
+    parent = os.getppid()
     bound = bind_to_parent()
-    expected = os.environ.get(PARENT_ENV)
-    if bound and expected and os.getppid() != int(expected):
-        # the parent is already gone: it cannot read what dbt would do, so nothing is done
+    if bound and (parent == 1 or os.getppid() != parent):
+        # the parent died before the request took effect (dbt was re-parented to init or a
+        # subreaper): nobody can read what dbt would do, so nothing is done
         sys.stderr.write("biotwin-dbt: the process that started dbt is gone; not building\n")
         sys.exit(143)
     dbt = str(Path(sys.executable).with_name("dbt"))
