@@ -26,7 +26,14 @@ from lineage import events, facets
 from lineage.catalogue import read_catalogue, schema_columns
 from lineage.code_version import code_version
 from lineage.column_lineage import Catalogue
-from lineage.naming import FILE_NAMESPACE, file_name, table_name, warehouse_namespace
+from lineage.naming import (
+    FILE_NAMESPACE,
+    asset_job_name,
+    dagster_job_name,
+    file_name,
+    table_name,
+    warehouse_namespace,
+)
 from lineage.outbox import Outbox
 
 Dataset = tuple[str, str, Mapping[str, Any]]
@@ -55,14 +62,18 @@ def openlineage_run(
     outbox_dir: Path,
     dagster_run_id: str,
     dagster_job: str,
-    job_name: str,
+    asset: str,
     code_path: str,
 ) -> Iterator[LineageRun]:
-    """START now; COMPLETE or FAIL when the body ends. `code_path`: the asset's module."""
+    """START now; COMPLETE or FAIL when the body ends. `asset`: its key (`raw/historian`) or
+    op name; `code_path`: the asset's module. The parent is the Dagster run (its own events:
+    orchestration/lineage_runs.py)."""
     namespace = settings().openlineage_namespace
     outbox = Outbox(outbox_dir)
+    job_name = asset_job_name(asset)
     run = LineageRun(events.run_id(dagster_run_id, job_name), job_name, namespace)
-    run_facets = {"parent": facets.parent(dagster_run_id, namespace, f"dagster:{dagster_job}")}
+    dagster_run = (dagster_run_id, namespace, dagster_job_name(dagster_job))
+    run_facets = {"parent": facets.parent(dagster_run)}
     jobs = job_facets("ASSET", code_path)
 
     def emit(state: str, extra: Mapping[str, Any] | None = None) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from lineage import events, facets
 from lineage.column_lineage import Catalogue, cached_column_sources, catalogue_digest
-from lineage.naming import FILE_NAMESPACE, file_name, table_name
+from lineage.naming import FILE_NAMESPACE, dbt_job_name, file_name, table_name
 
 RAN = {"success": "COMPLETE", "error": "FAIL"}
 RUN_NODES = ("model", "seed", "snapshot")
@@ -30,7 +30,8 @@ class DbtRunContext:
     """What the events need beyond the artifacts."""
 
     dagster_run_id: str  # the Dagster run, part of every node's deterministic run id
-    parent: tuple[str, str, str]  # (run id, job namespace, job name) of the dbt asset's run
+    parent: facets.RunRef  # the dbt asset's run
+    root: facets.RunRef  # the Dagster run the dbt asset ran in
     job_namespace: str
     warehouse_namespace: str
     code_version: str
@@ -151,7 +152,8 @@ def dbt_node_events(
         }
         if result.get("compiled_code"):
             job_facets["sql"] = facets.sql(result["compiled_code"])
-        parent = {"parent": facets.parent(*ctx.parent)}
+        parent = {"parent": facets.parent(ctx.parent, ctx.root)}
+        job_name = dbt_job_name(node["resource_type"], node["name"])
         inputs = _inputs(manifest, node, ctx)
         output = (ctx.warehouse_namespace, relation(node))
         start = events.run_event(
@@ -159,7 +161,7 @@ def dbt_node_events(
             _time(result, "started_at"),
             run,
             ctx.job_namespace,
-            uid,
+            job_name,
             inputs=inputs,
             outputs=[(*output, {})],
             run_facets=parent,
@@ -176,7 +178,7 @@ def dbt_node_events(
             _time(result, "completed_at"),
             run,
             ctx.job_namespace,
-            uid,
+            job_name,
             inputs=inputs,
             outputs=[(*output, output_facets)],
             run_facets=end_facets,

@@ -67,10 +67,23 @@ def error_message(
     )
 
 
-def parent(run_id: str, namespace: str, job_name: str) -> parent_run.ParentRunFacet:
-    """Ties a dbt model's run to the Dagster run that started it."""
+RunRef = tuple[str, str, str]  # (run id, job namespace, job name)
+
+
+def parent(of: RunRef, root: RunRef | None = None) -> parent_run.ParentRunFacet:
+    """Ties a run to the run that started it (an asset's run to its Dagster run, a dbt node's
+    to the dbt asset's) and to the root of the tree, the Dagster run (spec 1-2-0 `root`)."""
+    run_id, namespace, name = of
+    top = None
+    if root is not None and root != of:
+        top = parent_run.Root(
+            run=parent_run.RootRun(runId=root[0]),
+            job=parent_run.RootJob(namespace=root[1], name=root[2]),
+        )
     return parent_run.ParentRunFacet(
-        run=parent_run.Run(runId=run_id), job=parent_run.Job(namespace=namespace, name=job_name)
+        run=parent_run.Run(runId=run_id),
+        job=parent_run.Job(namespace=namespace, name=name),
+        root=top,
     )
 
 

@@ -9,6 +9,15 @@ output of one job and the input of the next are the same dataset in a lineage ba
   identity: the same warehouse copied or moved, restored from a backup, is the same
   datasource. So the instance is named by the installation, not by the file;
 - landing and reference files: namespace `file`, name the file's absolute path.
+
+Job names follow one scheme, `<integration>.<kind>.<name>`, dot-separated like the spec's own
+examples (`{dag_id}.{task_id}`), in the installation's namespace:
+- a Dagster run: `dagster.job.<job>` (e.g. `dagster.job.main`), the parent of its assets;
+- an asset's run: `dagster.asset.<key, dotted>` (`dagster.asset.raw.historian`); an asset is
+  named for itself, not for the Dagster job that ran it, so the same asset is one job in a lineage
+  backend whichever job, sensor or schedule materialised it;
+- a dbt node's run: `dbt.<resource type>.<name>` (`dbt.model.dim_batch`), a child of the dbt
+  asset's run.
 """
 
 from __future__ import annotations
@@ -23,6 +32,21 @@ def warehouse_namespace(installation: str | None = None) -> str:
     from biotwin.settings import settings
 
     return f"duckdb://{installation or settings().openlineage_namespace}"
+
+
+def dagster_job_name(job: str) -> str:
+    """The lineage job of a Dagster run of `job`."""
+    return f"dagster.job.{job}"
+
+
+def asset_job_name(asset: str) -> str:
+    """The lineage job of an asset's run: `raw/historian` -> `dagster.asset.raw.historian`."""
+    return "dagster.asset." + asset.replace("/", ".")
+
+
+def dbt_job_name(resource_type: str, name: str) -> str:
+    """The lineage job of a dbt node's run: (`model`, `dim_batch`) -> `dbt.model.dim_batch`."""
+    return f"dbt.{resource_type}.{name}"
 
 
 def table_name(schema: str, table: str) -> str:

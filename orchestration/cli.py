@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from biotwin.settings import PROJECT_ROOT, settings
@@ -105,8 +105,10 @@ def _execute(select: str | None, log_level: str):
 
     prepare_manifest()  # the dbt assets read target/manifest.json when the definitions load
     from orchestration.definitions import defs
+    from orchestration.lineage_runs import record_changed_runs
     from orchestration.recovery import pool_holders, recover, run_tags
 
+    began = datetime.now(UTC) - timedelta(seconds=1)
     job = defs.resolve_job_def("main")
     selection = select.split(",") if select else None
     instance = _instance()
@@ -115,7 +117,7 @@ def _execute(select: str | None, log_level: str):
         print(line)
     for line in pool_holders(instance):  # a live run beside this one: say so, and for whom
         print(line, flush=True)
-    return job.execute_in_process(
+    result = job.execute_in_process(
         instance=instance,
         asset_selection=_asset_keys(selection),
         raise_on_error=False,
@@ -124,6 +126,10 @@ def _execute(select: str | None, log_level: str):
         # lines, and the summary; every event is in the instance (biotwin ui)
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}, "progress": {}}},
     )
+    # no daemon watches an in-process run: its own lineage events, and those of a run that
+    # recovery just marked failed, are written here
+    record_changed_runs(instance, began, settings().lineage_dir)
+    return result
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -40,7 +40,7 @@ from lineage.audit_log import audit_run
 from lineage.catalogue import read_catalogue
 from lineage.code_version import code_version
 from lineage.dbt_events import DbtRunContext, dbt_node_events
-from lineage.naming import warehouse_namespace
+from lineage.naming import dagster_job_name, warehouse_namespace
 from lineage.outbox import Outbox
 from orchestration.dbt_cli import DBT_DIR, MANIFEST, build_args, dbt_executable
 from orchestration.resources import PlantPaths
@@ -265,6 +265,7 @@ def _record_build(
     run_context = DbtRunContext(
         dagster_run_id=context.run.run_id,
         parent=(lineage.run_id, lineage.namespace, lineage.job_name),
+        root=(context.run.run_id, lineage.namespace, dagster_job_name(context.run.job_name)),
         job_namespace=lineage.namespace,
         warehouse_namespace=warehouse_namespace(),
         code_version=code_version(),

@@ -6,6 +6,7 @@ from assets.landing import BOOKKEEPING_SPECS, INGESTION_ASSETS, reference_data
 from assets.twin import TWIN_ASSETS
 from orchestration.dbt import dbt_models, dbt_resource
 from orchestration.jobs import JOBS, SCHEDULES
+from orchestration.lineage_runs import lineage_dagster_runs
 from orchestration.progress import progress_logger
 from orchestration.resources import PlantPaths
 from orchestration.sensors import LANDING_SENSORS
@@ -14,7 +15,7 @@ defs = Definitions(
     assets=[reference_data, *INGESTION_ASSETS, *BOOKKEEPING_SPECS, dbt_models, *TWIN_ASSETS],
     jobs=JOBS,
     schedules=SCHEDULES,
-    sensors=LANDING_SENSORS,
+    sensors=[*LANDING_SENSORS, lineage_dagster_runs],
     resources={"paths": PlantPaths(), "dbt": dbt_resource()},
     # a run uses the loggers its run config names: the UI's runs only `console`; `biotwin run`
     # adds `progress` (orchestration/progress.py)

@@ -155,10 +155,22 @@ def test_generate_then_run(tmp_path: Path) -> None:
 
 
 def _every_demo_event_validates(events_file: Path) -> None:
-    """Every OpenLineage event the demo run emitted, against the official schemas."""
+    """Every OpenLineage event the demo run emitted, against the official schemas; each
+    Dagster run (the killed one and the demo's) has its own events, the parent of its assets'."""
     events = [json.loads(line) for line in events_file.read_text().splitlines()]
     complete = {o["name"] for e in events if e["eventType"] == "COMPLETE" for o in e["outputs"]}
     assert {"marts.dim_batch", "marts.fct_process_timeseries", "marts.dq_issues"} <= complete
+    runs: dict[str, list[str]] = {}
+    for event in events:
+        if event["job"]["name"] == "dagster.job.main":
+            runs.setdefault(event["run"]["runId"], []).append(event["eventType"])
+    assert sorted(runs.values()) == [["START", "COMPLETE"], ["START", "FAIL"]], runs
+    parents = {
+        e["run"]["facets"]["parent"]["run"]["runId"]
+        for e in events
+        if "parent" in e["run"]["facets"] and e["job"]["name"].startswith("dagster.asset.")
+    }
+    assert parents == set(runs), "every asset's parent is a Dagster run with its own events"
     if not spec.SPEC.is_dir():
         pytest.skip(spec.MISSING)
     assert [(e["job"]["name"], spec.event_errors(e)) for e in events if spec.event_errors(e)] == []

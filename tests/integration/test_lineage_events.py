@@ -59,8 +59,13 @@ def test_every_run_has_start_then_one_end(run_events: list[dict]) -> None:
         by_run[event["run"]["runId"]].append(event["eventType"])
     assert by_run and all(types == ["START", "COMPLETE"] for types in by_run.values())
     jobs = {e["job"]["name"] for e in run_events}
-    assert {"ref/reference_data", "raw/historian", "raw/lims", "dbt_models"} <= jobs
-    assert "model.biotwin.fct_lab_result" in jobs
+    assert {
+        "dagster.asset.ref.reference_data",
+        "dagster.asset.raw.historian",
+        "dagster.asset.raw.lims",
+        "dagster.asset.dbt_models",
+    } <= jobs
+    assert "dbt.model.fct_lab_result" in jobs
 
 
 def _producers(run_events: list[dict]) -> dict[tuple[str, str], set[tuple[str, str]]]:
@@ -107,23 +112,24 @@ def _ancestors(producers, start):
 def test_dbt_model_runs_are_children_of_the_dagster_asset_run(
     run_events: list[dict], conformed_run
 ) -> None:
-    dbt_asset = [e for e in run_events if e["job"]["name"] == "dbt_models"]
+    dbt_asset = [e for e in run_events if e["job"]["name"] == "dagster.asset.dbt_models"]
     asset_run = dbt_asset[0]["run"]["runId"]
     assert dbt_asset[0]["run"]["facets"]["parent"]["run"]["runId"] == conformed_run[1].run_id
-    models = [e for e in run_events if e["job"]["name"].startswith("model.biotwin.")]
+    assert dbt_asset[0]["run"]["facets"]["parent"]["job"]["name"].startswith("dagster.job.")
+    models = [e for e in run_events if e["job"]["name"].startswith("dbt.model.")]
     assert len(models) >= 2 * len(MARTS)
     assert {e["run"]["facets"]["parent"]["run"]["runId"] for e in models} == {asset_run}
     assert all(e["job"]["facets"]["sourceCodeLocation"]["version"] for e in models)
     complete = {e["job"]["name"]: e["outputs"][0] for e in models if e["eventType"] == "COMPLETE"}
-    lab = complete["model.biotwin.fct_lab_result"]["facets"]
+    lab = complete["dbt.model.fct_lab_result"]["facets"]
     assert lab["dataQualityAssertions"]["assertions"], "dbt tests on the mart"
     assert all(a["success"] for a in lab["dataQualityAssertions"]["assertions"])
     assert {f["name"] for f in lab["schema"]["fields"]} >= {"result_id", "value", "unit"}
-    series = complete["model.biotwin.fct_process_timeseries"]["facets"]["columnLineage"]
+    series = complete["dbt.model.fct_process_timeseries"]["facets"]["columnLineage"]
     value_from = {(i["name"], i["field"]) for i in series["fields"]["value"]["inputFields"]}
     assert ("intermediate.int_historian__points_aligned", "value") in value_from
-    ingestion = next(e for e in run_events if e["job"]["name"] == "raw/historian")
-    assert ingestion["run"]["facets"]["parent"]["job"]["name"].startswith("dagster:")
+    ingestion = next(e for e in run_events if e["job"]["name"] == "dagster.asset.raw.historian")
+    assert ingestion["run"]["facets"]["parent"]["job"]["name"].startswith("dagster.job.")
 
 
 def test_ingestion_assertions_name_what_the_contract_quarantined(
@@ -141,7 +147,7 @@ def test_ingestion_assertions_name_what_the_contract_quarantined(
         complete = next(
             e
             for e in run_events
-            if e["job"]["name"] == f"raw/{contract}" and e["eventType"] == "COMPLETE"
+            if e["job"]["name"] == f"dagster.asset.raw.{contract}" and e["eventType"] == "COMPLETE"
         )
         output = next(o for o in complete["outputs"] if o["name"] == table[contract])
         failed = {
@@ -185,15 +191,15 @@ def test_a_failing_dbt_model_gives_fail_and_its_downstream_does_not_run(
     types = defaultdict(list)
     for event in emitted:
         types[event["job"]["name"]].append(event["eventType"])
-    assert types["model.biotwin.stg_custody__events"] == ["START", "FAIL"]
+    assert types["dbt.model.stg_custody__events"] == ["START", "FAIL"]
     fail = next(
         e
         for e in emitted
-        if e["job"]["name"] == "model.biotwin.stg_custody__events" and e["eventType"] == "FAIL"
+        if e["job"]["name"] == "dbt.model.stg_custody__events" and e["eventType"] == "FAIL"
     )
     assert "Binder Error" in fail["run"]["facets"]["errorMessage"]["message"]
     for downstream in chain[1:]:
-        assert f"model.biotwin.{downstream.path[-1]}" not in types
-    assert types["dbt_models"] == ["START", "FAIL"]
+        assert f"dbt.model.{downstream.path[-1]}" not in types
+    assert types["dagster.asset.dbt_models"] == ["START", "FAIL"]
     if spec.SPEC.is_dir():
         assert [spec.event_errors(e) for e in emitted if spec.event_errors(e)] == []

@@ -61,10 +61,10 @@ def _manifest() -> dict:
         },
         "nodes": {
             "model.p.stg_reading": model("stg_reading", "staging", ["source.p.raw.reading"]),
-            "model.p.fct_reading": model("fct_reading", "marts", ["model.p.stg_reading"]),
-            "model.p.fct_broken": model("fct_broken", "marts", ["model.p.stg_reading"]),
+            "model.p.fct_reading": model("fct_reading", "marts", ["dbt.model.stg_reading"]),
+            "model.p.fct_broken": model("fct_broken", "marts", ["dbt.model.stg_reading"]),
             "model.p.fct_after_broken": model("fct_after_broken", "marts", ["model.p.fct_broken"]),
-            "seed.p.steps": {
+            "dbt.seed.steps": {
                 "resource_type": "seed",
                 "name": "steps",
                 "alias": "steps",
@@ -78,7 +78,7 @@ def _manifest() -> dict:
                 "attached_node": "model.p.stg_reading",
                 "column_name": "value_c",
                 "test_metadata": {"name": "not_null"},
-                "depends_on": {"nodes": ["model.p.stg_reading"]},
+                "depends_on": {"nodes": ["dbt.model.stg_reading"]},
             },
         },
         "unit_tests": {},
@@ -106,7 +106,8 @@ def _result(uid: str, status: str, message: str = "OK") -> dict:
 def test_dbt_artifacts_become_start_and_end_events_per_node_that_ran() -> None:
     ctx = DbtRunContext(
         dagster_run_id="2f1d7c52-1d0e-4c55-9a4b-0d9b3a9e7a11",
-        parent=("8c3d5f0a-2b4e-4b7e-9f61-3c2a1d0e9b87", "biotwin", "dbt_models"),
+        parent=("8c3d5f0a-2b4e-4b7e-9f61-3c2a1d0e9b87", "biotwin", "dagster.asset.dbt_models"),
+        root=("2f1d7c52-1d0e-4c55-9a4b-0d9b3a9e7a11", "biotwin", "dagster.job.main"),
         job_namespace="biotwin",
         warehouse_namespace="duckdb:///plant/warehouse.duckdb",
         code_version="git:abc",
@@ -115,7 +116,7 @@ def test_dbt_artifacts_become_start_and_end_events_per_node_that_ran() -> None:
     )
     run_results = {
         "results": [
-            _result("seed.p.steps", "success"),
+            _result("dbt.seed.steps", "success"),
             _result("model.p.stg_reading", "success"),
             _result("test.p.not_null_stg_reading_value_c", "fail"),
             _result("model.p.fct_reading", "success"),
@@ -128,20 +129,23 @@ def test_dbt_artifacts_become_start_and_end_events_per_node_that_ran() -> None:
     for event in emitted:
         by_job.setdefault(event["job"]["name"], []).append(event)
     assert set(by_job) == {
-        "seed.p.steps",
-        "model.p.stg_reading",
-        "model.p.fct_reading",
-        "model.p.fct_broken",
+        "dbt.seed.steps",
+        "dbt.model.stg_reading",
+        "dbt.model.fct_reading",
+        "dbt.model.fct_broken",
     }, "a skipped node did not run: no events"
-    assert [e["eventType"] for e in by_job["model.p.fct_broken"]] == ["START", "FAIL"]
-    fail = by_job["model.p.fct_broken"][1]
+    assert [e["eventType"] for e in by_job["dbt.model.fct_broken"]] == ["START", "FAIL"]
+    fail = by_job["dbt.model.fct_broken"][1]
     assert fail["run"]["facets"]["errorMessage"]["message"] == "Binder Error: column x not found"
 
-    start, complete = by_job["model.p.stg_reading"]
+    start, complete = by_job["dbt.model.stg_reading"]
     assert start["eventTime"].startswith("2026-11-26T10:00:00")
     assert complete["eventTime"].startswith("2026-11-26T10:00:02.5")
     assert start["run"]["runId"] == complete["run"]["runId"]
-    assert complete["run"]["facets"]["parent"]["run"]["runId"] == ctx.parent[0]
+    parent = complete["run"]["facets"]["parent"]
+    assert parent["run"]["runId"] == ctx.parent[0]
+    assert parent["root"]["run"]["runId"] == ctx.root[0], "the Dagster run is the root"
+    assert parent["root"]["job"]["name"] == "dagster.job.main"
     assert [(i["namespace"], i["name"]) for i in complete["inputs"]] == [
         (ctx.warehouse_namespace, "raw.reading")
     ]
@@ -160,7 +164,7 @@ def test_dbt_artifacts_become_start_and_end_events_per_node_that_ran() -> None:
     ]
     assert complete["job"]["facets"]["sourceCodeLocation"]["version"] == "git:abc"
 
-    seed_complete = by_job["seed.p.steps"][1]
+    seed_complete = by_job["dbt.seed.steps"][1]
     assert seed_complete["inputs"][0]["namespace"] == "file"
     assert seed_complete["inputs"][0]["name"].endswith("/biotwin/dbt_project/seeds/steps.csv")
 

@@ -20,7 +20,9 @@ def _spec() -> None:
 
 def _event(state: str) -> dict:
     warehouse = "duckdb://biotwin/warehouse"
-    run_facets = {"parent": facets.parent(events.run_id("dagster-run-1"), "biotwin", "main")}
+    dbt_asset = (events.run_id("dagster-run-1", "dbt"), "biotwin", "dagster.asset.dbt_models")
+    dagster_run = (events.run_id("dagster-run-1"), "biotwin", "dagster.job.main")
+    run_facets = {"parent": facets.parent(dbt_asset, dagster_run)}
     if state == "FAIL":
         run_facets["errorMessage"] = facets.error_message("Binder Error: no column x", "trace")
     event = events.run_event(
@@ -28,7 +30,7 @@ def _event(state: str) -> dict:
         datetime(2026, 11, 26, 12, 0, tzinfo=UTC),
         events.run_id("dagster-run-1", "marts.fct_lab_result"),
         "biotwin",
-        "marts.fct_lab_result",
+        "dbt.model.fct_lab_result",
         inputs=[(warehouse, "intermediate.int_lims__result_versions", {})],
         outputs=[
             (
