@@ -9,6 +9,7 @@ OpenLineage events (marts in, twin tables out). Metadata carries plots for the U
 
 import json
 from collections.abc import Callable
+from functools import partial
 
 import pandas as pd
 from dagster import (
@@ -25,6 +26,7 @@ from dagster import (
 from assets.catalog import OWNERS, TWIN_KINDS
 from assets.ingest.warehouse import connect
 from assets.openlineage_run import openlineage_run, table_dataset
+from assets.twin_plots import publish_plots
 from lineage.audit_log import append_committed, audit_run
 from lineage.catalogue import read_catalogue
 from lineage.code_version import code_version
@@ -195,13 +197,6 @@ def _monitoring_work(data: TwinData, code: str):
     return envelope, monitoring, registry
 
 
-def _plot(caption: str, png: bytes) -> MetadataValue:
-    """A plot for the Dagster UI: markdown with the PNG inlined as a data URI."""
-    from twin import plots
-
-    return MetadataValue.md(f"{caption}\n\n![plot]({plots.data_uri(png)})")
-
-
 def _example_batch(monitoring: pd.DataFrame) -> str | None:
     """The batch to picture: the latest alarm if any, else the latest scored batch."""
     alarmed = monitoring[monitoring["is_first_alarm"].astype(bool)]
@@ -224,13 +219,19 @@ def golden_envelope(context: AssetExecutionContext, paths: PlantPaths) -> Materi
         from twin import plots  # matplotlib: imported when plotting
 
         envelope, monitoring, registry = _monitoring_work(data, code)
-        batch = _example_batch(monitoring)
-        meta = {}
-        if batch:
-            product = monitoring.loc[monitoring["batch_id"] == batch, "product_id"].iloc[0]
+        scored = monitoring[["batch_id", "product_id"]].drop_duplicates().sort_values("batch_id")
+
+        def draw(batch: str, product: str):
             params = list(data.processes[product].parameters)[:4]
-            png = plots.envelope_plot(envelope, data.trajectory, batch, params, data.units)
-            meta["plot"] = _plot(f"**{batch}** against its envelope", png)
+            return lambda: plots.envelope_plot(envelope, data.trajectory, batch, params, data.units)
+
+        meta = publish_plots(
+            "golden_envelope",
+            context.run.run_id,
+            [(b, f"{b} against its envelope", draw(b, p)) for b, p in scored.itertuples(False)],
+            _example_batch(monitoring),
+            "Golden envelope: every scored batch against its reference envelope",
+        )
         return {"golden_envelope": envelope}, registry, meta
 
     return _twin_run(context, paths, "golden_envelope", work)
@@ -268,10 +269,16 @@ def batch_monitoring(context: AssetExecutionContext, paths: PlantPaths) -> Mater
                 else "no alarm"
             ),
         }
-        batch = _example_batch(monitoring)
-        if batch:
-            png = plots.monitoring_plot(monitoring, batch)
-            meta["plot"] = _plot(f"**{batch}**: T² and SPE", png)
+        meta |= publish_plots(
+            "batch_monitoring",
+            context.run.run_id,
+            [
+                (b, f"{b}: T² and SPE", partial(plots.monitoring_plot, monitoring, b))
+                for b in sorted(monitoring["batch_id"].unique())
+            ],
+            _example_batch(monitoring),
+            "Batch monitoring: T² and SPE of every scored batch against their limits",
+        )
         return {"batch_monitoring": monitoring}, registry, meta
 
     return _twin_run(context, paths, "batch_monitoring", work, _monitoring_checks)
@@ -317,11 +324,20 @@ def outcome_forecast(context: AssetExecutionContext, paths: PlantPaths) -> Mater
         meta = {"cross_validated": MetadataValue.md(metrics.round(3).to_markdown(index=False))}
         running = forecasts[forecasts["kind"] == "in_progress"]
         pool = running if len(running) else forecasts
-        if len(pool):
-            batch = str(pool.sort_values("batch_id")["batch_id"].iloc[-1])
+        example = str(pool.sort_values("batch_id")["batch_id"].iloc[-1]) if len(pool) else None
+
+        def draw(batch: str):
             outcome = _outcome_of(data, forecasts, batch)
-            png = plots.forecast_plot(forecasts, batch, outcome, data.units.get(outcome, ""))
-            meta["plot"] = _plot(f"**{batch}**: forecast", png)
+            unit = data.units.get(outcome, "")
+            return lambda: plots.forecast_plot(forecasts, batch, outcome, unit)
+
+        meta |= publish_plots(
+            "outcome_forecast",
+            context.run.run_id,
+            [(b, f"{b}: forecast", draw(b)) for b in sorted(forecasts["batch_id"].unique())],
+            example,
+            "Outcome forecasts of every scored batch, with 90 % intervals",
+        )
         return {"outcome_forecast": forecasts}, registry, meta
 
     return _twin_run(context, paths, "outcome_forecast", work, _forecast_checks)

@@ -23,6 +23,8 @@ class Settings:
     reference: Path
     dagster_home: Path
     lineage_dir: Path
+    reports_dir: Path  # plots and pages the UI links to (served by `biotwin ui`)
+    reports_url: str  # where `biotwin ui` serves reports_dir
     openlineage_url: str | None
     openlineage_namespace: str
 
@@ -43,6 +45,8 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         reference=path("BIOTWIN_REFERENCE", PROJECT_ROOT / "reference"),
         dagster_home=path("DAGSTER_HOME", home / "dagster"),
         lineage_dir=path("BIOTWIN_LINEAGE_DIR", home / "lineage"),
+        reports_dir=path("BIOTWIN_REPORTS_DIR", home / "reports"),
+        reports_url=env.get("BIOTWIN_REPORTS_URL", "http://127.0.0.1:3001").rstrip("/"),
         openlineage_url=env.get("OPENLINEAGE_URL") or None,
         openlineage_namespace=env.get("OPENLINEAGE_NAMESPACE", "biotwin"),
     )

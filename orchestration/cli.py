@@ -18,11 +18,33 @@ from pathlib import Path
 from biotwin.settings import PROJECT_ROOT, settings
 
 
-def _cmd_generate(args: argparse.Namespace) -> int:
+def _generate(*args, **kwargs) -> dict:
+    """synthetic.generate.generate, its stages said as they start: lines, or a bar of the
+    batches simulated on a terminal (orchestration/console.py)."""
+    from orchestration.console import console_for, counted
     from synthetic.generate import generate
 
+    console, began = console_for(), time.monotonic()
+
+    def say(text: str) -> None:
+        if counted(text):
+            console.progress("generate", text)
+        else:
+            console.line(text)
+
+    console.begin("generate", "▶ generate started")
+    try:
+        doc = generate(*args, **kwargs, say=say)
+    except BaseException:
+        console.close()
+        raise
+    console.end("generate", f"■ generate done in {time.monotonic() - began:.1f} s")
+    return doc
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
     fmt = None if args.historian_format == "site" else args.historian_format
-    doc = generate(
+    doc = _generate(
         Path(args.out),
         args.batches,
         args.seed,
@@ -30,7 +52,6 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         args.fault_fraction,
         fmt,
         args.fedbatch_batches,
-        say=_say,
     )
     _print_generate_summary(Path(args.out), doc)
     return 0
@@ -50,11 +71,6 @@ def _missing_warehouse() -> bool:
 
 def _to_stderr(line: str) -> None:
     print(line, file=sys.stderr)
-
-
-def _say(line: str) -> None:
-    """A progress line, stamped and flushed (a pipe to CI or a log sees it at once)."""
-    print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
 
 
 def _print_generate_summary(out: Path, doc: dict) -> None:
@@ -209,9 +225,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     s = settings()
     if not (s.home / "manifest.json").exists():
         print(f"no demo landing zone under {s.home}: generating {args.batches} batches")
-        from synthetic.generate import generate
-
-        doc = generate(s.home, args.batches, args.seed, say=_say)
+        doc = _generate(s.home, args.batches, args.seed)
         _print_generate_summary(s.home, doc)
     else:
         print(f"using the existing demo landing zone under {s.home}")
@@ -500,11 +514,9 @@ def _cmd_docs(args: argparse.Namespace) -> int:
     print(f"dbt docs: {page} (one file: open it in a browser, no server needed)")
     if not args.serve:
         return 0
-    import functools
-    import http.server
+    from orchestration.static_server import make_server
 
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler) as server:
+    with make_server(out, args.port) as server:
         print(f"serving http://127.0.0.1:{args.port}/static_index.html (Ctrl-C stops)")
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
@@ -517,6 +529,11 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     prepare_manifest()  # the definitions read target/manifest.json; nothing parses at load
     s = settings()
     _instance()  # makes sure the instance folder and its dagster.yaml exist
+    # the twin assets' plots, which the UI shows by URL (assets/twin_plots.py)
+    from orchestration.static_server import serve_in_background
+
+    server, line = serve_in_background(s.reports_dir, s.reports_url)
+    print(line, flush=True)
     env = {**os.environ, "DAGSTER_HOME": str(s.dagster_home)}
     dagster = str(Path(sys.executable).with_name("dagster"))
     cmd = [
@@ -529,7 +546,11 @@ def _cmd_ui(args: argparse.Namespace) -> int:
         "-p",
         str(args.port),
     ]
-    return subprocess.call(cmd, cwd=PROJECT_ROOT, env=env)  # noqa: S603 - fixed argv
+    try:
+        return subprocess.call(cmd, cwd=PROJECT_ROOT, env=env)  # noqa: S603 - fixed argv
+    finally:
+        if server is not None:
+            server.shutdown()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,20 +4,20 @@
 everything (debug) or nothing until the end (warnings). This logger prints what a person
 watching a long run needs: each step starting, the progress lines the assets log while they
 work (`progress:` messages, e.g. files done of total), a step waiting for the warehouse pool
-and for which run, and each step ending with its time. Plain lines, flushed at once, so they
-read the same on a terminal and in a CI log.
+and for which run, and each step ending with its time: plain lines in a CI log or a pipe, live
+bars on a terminal (orchestration/console.py).
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from typing import TextIO
 
 from dagster import DagsterEventType, logger
 
 from assets.progress import PREFIX as PROGRESS_PREFIX
+from orchestration.console import console_for
 
 
 def step_name(step_key: str | None) -> str:
@@ -25,44 +25,54 @@ def step_name(step_key: str | None) -> str:
     return (step_key or "run").replace("__", "/")
 
 
+Report = tuple[str, str, str]  # (begin | progress | end | line, step, text)
+RUN_ENDS = (DagsterEventType.RUN_SUCCESS, DagsterEventType.RUN_FAILURE)
+
+
 class ProgressHandler(logging.Handler):
-    """Turns Dagster's structured log records into progress lines on `stream`."""
+    """Turns Dagster's structured log records into reports on the console (orchestration/
+    console.py: plain lines, or live bars on a terminal)."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         super().__init__(logging.DEBUG)
-        self.stream = stream
+        self.console = console_for(stream)
         self.started: dict[str, float] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", None)
         if not meta:
             return
-        line = self.line(meta)
-        if line:
-            stream = self.stream or sys.stdout
-            stream.write(f"{time.strftime('%H:%M:%S')} {line}\n")
-            stream.flush()
+        event = meta.get("dagster_event")
+        if event is not None and event.event_type in RUN_ENDS:
+            self.console.close()
+            return
+        found = self.report(meta)
+        if found is None:
+            return
+        kind, step, text = found
+        if kind == "line":
+            self.console.line(text)
+        else:
+            getattr(self.console, kind)(step, text)
 
-    def line(self, meta: dict) -> str | None:
+    def report(self, meta: dict) -> Report | None:
         step = step_name(meta.get("step_key"))
         event = meta.get("dagster_event")
         if event is None:
             message = str(meta.get("orig_message") or "")
-            return (
-                f"  {step}: {message[len(PROGRESS_PREFIX) :]}"
-                if message.startswith(PROGRESS_PREFIX)
-                else None
-            )
+            if message.startswith(PROGRESS_PREFIX):
+                return ("progress", step, message[len(PROGRESS_PREFIX) :])
+            return None
         kind = event.event_type
         if kind == DagsterEventType.STEP_START:
             self.started[step] = time.monotonic()
-            return f"▶ {step} started"
+            return ("begin", step, f"▶ {step} started")
         if kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
             took = time.monotonic() - self.started.pop(step, time.monotonic())
             verb = "done" if kind == DagsterEventType.STEP_SUCCESS else "FAILED"
-            return f"■ {step} {verb} in {took:.1f} s"
+            return ("end", step, f"■ {step} {verb} in {took:.1f} s")
         if kind == DagsterEventType.ENGINE_EVENT and "pool" in str(meta.get("orig_message")):
-            return f"… {step} waits: {meta.get('orig_message')}"
+            return ("line", step, f"… {step} waits: {meta.get('orig_message')}")
         return None
 
 

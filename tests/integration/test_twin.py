@@ -192,6 +192,36 @@ def test_what_if_moves_like_the_generator(data: TwinData, manifest: dict) -> Non
     assert len(checked) == 16
 
 
+def _every_scored_batch_is_plotted(result, warehouse: Path, reports: Path) -> None:
+    """One PNG per scored batch and a page showing them all; the metadata shows the example
+    batch inline (short markdown, image by URL: Dagster renders it without a click below
+    1,000 characters) and links the page."""
+    from biotwin.settings import settings
+
+    base = settings().reports_url
+    meta = {
+        e.asset_key.path[-1]: e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    for asset in ("golden_envelope", "batch_monitoring", "outcome_forecast"):
+        table = "batch_monitoring" if asset == "golden_envelope" else asset
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            scored = {
+                b for (b,) in con.execute(f"SELECT DISTINCT batch_id FROM twin.{table}").fetchall()
+            }
+        folder = Path(meta[asset]["plots_folder"].value)
+        assert folder.parent.parent == reports / "twin" and folder.name == result.run_id
+        pngs = {f.stem for f in folder.glob("*.png")}
+        assert pngs == scored and len(scored) >= 10, asset
+        assert all(f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for f in folder.glob("*.png"))
+        page = (folder / "index.html").read_text()
+        assert all(f'src="{b}.png"' in page for b in scored)
+        plot = meta[asset]["plot"].value
+        assert len(plot) < 1000 and f"]({base}/twin/{asset}/{result.run_id}/" in plot
+        assert meta[asset]["plots"].value == f"{base}/twin/{asset}/{result.run_id}/index.html"
+        assert meta[asset]["batches_plotted"].value == len(scored)
+
+
 def test_twin_assets_write_tables_registry_audit_and_lineage(
     conformed: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -210,7 +240,9 @@ def test_twin_assets_write_tables_registry_audit_and_lineage(
         assert result.success
         return result
 
+    monkeypatch.setenv("BIOTWIN_REPORTS_DIR", str(tmp_path / "reports"))
     first = run()
+    _every_scored_batch_is_plotted(first, warehouse, tmp_path / "reports")
     # the twin's checks are evaluated on every run, each verdict what its rule says about the
     # registered cross-validated metrics (twin/checks.py; planted failures in tests/unit)
     verdicts = {e.check_name: e for e in first.get_asset_check_evaluations()}
