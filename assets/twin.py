@@ -132,7 +132,9 @@ def _twin_run(
             con.close()
     verdicts = checks(tables, registry) if checks else {}
     return MaterializeResult(
+        # the plot first: it is what a person opening the asset looks for
         metadata={
+            **({"plot": metadata["plot"]} if "plot" in metadata else {}),
             **{f"rows/{t}": len(f) for t, f in tables.items()},
             "models_registered": len(registry),
             "models_new": len(new),
@@ -221,9 +223,12 @@ def golden_envelope(context: AssetExecutionContext, paths: PlantPaths) -> Materi
         envelope, monitoring, registry = _monitoring_work(data, code)
         scored = monitoring[["batch_id", "product_id"]].drop_duplicates().sort_values("batch_id")
 
+        by_product = dict(tuple(envelope.groupby("product_id")))
+
         def draw(batch: str, product: str):
             params = list(data.processes[product].parameters)[:4]
-            return lambda: plots.envelope_plot(envelope, data.trajectory, batch, params, data.units)
+            own = by_product.get(product, envelope.iloc[:0])  # the batch's own process
+            return lambda: plots.envelope_plot(own, data.trajectory, batch, params, data.units)
 
         meta = publish_plots(
             "golden_envelope",

@@ -17,7 +17,7 @@ import pandas as pd
 
 def _png(fig) -> bytes:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
     plt.close(fig)
     return buffer.getvalue()
 
@@ -35,7 +35,7 @@ def envelope_plot(
 ) -> bytes:
     """The batch's trajectory against the golden envelope, one panel per parameter, each
     axis in the parameter's canonical unit (ref.parameters)."""
-    fig, axes = plt.subplots(len(parameters), 1, figsize=(8, 1.8 * len(parameters)), sharex=True)
+    fig, axes = plt.subplots(len(parameters), 1, figsize=(6, 1.6 * len(parameters)), sharex=True)
     axes = [axes] if len(parameters) == 1 else list(axes)
     for ax, parameter in zip(axes, parameters, strict=True):
         env = envelope[envelope["parameter_id"] == parameter].sort_values("elapsed_h")
@@ -56,7 +56,7 @@ def envelope_plot(
 def monitoring_plot(monitoring: pd.DataFrame, batch_id: str) -> bytes:
     """T² and SPE of one batch with their limits and the first alarm."""
     rows = monitoring[monitoring["batch_id"] == batch_id].sort_values("elapsed_h")
-    fig, axes = plt.subplots(2, 1, figsize=(8, 4), sharex=True)
+    fig, axes = plt.subplots(2, 1, figsize=(6, 3.6), sharex=True)
     for ax, stat, limit in ((axes[0], "t2", "t2_limit"), (axes[1], "spe", "spe_limit")):
         ax.plot(rows["elapsed_h"], rows[stat].clip(lower=1e-2), color="#2c3e50", lw=1)
         if len(rows):

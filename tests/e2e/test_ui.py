@@ -56,11 +56,15 @@ def _loaded(port: int, deadline: float) -> list[dict]:
 def test_the_ui_loads_every_asset_with_owners_kinds_and_descriptions(tmp_path: Path) -> None:
     from orchestration.definitions import defs
 
-    port = _free_port()
+    port, reports_port = _free_port(), _free_port()
+    plot = tmp_path / "home" / "reports" / "twin" / "batch_monitoring" / "run-1" / "B-1.png"
+    plot.parent.mkdir(parents=True)
+    plot.write_bytes(b"\x89PNG\r\n\x1a\n a plot")
     plain = {  # a plain shell: the system's PATH only, nothing of the venv
         "PATH": "/usr/bin:/bin",
         "HOME": os.environ.get("HOME", str(tmp_path)),
         "BIOTWIN_HOME": str(tmp_path / "home"),
+        "BIOTWIN_REPORTS_URL": f"http://127.0.0.1:{reports_port}",
         **{k: v for k, v in os.environ.items() if k.startswith(("SSL_", "LANG", "LC_"))},
     }
     ui = subprocess.Popen(
@@ -75,6 +79,10 @@ def test_the_ui_loads_every_asset_with_owners_kinds_and_descriptions(tmp_path: P
         entries = _loaded(port, time.monotonic() + 240)
         assert [e["locationOrLoadError"]["__typename"] for e in entries] == ["RepositoryLocation"]
         nodes = _graphql(port, ASSETS)["assetNodes"]
+        # the twin's plots, which the asset pages show by URL, are served beside the UI
+        url = f"http://127.0.0.1:{reports_port}/twin/batch_monitoring/run-1/B-1.png"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.read() == plot.read_bytes()
     finally:
         os.killpg(ui.pid, signal.SIGTERM)
         try:
