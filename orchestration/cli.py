@@ -553,6 +553,27 @@ def _cmd_ui(args: argparse.Namespace) -> int:
             server.shutdown()
 
 
+def _cmd_warehouse_fingerprint(args: argparse.Namespace) -> int:
+    """What two builds of the same landing zone compare (biotwin/fingerprint.py)."""
+    import json
+
+    from biotwin.fingerprint import table_fingerprints
+
+    if _missing_warehouse():
+        return 2
+    try:
+        found = _read_checked(table_fingerprints)
+    except _Damaged as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({t: {"rows": n, "md5": h} for t, (n, h) in found.items()}, indent=1))
+    else:
+        for table, (rows, digest) in found.items():
+            print(f"{table:<36} {rows:>10,}  {digest}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="biotwin", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -641,6 +662,11 @@ def build_parser() -> argparse.ArgumentParser:
     wh_sub = wh.add_subparsers(dest="warehouse_command", required=True)
     check = wh_sub.add_parser("check", help="read every table in full (finds a damaged file)")
     check.set_defaults(func=_cmd_warehouse_check)
+    fingerprint = wh_sub.add_parser(
+        "fingerprint", help="rows and an order-independent hash of every mart and twin table"
+    )
+    fingerprint.add_argument("--json", action="store_true", help="one JSON object")
+    fingerprint.set_defaults(func=_cmd_warehouse_fingerprint)
 
     audit = sub.add_parser("audit", help="the audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
