@@ -27,17 +27,13 @@ from assets.contracts import reference as reference_contract
 from assets.ingest.core import SystemSummary
 from assets.ingest.reference import load_reference
 from assets.ingest.run import LOADERS, LandingMissing, check_landing, contract_of, ingest
-from assets.ingest.warehouse import connect
-from assets.openlineage_run import (
-    LineageRun,
-    ingestion_datasets,
-    openlineage_run,
-    reference_datasets,
-)
+from assets.lineage_datasets import ingestion_datasets, reference_datasets
 from assets.plausibility import plausibility
 from assets.progress import Throttled
+from assets.resources import PlantPaths
+from biotwin.warehouse import connect
+from lineage.asset_run import LineageRun, openlineage_run
 from lineage.audit_log import audit_new_ledger_rows, audit_run
-from orchestration.resources import PlantPaths
 
 WAREHOUSE_POOL = "warehouse"  # DuckDB: one writer at a time
 REFERENCE_KEY = AssetKey(["ref", "reference_data"])

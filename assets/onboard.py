@@ -21,6 +21,7 @@ import pandas as pd
 
 from assets.ingest.reference import ReferenceError, read_reference
 from assets.ingest.run import LOADERS, LandingMissing, check_landing, ingest
+from biotwin.warehouse import plain_connection
 
 SAMPLE_FILES = 3  # per system and site
 MAX_SAMPLE_BYTES = 200 * 1024 * 1024  # a bigger file is named, not copied
@@ -288,7 +289,7 @@ def check_site(
                 continue
             (scratch / system).mkdir(parents=True, exist_ok=True)
             _copy_sample(landing, scratch, system, site, report, every)
-            con = duckdb.connect(":memory:")
+            con = plain_connection()
             try:
                 con.execute("SET TimeZone = 'UTC'")
                 # the scratch copy is complete by construction: no settle window

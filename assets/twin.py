@@ -24,14 +24,14 @@ from dagster import (
 )
 
 from assets.catalog import OWNERS, TWIN_KINDS
-from assets.ingest.warehouse import connect
-from assets.openlineage_run import openlineage_run, table_dataset
+from assets.resources import PlantPaths
 from assets.twin_plots import publish_plots
+from biotwin.warehouse import connect
+from lineage.asset_run import openlineage_run, table_dataset
 from lineage.audit_log import append_committed, audit_run
 from lineage.catalogue import read_catalogue
 from lineage.code_version import code_version
 from lineage.naming import table_name, warehouse_namespace
-from orchestration.resources import PlantPaths
 from twin.checks import (
     Verdict,
     forecast_beats_naive,

@@ -32,9 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "ingest_historian.jsonl"
 
 PLAIN = """
-import json, resource, sys, time, duckdb
+import json, resource, sys, time
+from biotwin.warehouse import plain_connection
 files = json.loads(open(sys.argv[1]).read())
-con = duckdb.connect(sys.argv[2])
+con = plain_connection(sys.argv[2])
 t = time.perf_counter()
 con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?, header = true, columns = {"
             "'tag': 'VARCHAR', 'timestamp': 'TIMESTAMP', 'value': 'VARCHAR', "
@@ -49,7 +50,7 @@ BIOTWIN = """
 import json, resource, sys, time
 from pathlib import Path
 from assets.ingest.run import ingest
-from assets.ingest.warehouse import connect
+from biotwin.warehouse import connect
 con = connect(Path(sys.argv[2]))
 t = time.perf_counter()
 summary = ingest(con, "historian", Path(sys.argv[1]), Path(sys.argv[3]), "bench")

@@ -36,12 +36,13 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "pipeline.jsonl"
 
 PLAIN = """
-import json, resource, sys, time, duckdb
+import json, resource, sys, time
 from pathlib import Path
+from biotwin.warehouse import plain_connection
 landing = Path(sys.argv[1])
 def files(pattern):
     return [str(p) for p in sorted(landing.glob(pattern))]
-con = duckdb.connect(sys.argv[2])
+con = plain_connection(sys.argv[2])
 t = time.perf_counter()
 con.execute("CREATE TABLE historian AS SELECT * FROM read_csv(?, header = true, columns = {"
             "'tag': 'VARCHAR', 'timestamp': 'TIMESTAMP', 'value': 'VARCHAR', "
@@ -65,8 +66,8 @@ from pathlib import Path
 from dagster import DagsterInstance, materialize
 from assets.landing import INGESTION_ASSETS, reference_data
 from orchestration.dbt import dbt_models, dbt_resource
-from orchestration.resources import PlantPaths
-import duckdb
+from assets.resources import PlantPaths
+from biotwin.warehouse import connect
 paths = PlantPaths(landing=sys.argv[1], warehouse=sys.argv[2], reference=sys.argv[3])
 instance = DagsterInstance.ephemeral()
 t = time.perf_counter()
@@ -77,7 +78,7 @@ t = time.perf_counter()
 ok = ok and materialize([dbt_models], resources={"paths": paths, "dbt": dbt_resource()},
                         instance=instance, raise_on_error=False).success
 dbt_seconds = time.perf_counter() - t
-con = duckdb.connect(sys.argv[2], read_only=True)
+con = connect(Path(sys.argv[2]), read_only=True)
 rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
         for t in ("raw.historian_point", "marts.fct_process_timeseries",
                   "marts.fct_batch_trajectory", "marts.dq_issues")}

@@ -24,16 +24,16 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from biotwin.warehouse import connect  # noqa: E402 - after the project is on the path
 
 RESULTS = Path(__file__).parent / "results" / "twin_latency.jsonl"
 
 
 def _last_monitored(warehouse: Path, batch: str) -> float | None:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         return con.execute(
             "SELECT max(elapsed_h) FROM twin.batch_monitoring WHERE batch_id = ?", [batch]
         ).fetchone()[0]
@@ -49,10 +49,10 @@ def main() -> None:
 
     prepare_manifest()
     from assets.landing import INGESTION_ASSETS, reference_data
+    from assets.resources import PlantPaths
     from assets.twin import TWIN_ASSETS
     from orchestration.dbt import dbt_models, dbt_resource
     from orchestration.definitions import defs
-    from orchestration.resources import PlantPaths
 
     everything = [reference_data, *INGESTION_ASSETS, dbt_models, *TWIN_ASSETS]
 

@@ -3,8 +3,9 @@
 Two warehouses built from the same landing zone by two versions of the code (a refactor), or
 on two engines, must hold the same marts and twin tables. Row order is not part of a table,
 and some columns are rightly different between builds: when it ran (`ingested_at_utc`,
-`_batch_loaded_at`, `trained_at`), which run (`run_id`) and which code (`code_version`, and
-the `model_id` derived from it). The fingerprint leaves those out (VOLATILE) and hashes what
+`_batch_loaded_at`, `trained_at`, the date of an issue ingestion found), which run (`run_id`)
+and which code (`code_version`, and the `model_id` derived from it). The fingerprint leaves
+those out (VOLATILE, VOLATILE_IN) and hashes what
 remains: each row as text, the rows' hashes sorted, the sorted list hashed again.
 """
 
@@ -16,6 +17,9 @@ PUBLIC_SCHEMAS = ("marts", "twin")
 VOLATILE = frozenset(
     {"run_id", "ingested_at_utc", "_batch_loaded_at", "trained_at", "code_version", "model_id"}
 )
+# an issue that ingestion itself found (a quarantined row, a duplicate file) is dated when it
+# was found; every other column of the issue is compared
+VOLATILE_IN = {"marts.dq_issues": frozenset({"first_at_utc", "last_at_utc"})}
 
 
 def table_fingerprints(
@@ -36,7 +40,7 @@ def table_fingerprints(
                 "AND table_name = ? ORDER BY ordinal_position",
                 [schema, table],
             ).fetchall()
-            if name not in VOLATILE
+            if name not in VOLATILE | VOLATILE_IN.get(f"{schema}.{table}", frozenset())
         ]
         kept = ", ".join(f'"{c}"' for c in columns)
         # names come from the catalogue; a row's text is its kept columns as one struct

@@ -17,6 +17,8 @@ from typing import Any
 
 import duckdb
 
+from biotwin.warehouse import connect
+
 Rows = list[tuple[Any, ...]]
 
 # the connection a query gets: the warehouse file and nothing else, settings locked
@@ -45,26 +47,14 @@ def check_statement(sql: str) -> None:
         )
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    """Whether the open warehouse has `schema.table` (a table or a view) yet."""
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
-    )
-
-
 def run_query(warehouse: Path, sql: str) -> tuple[list[str], Rows]:
     """Column names and rows of one SELECT (or EXPLAIN), on a read-only, sandboxed connection
     (SANDBOX); raises QueryRefused for anything else."""
     if not warehouse.exists():
         raise ValueError(f"no warehouse at {warehouse}: run `make demo` or `biotwin run` first")
     check_statement(sql)
-    con = duckdb.connect(str(warehouse), read_only=True, config=SANDBOX)
+    con = connect(warehouse, read_only=True, config=SANDBOX)  # UTC: times as the marts mean
     try:
-        con.execute("SET TimeZone = 'UTC'")  # times as the marts mean them, on any machine
         con.execute("SET lock_configuration = true")  # no statement can change a setting now
         result = con.sql(sql)
         if result is None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from biotwin.query import table_exists
+from biotwin.warehouse import table_exists
 from lineage.audit import GENESIS, Verdict, chain, verify
 from lineage.audit_anchor import (
     AnchorDamaged,

@@ -196,8 +196,7 @@ def _print_run_summary(result) -> None:
 def _print_ledger() -> None:
     """Files by status and rows per system, from the ledger (read-only)."""
     from assets.ingest.run import ledger_summary
-    from assets.ingest.warehouse import connect
-    from biotwin.query import table_exists
+    from biotwin.warehouse import connect, table_exists
 
     warehouse = settings().warehouse
     if not warehouse.exists():
@@ -262,7 +261,7 @@ def _read_checked(read):
     with one line (the damage and where the recovery procedure is) if it is not."""
     import duckdb
 
-    from assets.ingest.warehouse import connect, cut_short
+    from biotwin.warehouse import connect, cut_short
 
     warehouse = settings().warehouse
     try:
@@ -303,7 +302,7 @@ def _cmd_audit_acknowledge(args: argparse.Namespace) -> int:
     the review in the log and anchor them (docs/gmp.md)."""
     import getpass
 
-    from assets.ingest.warehouse import WarehouseBusy, open_waiting
+    from biotwin.warehouse import WarehouseBusy, open_waiting
     from lineage.audit_log import NothingToAcknowledge, acknowledge
 
     if _missing_warehouse():
@@ -327,7 +326,7 @@ def _cmd_audit_acknowledge(args: argparse.Namespace) -> int:
 def _cmd_warehouse_check(args: argparse.Namespace) -> int:
     """Read every table of the warehouse in full (read-only): a truncated or damaged file is
     reported in one line, with the recovery procedure to follow."""
-    from assets.ingest.warehouse import read_every_table
+    from biotwin.warehouse import read_every_table
 
     warehouse = settings().warehouse
     if _missing_warehouse():
@@ -371,7 +370,7 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     """The path of one conformed row back to its raw record, file and reference rows."""
     import json
 
-    from assets.ingest.warehouse import connect
+    from biotwin.warehouse import connect
     from lineage.trace import TraceError, format_trace, trace
     from orchestration.dbt_cli import MANIFEST, prepare_manifest
 

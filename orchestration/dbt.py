@@ -33,9 +33,10 @@ from dagster_dbt import (
 )
 
 from assets.catalog import OWNERS
-from assets.ingest.warehouse import connect, open_waiting
-from assets.openlineage_run import LineageRun, openlineage_run
+from assets.resources import PlantPaths
 from biotwin.settings import PROJECT_ROOT
+from biotwin.warehouse import connect, open_waiting
+from lineage.asset_run import LineageRun, openlineage_run
 from lineage.audit_log import audit_run
 from lineage.catalogue import read_catalogue
 from lineage.code_version import code_version
@@ -43,7 +44,6 @@ from lineage.dbt_events import DbtRunContext, dbt_node_events
 from lineage.naming import dagster_job_name, warehouse_namespace
 from lineage.outbox import Outbox
 from orchestration.dbt_cli import DBT_DIR, MANIFEST, build_args, dbt_executable
-from orchestration.resources import PlantPaths
 
 # dbt sources are tables the Python assets write, and one asset writes several tables, while
 # dagster-dbt needs a distinct key per source. So one "primary" table per asset carries the

@@ -3,12 +3,12 @@
 from dagster import Definitions, colored_console_logger
 
 from assets.landing import BOOKKEEPING_SPECS, INGESTION_ASSETS, reference_data
+from assets.resources import PlantPaths
 from assets.twin import TWIN_ASSETS
 from orchestration.dbt import dbt_models, dbt_resource
 from orchestration.jobs import JOBS, SCHEDULES
 from orchestration.lineage_runs import lineage_dagster_runs
 from orchestration.progress import progress_logger
-from orchestration.resources import PlantPaths
 from orchestration.sensors import LANDING_SENSORS
 
 defs = Definitions(

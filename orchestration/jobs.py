@@ -17,12 +17,12 @@ from dagster import (
     op,
 )
 
-from assets.ingest.warehouse import connect
+from assets.resources import PlantPaths
 from biotwin.settings import settings
+from biotwin.warehouse import connect
 from lineage.audit_log import verify_log
 from lineage.backend import lineage_endpoint
 from lineage.outbox import Outbox, ShipperBusy, ship
-from orchestration.resources import PlantPaths
 
 main_job = define_asset_job(
     "main", selection=AssetSelection.all(), description="Everything, in dependency order."

@@ -23,11 +23,11 @@ from dagster import (
     sensor,
 )
 
+from assets.resources import PlantPaths
 from biotwin.settings import PROJECT_ROOT, settings
 from lineage.code_version import code_version
 from lineage.dagster_runs import DagsterRun, dagster_run_events
 from lineage.outbox import Outbox
-from orchestration.resources import PlantPaths
 
 
 def _time(timestamp: float | None) -> datetime | None:

@@ -9,8 +9,8 @@ request for the same set of files a no-op while a run is still on its way.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
-import duckdb
 from dagster import (
     AssetKey,
     AssetSelection,
@@ -22,57 +22,71 @@ from dagster import (
     sensor,
 )
 
+from assets.ingest.listing import list_landing
 from assets.ingest.run import LOADERS
 from assets.landing_files import sha256_of
-from biotwin.query import table_exists
-from orchestration.resources import PlantPaths
+from assets.resources import PlantPaths
+from biotwin.warehouse import WarehouseBusy, connect, table_exists
 
 
-def ledger_state(paths: PlantPaths, system: str) -> tuple[set[str], set[tuple[str, int]]] | None:
-    """(sha256s, (path, size) pairs) the ledger holds for `system`; None if the warehouse is
-    busy (a writer holds the lock)."""
+@dataclass(frozen=True)
+class LedgerState:
+    """What the ledger holds for a system: bytes seen, (path, size) pairs, refused paths."""
+
+    hashes: set[str]
+    seen: set[tuple[str, int]]
+    refused: set[str]
+
+
+def ledger_state(paths: PlantPaths, system: str) -> LedgerState | None:
+    """The ledger's state for `system`; None if the warehouse is busy (a writer holds it)."""
     warehouse = paths.warehouse_path()
     if not warehouse.exists():
-        return set(), set()
+        return LedgerState(set(), set(), set())
     try:
-        con = duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.Error:
+        con = connect(warehouse, read_only=True, wait_s=0)
+    except WarehouseBusy:
         return None  # a writer holds the lock: try again next tick
     try:
         if not table_exists(con, "raw", "file_ledger"):
-            return set(), set()
+            return LedgerState(set(), set(), set())
         rows = con.execute(
-            "SELECT file_sha256, source_path, size_bytes FROM raw.file_ledger WHERE system = ? "
-            "AND file_sha256 IS NOT NULL",
+            "SELECT file_sha256, source_path, size_bytes FROM raw.file_ledger WHERE system = ?",
             [system],
         ).fetchall()
     finally:
         con.close()
-    return {r[0] for r in rows}, {(r[1], r[2]) for r in rows}
+    return LedgerState(
+        hashes={sha for sha, _, _ in rows if sha},
+        seen={(path, size) for sha, path, size in rows if sha},
+        refused={path for sha, path, _ in rows if sha is None},
+    )
 
 
-def new_files(
-    paths: PlantPaths, system: str, hashes: set[str], seen: set[tuple[str, int]]
-) -> list[tuple[str, str]]:
-    """(relative path, sha256) of regular files whose bytes the ledger has not seen.
+def new_files(paths: PlantPaths, system: str, state: LedgerState) -> list[tuple[str, str]]:
+    """(relative path, identity) of what the next ingestion would record that the ledger has
+    not: a file whose bytes it has not seen (identity: the sha256), or a refused path it has
+    not recorded (identity: `refused:<path>`). The listing is ingestion's own
+    (assets/ingest/listing.py), so a hidden or misplaced file is new once, not on every tick.
 
     A file whose path and size the ledger already holds is not hashed again: a tick must not
     read the whole landing zone. (Ingestion itself hashes every file, so changed bytes of the
     same size under the same name are still caught by the next run.)"""
-    root = paths.landing_path()
-    base = root / system
-    if not base.is_dir():
-        return []
     out = []
-    for path in sorted(base.rglob("*")):
-        if path.is_symlink() or not path.is_file():
+    for entry in list_landing(paths.landing_path(), system):
+        if entry.refused:
+            if entry.relative not in state.refused:
+                out.append((entry.relative, f"refused:{entry.relative}"))
             continue
-        rel = path.relative_to(root).as_posix()
-        if (rel, path.stat().st_size) in seen:
-            continue
-        sha = sha256_of(path)
-        if sha not in hashes:
-            out.append((rel, sha))
+        try:
+            size = entry.path.stat().st_size
+            if (entry.relative, size) in state.seen:
+                continue
+            sha = sha256_of(entry.path)
+        except OSError:
+            continue  # gone between the listing and the read: nothing to ingest
+        if sha not in state.hashes:
+            out.append((entry.relative, sha))
     return out
 
 
@@ -90,7 +104,7 @@ def _landing_sensor(system: str):
         state = ledger_state(paths, system)
         if state is None:
             return SkipReason("warehouse busy (a run is writing); will look again")
-        fresh = new_files(paths, system, *state)
+        fresh = new_files(paths, system, state)
         if not fresh:
             return SkipReason(f"no new {system} files")
         digest = hashlib.sha256("\n".join(sorted(sha for _, sha in fresh)).encode()).hexdigest()

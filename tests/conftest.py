@@ -15,8 +15,8 @@ from dagster import DagsterInstance, materialize
 from hypothesis import settings as hypothesis_settings
 
 from assets.landing import INGESTION_ASSETS, reference_data
+from assets.resources import PlantPaths
 from orchestration.dbt_cli import prepare_manifest
-from orchestration.resources import PlantPaths
 from synthetic.generate import DEFAULT_START, generate
 
 # Property tests draw the same examples on every run and keep no example database between runs:

@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from biotwin.query import table_exists
+from biotwin.warehouse import connect, table_exists
 from twin.process import Process, processes_from_reference
 
 
@@ -71,9 +70,8 @@ QUERIES = {
 
 
 def read_marts(warehouse: Path) -> TwinData:
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect(warehouse, read_only=True)  # UTC: timestamps as the marts mean them
     try:
-        con.execute("SET TimeZone = 'UTC'")  # timestamps as the marts mean them, on any machine
         frames = {name: con.execute(sql).df() for name, sql in QUERIES.items()}
     finally:
         con.close()
@@ -164,7 +162,7 @@ def read_twin_table(
     warehouse: Path, table: str, where: str = "", params: list | None = None
 ) -> pd.DataFrame:
     """Rows of one `twin.*` table (read-only); empty when the twin has not run yet."""
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect(warehouse, read_only=True)
     try:
         if not table_exists(con, "twin", table):
             return pd.DataFrame()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
+from biotwin.warehouse import connect
 from twin import growth
 from twin.data import read_marts, read_twin_table
 
@@ -23,7 +23,7 @@ class OutOfRange(ValueError):
 
 def plausible_ranges(warehouse: Path, parameter_ids: list[str]) -> dict[str, tuple]:
     """(min, max, unit) of each parameter from marts.dim_parameter (ref.parameters)."""
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect(warehouse, read_only=True)
     try:
         rows = con.execute(
             "SELECT parameter_id, plausible_min, plausible_max, canonical_unit "

@@ -22,6 +22,7 @@ from assets.contracts.base import FileRejected
 from assets.ingest.arrival import cut_short, settle_seconds, settled
 from assets.ingest.formats import DEFAULT as DEFAULT_FORMAT
 from assets.ingest.formats import SiteFormat
+from assets.ingest.listing import list_landing
 from assets.ingest.sql import ident
 from assets.ingest.sql import table as sql_table
 from assets.ingest.tables import LEDGER, QUARANTINE, columns, stored_table
@@ -224,43 +225,6 @@ def _ledger(con: duckdb.DuckDBPyConnection, **fields) -> None:
     )
 
 
-def refusal(landing_root: Path, path: Path) -> str | None:
-    """Why a landing path must not be read, or None. Symlinks are never followed."""
-    name = path.name
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in str(path.relative_to(landing_root))):
-        return "file name contains control characters"
-    if path.is_symlink():
-        return "symbolic links are not read (the landing zone must hold the files themselves)"
-    try:
-        resolved = path.resolve(strict=True)
-    except OSError as exc:
-        return f"cannot resolve path: {exc.strerror}"
-    if not resolved.is_relative_to(landing_root.resolve()):
-        return "path resolves outside the landing root"
-    if not path.is_file():
-        return "not a regular file"
-    if name.startswith("."):
-        return "hidden file (name starts with a dot)"
-    return None
-
-
-def _list_files(landing_root: Path, system: str) -> list[Path]:
-    """Everything under landing/<system>/<site>/, without following symlinked folders."""
-    base = landing_root / system
-    if not base.is_dir():
-        return []
-    out = []
-    for site_dir in sorted(base.iterdir()):
-        if site_dir.is_symlink() or not site_dir.is_dir():
-            out.append(site_dir)
-            continue
-        for path in sorted(site_dir.rglob("*")):
-            if path.is_dir() and not path.is_symlink():
-                continue
-            out.append(path)
-    return out
-
-
 # DuckDB errors that mean "this file's bytes cannot be read as that format"; anything else
 # (a busy connection, a full disk, a bug) is not the file's fault and stops the run.
 READ_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException)
@@ -323,13 +287,9 @@ def ingest_system(
                 account(ctx, outcome)
             group.clear()
 
-    listed = _list_files(landing_root, system)
-    refusals = {}
-    for path in listed:
-        parts = path.relative_to(landing_root).parts
-        refusals[path] = (
-            refusal(landing_root, path) if len(parts) > 2 else ("not inside a site folder")
-        )
+    entries = list_landing(landing_root, system)
+    listed = [e.path for e in entries]
+    refusals = {e.path: e.refused for e in entries}
     # a file still being written is not data: held back, unrecorded, for a later run
     window = settle_seconds() if settle_s is None else settle_s
     _, still_arriving = settled([p for p in listed if not refusals[p]], window)

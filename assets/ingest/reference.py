@@ -15,7 +15,7 @@ from assets.contracts.base import FileRejected, group_reasons, row_failures
 from assets.ingest.formats import SiteFormat, site_format_from_row
 from assets.ingest.sql import table as sql_table
 from assets.landing_files import sha256_of
-from biotwin.query import table_exists
+from biotwin.warehouse import table_exists
 from lineage import audit_log as audit
 from lineage.reference_changes import reference_changes
 

@@ -10,7 +10,7 @@ import duckdb
 from assets.ingest import custody, historian, instruments, lims, mes
 from assets.ingest.core import Contract, SystemSummary, ingest_system
 from assets.ingest.reference import site_formats, site_timezones
-from assets.ingest.warehouse import ensure_tables
+from assets.ingest.tables import ensure_tables
 
 LOADERS = {
     "historian": historian,

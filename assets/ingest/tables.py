@@ -6,6 +6,8 @@ Every raw table carries the same provenance columns; values are kept as the sour
 
 from __future__ import annotations
 
+import duckdb
+
 # What every raw row stores about where it came from. The file-level provenance (sha256, path,
 # run, time) is stored once per file in raw.loaded_file, not once per row: writing those
 # strings 50 M times was most of the cost of ingesting a big historian.
@@ -266,3 +268,40 @@ def create_statements() -> list[str]:
             f"{data_cols} FROM raw.{stored} AS r JOIN raw.loaded_file AS f USING (_file_id)"
         )
     return out
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    old = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
+        "AND table_name = 'historian_point' AND table_type = 'BASE TABLE'"
+    ).fetchall()[0][0]
+    if old:
+        msg = (
+            "this warehouse was written by an older biotwin (raw tables without "
+            "raw.loaded_file); move it aside or delete it and ingest again"
+        )
+        raise RuntimeError(msg)
+    statements = create_statements()
+    views = [s for s in statements if s.startswith("CREATE OR REPLACE VIEW")]
+    for statement in statements:
+        if statement not in views:
+            con.execute(statement)
+    _add_new_columns(con)
+    for statement in views:
+        con.execute(statement)
+
+
+def _add_new_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """Columns a newer biotwin added to a raw table (null in the rows loaded before), so a
+    warehouse keeps working across an upgrade (the views are created after this)."""
+    existing = set(
+        con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'raw'"
+        ).fetchall()
+    )
+    for table in RAW_TABLES:
+        stored = stored_table(table)
+        for name, kind in columns(table):
+            if (stored, name) not in existing:
+                con.execute(f'ALTER TABLE raw.{stored} ADD COLUMN "{name}" {kind}')

@@ -90,7 +90,7 @@ def test_a_run_waits_for_a_reader_then_proceeds(tmp_path: Path) -> None:
 def test_a_writer_that_waited_too_long_names_the_holder(tmp_path: Path) -> None:
     """The deadline, without a whole run: what the step that waited fails with (the run's
     failure report prints it as its last lines, docs/operations.md)."""
-    from assets.ingest.warehouse import WarehouseBusy, open_waiting
+    from biotwin.warehouse import WarehouseBusy, open_waiting
 
     warehouse = tmp_path / "warehouse.duckdb"
     duckdb.connect(str(warehouse)).close()

@@ -80,7 +80,7 @@ def test_reference_changes_are_audited_with_old_and_new_values(
     import json
 
     from assets.ingest.reference import load_reference
-    from assets.ingest.warehouse import connect
+    from biotwin.warehouse import connect
     from lineage.audit_log import verify_log
 
     reference = tmp_path / "reference"
@@ -127,8 +127,8 @@ def test_the_nightly_job_verifies_the_chain_and_fails_on_tampering(
 ) -> None:
     from dagster import DagsterInstance
 
+    from assets.resources import PlantPaths
     from orchestration.definitions import defs
-    from orchestration.resources import PlantPaths
 
     schedules = {s.name: s for s in defs.schedules}
     assert schedules["nightly_audit_verify"].job_name == "audit_verify"

@@ -15,7 +15,7 @@ import pytest
 
 from assets.ingest import arrival
 from assets.ingest.run import LOADERS, ingest
-from assets.ingest.warehouse import connect
+from biotwin.warehouse import connect
 
 
 def _historian_csv(plant_dir: Path) -> Path:

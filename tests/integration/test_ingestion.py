@@ -20,8 +20,8 @@ from dagster import DagsterInstance, build_sensor_context
 from assets.ingest.core import record_id
 from assets.ingest.run import ingest
 from assets.ingest.tables import RAW_TABLES
-from assets.ingest.warehouse import connect
-from orchestration.resources import PlantPaths
+from assets.resources import PlantPaths
+from biotwin.warehouse import connect
 from orchestration.sensors import LANDING_SENSORS
 from tests.conftest import run_assets
 
@@ -254,7 +254,7 @@ from datetime import UTC, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 from assets.ingest.run import LOADERS, ingest
-from assets.ingest.warehouse import connect
+from biotwin.warehouse import connect
 con = connect(Path(sys.argv[2]))
 for system in LOADERS:
     ingest(con, system, Path(sys.argv[1]), Path(sys.argv[3]), "killable")
@@ -304,6 +304,13 @@ def test_sensor_requests_a_run_for_new_files_and_not_after(
     sensor = next(s for s in LANDING_SENSORS if s.name == "lims_landing_sensor")
     landing = tmp_path / "landing"
     shutil.copytree(plant_dir / "landing" / "lims", landing / "lims")
+    # what a careless copy leaves: files ingestion refuses (hidden, in a hidden folder, not
+    # inside a site folder); they are recorded once and never ask for a run again
+    some = min((landing / "lims" / "BOS").glob("*.csv")).read_bytes()
+    (landing / "lims" / "BOS" / ".export.csv.part").write_bytes(some)
+    (landing / "lims" / "BOS" / ".sync").mkdir()
+    (landing / "lims" / "BOS" / ".sync" / "export.csv").write_bytes(some)
+    (landing / "lims" / "stray.csv").write_bytes(some)
     warehouse = tmp_path / "s.duckdb"
     paths = PlantPaths(
         landing=str(landing), warehouse=str(warehouse), reference=str(plant_dir / "reference")
@@ -316,7 +323,18 @@ def test_sensor_requests_a_run_for_new_files_and_not_after(
     # the run happens: the ledger now knows every file
     con = connect(warehouse)
     ingest(con, "lims", landing, plant_dir / "reference", "sensor-run")
+    refused = dict(
+        con.execute(
+            "SELECT source_path, reason FROM raw.file_ledger WHERE file_sha256 IS NULL"
+        ).fetchall()
+    )
     con.close()
+    hidden = "refused: hidden file (its name or a folder's starts with a dot)"
+    assert refused == {
+        "lims/BOS/.export.csv.part": hidden,
+        "lims/BOS/.sync/export.csv": hidden,
+        "lims/stray.csv": "refused: not inside a site folder",
+    }
     replay = sensor(
         build_sensor_context(instance=instance, cursor=first.cursor, resources={"paths": paths})
     )

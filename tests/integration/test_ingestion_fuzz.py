@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assets.ingest.run import ingest
-from assets.ingest.warehouse import connect
+from biotwin.warehouse import connect
 
 STATUSES = {"loaded", "partially_loaded", "quarantined", "duplicate"}
 

@@ -13,8 +13,8 @@ import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
+from assets.resources import PlantPaths
 from lineage.naming import FILE_NAMESPACE, warehouse_namespace
-from orchestration.resources import PlantPaths
 from tests import openlineage_schema as spec
 from tests.conftest import lineage_dir
 from tests.integration.test_conformed import MARTS

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, asset, build_sensor_context, materialize
 
-from assets.openlineage_run import openlineage_run
+from assets.resources import PlantPaths
+from lineage.asset_run import openlineage_run
 from orchestration.lineage_runs import lineage_dagster_runs
-from orchestration.resources import PlantPaths
 from tests import openlineage_schema as spec
 
 

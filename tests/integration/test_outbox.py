@@ -110,8 +110,8 @@ def test_the_ship_job_reads_openlineage_yml_and_loses_nothing_while_the_backend_
 ) -> None:
     from dagster import DagsterInstance
 
+    from assets.resources import PlantPaths
     from orchestration.definitions import defs
-    from orchestration.resources import PlantPaths
 
     schedule = next(s for s in defs.schedules if s.name == "lineage_ship_every_15_min")
     assert schedule.job_name == "lineage_ship"
@@ -145,8 +145,8 @@ def test_the_ship_job_without_a_backend_keeps_everything_and_succeeds(
 ) -> None:
     from dagster import DagsterInstance
 
+    from assets.resources import PlantPaths
     from orchestration.definitions import defs
-    from orchestration.resources import PlantPaths
 
     for name in ("OPENLINEAGE_URL", "OPENLINEAGE_CONFIG"):
         monkeypatch.delenv(name, raising=False)

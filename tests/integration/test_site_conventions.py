@@ -24,9 +24,9 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from assets.ingest.run import ingest
-from assets.ingest.warehouse import connect
+from assets.resources import PlantPaths
 from assets.twin import TWIN_ASSETS
-from orchestration.resources import PlantPaths
+from biotwin.warehouse import connect
 from tests.conftest import run_assets, run_dbt
 from tests.helpers import query, read_reference
 

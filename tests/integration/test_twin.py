@@ -225,9 +225,9 @@ def _every_scored_batch_is_plotted(result, warehouse: Path, reports: Path) -> No
 def test_twin_assets_write_tables_registry_audit_and_lineage(
     conformed: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from assets.resources import PlantPaths
     from assets.twin import TWIN_ASSETS
     from orchestration.cli import main
-    from orchestration.resources import PlantPaths
 
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(conformed, warehouse)

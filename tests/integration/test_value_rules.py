@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from assets.ingest.run import ingest
-from assets.ingest.warehouse import connect
+from biotwin.warehouse import connect
 from tests.conftest import run_dbt
 from tests.helpers import query
 

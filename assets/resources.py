@@ -1,4 +1,5 @@
-"""Dagster resources: thin wrappers over `biotwin.settings`."""
+"""Dagster resources of the assets: thin wrappers over `biotwin.settings` (beside the assets,
+which depend on them; orchestration only wires them in)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,12 @@
-"""Connections to the embedded DuckDB warehouse, with the settings every writer needs."""
+"""The warehouse connection: the one place that opens DuckDB, for every layer.
+
+Every connection to the warehouse file comes from `connect` (or `open_waiting`, which only
+waits for the file): the UTC session time zone, the memory limit and the spill folder are set
+once here, and a file another process holds is waited for with one message, never an error at
+once. `plain_connection` is the one plain connection (an in-memory database, or a benchmark's
+baseline) that has none of biotwin's settings. `table_exists`, `read_every_table` and
+`cut_short` are the questions every layer asks of an open warehouse.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +14,10 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import duckdb
-
-from assets.ingest.tables import RAW_TABLES, columns, create_statements, stored_table
 
 MEMORY_LIMIT = "2GB"  # unbounded joins reach 6 GB; DuckDB spills beyond this
 
@@ -47,6 +53,7 @@ def open_waiting(
     read_only: bool,
     wait_s: float | None = None,
     say: Callable[[str], None] | None = None,
+    config: Mapping[str, str] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """duckdb.connect, waiting while another process holds the file (a reader blocks the one
     writer, a writer blocks readers): retried with back-off up to `wait_s` (default
@@ -56,7 +63,7 @@ def open_waiting(
     delay, said = 0.2, False
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(str(path), read_only=read_only, config=dict(config or {}))
         except duckdb.IOException as exc:
             if not _held(exc):
                 raise
@@ -76,53 +83,41 @@ def open_waiting(
             delay = min(delay * 2, 5.0)
 
 
-def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path,
+    read_only: bool = False,
+    config: Mapping[str, str] | None = None,
+    wait_s: float | None = None,
+) -> duckdb.DuckDBPyConnection:
     """Open the warehouse. Writers: one process at a time (DuckDB's rule); readers read-only.
-    A file held by another process is waited for (open_waiting), not an error at once."""
+    A file held by another process is waited for (open_waiting), not an error at once.
+    `config`: DuckDB options that can only be given when opening (e.g. a sandbox)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = open_waiting(path, read_only)
+    con = open_waiting(path, read_only, wait_s, config=config)
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-    con.execute("SET temp_directory = ?", [str(path.parent / "duckdb_tmp")])
+    if not read_only:  # a writer spills beside the file; a reader keeps DuckDB's default (a
+        # sandboxed reader may not set it at all)
+        con.execute("SET temp_directory = ?", [str(path.parent / "duckdb_tmp")])
     con.execute("SET preserve_insertion_order = true")
     return con
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    old = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
-        "AND table_name = 'historian_point' AND table_type = 'BASE TABLE'"
-    ).fetchall()[0][0]
-    if old:
-        msg = (
-            "this warehouse was written by an older biotwin (raw tables without "
-            "raw.loaded_file); move it aside or delete it and ingest again"
-        )
-        raise RuntimeError(msg)
-    statements = create_statements()
-    views = [s for s in statements if s.startswith("CREATE OR REPLACE VIEW")]
-    for statement in statements:
-        if statement not in views:
-            con.execute(statement)
-    _add_new_columns(con)
-    for statement in views:
-        con.execute(statement)
+def plain_connection(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A plain DuckDB connection with none of the warehouse's settings: an in-memory database
+    for work on files, or the plain DuckDB a benchmark compares biotwin with."""
+    return duckdb.connect(database)
 
 
-def _add_new_columns(con: duckdb.DuckDBPyConnection) -> None:
-    """Columns a newer biotwin added to a raw table (null in the rows loaded before), so a
-    warehouse keeps working across an upgrade (the views are created after this)."""
-    existing = set(
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether the open warehouse has `schema.table` (a table or a view) yet."""
+    return bool(
         con.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = 'raw'"
-        ).fetchall()
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchall()[0][0]
     )
-    for table in RAW_TABLES:
-        stored = stored_table(table)
-        for name, kind in columns(table):
-            if (stored, name) not in existing:
-                con.execute(f'ALTER TABLE raw.{stored} ADD COLUMN "{name}" {kind}')
 
 
 def read_every_table(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
