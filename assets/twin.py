@@ -1,6 +1,8 @@
 """Digital-twin assets (group `twin`): the `twin` package's results written to `twin.*`.
 
-Each asset reads the marts, runs plain functions of `twin.pipeline`, replaces its table, adds
+Three ops: `twin_monitoring` (the monitoring model, fitted once, writes two assets: the
+golden envelope and the batch scores), `twin/outcome_forecast`, `twin/growth_model`. Each op
+reads the marts, runs plain functions of `twin.pipeline`, replaces its tables, adds
 new models to `twin.model_registry` (a model id is stable for the same training and code, so a
 re-run adds nothing), writes a `model_trained` audit entry for every new model, and emits
 OpenLineage events (marts in, twin tables out). Metadata carries plots for the UI.
@@ -9,6 +11,7 @@ OpenLineage events (marts in, twin tables out). Metadata carries plots for the U
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 import pandas as pd
@@ -18,9 +21,11 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    AssetSpec,
     MaterializeResult,
     MetadataValue,
     asset,
+    multi_asset,
 )
 
 from assets.catalog import OWNERS, TWIN_KINDS
@@ -97,21 +102,37 @@ def register_models(con, rows: list[dict], dagster_run_id: str) -> list[dict]:
     return new
 
 
+@dataclass
+class TwinRun:
+    """What one twin op computed and wrote: its tables, registry rows (and which were new),
+    plot metadata per table, and its checks' verdicts."""
+
+    tables: dict[str, pd.DataFrame]
+    registry: list[dict]
+    new: list[dict]
+    metadata: dict[str, dict]
+    verdicts: dict[str, Verdict]
+
+
+Work = Callable[[TwinData, str], tuple[dict[str, pd.DataFrame], list[dict], dict[str, dict]]]
+
+
 def _twin_run(
     context: AssetExecutionContext,
     paths: PlantPaths,
     name: str,
-    work: Callable[[TwinData, str], tuple[dict[str, pd.DataFrame], list[dict], dict]],
+    work: Work,
     checks: Callable[[dict[str, pd.DataFrame], list[dict]], dict[str, Verdict]] | None = None,
-) -> MaterializeResult:
-    """Read marts, run `work`, write its tables and registry rows; lineage and audit around;
-    `checks` turns what was computed into the asset's checks (twin/checks.py)."""
+) -> TwinRun:
+    """Read marts, run `work` (tables, registry rows, metadata per table), write its tables
+    and registry rows; lineage and audit around (one run of the op `name`); `checks` turns
+    what was computed into the checks' verdicts (twin/checks.py)."""
     warehouse = paths.warehouse_path()
     with openlineage_run(
         paths.lineage_path(),
         context.run.run_id,
         context.run.job_name,
-        f"twin/{name}",
+        name,
         "assets/twin.py",
     ) as lineage:
         data = read_marts(warehouse)
@@ -121,7 +142,7 @@ def _twin_run(
             for table, frame in tables.items():
                 _replace(con, table, frame)
             new = register_models(con, registry, context.run.run_id)
-            audit_run(con, f"twin/{name}", context.run.run_id, {"models_new": len(new)})
+            audit_run(con, name, context.run.run_id, {"models_new": len(new)})
             catalogue = read_catalogue(con)
             written = [*tables, *(["model_registry"] if registry else [])]
             lineage.inputs = [
@@ -131,17 +152,25 @@ def _twin_run(
         finally:
             con.close()
     verdicts = checks(tables, registry) if checks else {}
+    return TwinRun(tables, registry, new, metadata, verdicts)
+
+
+def _result(run: TwinRun, key: AssetKey, table: str | None = None) -> MaterializeResult:
+    """One asset's materialisation from its op's run: the plot first (what a person opening
+    the asset looks for), its table's rows, the op's models, and the checks on this asset."""
+    metadata = run.metadata.get(table or "", {})
     return MaterializeResult(
-        # the plot first: it is what a person opening the asset looks for
+        asset_key=key,
         metadata={
             **({"plot": metadata["plot"]} if "plot" in metadata else {}),
-            **{f"rows/{t}": len(f) for t, f in tables.items()},
-            "models_registered": len(registry),
-            "models_new": len(new),
+            **({f"rows/{table}": len(run.tables[table])} if table in run.tables else {}),
+            "models_registered": len(run.registry),
+            "models_new": len(run.new),
             **metadata,
         },
         check_results=[
             AssetCheckResult(
+                asset_key=key,
                 check_name=name,
                 passed=v.passed,
                 severity=AssetCheckSeverity.WARN,  # a rule about values: never blocks
@@ -153,7 +182,8 @@ def _twin_run(
                     "rows": MetadataValue.json(v.rows),
                 },
             )
-            for name, v in verdicts.items()
+            for name, v in run.verdicts.items()
+            if CHECKED_ASSET[name] == key
         ],
     )
 
@@ -185,7 +215,14 @@ def _monitoring_checks(tables: dict[str, pd.DataFrame], registry: list[dict]) ->
 
 
 FORECAST_KEY = AssetKey(["twin", "outcome_forecast"])
+ENVELOPE_KEY = AssetKey(["twin", "golden_envelope"])
 MONITORING_KEY = AssetKey(["twin", "batch_monitoring"])
+GROWTH_KEY = AssetKey(["twin", "growth_model"])
+CHECKED_ASSET = {
+    "beats_naive": FORECAST_KEY,
+    "interval_coverage": FORECAST_KEY,
+    "false_alarm_rate": MONITORING_KEY,
+}
 
 
 def _monitoring_work(data: TwinData, code: str):
@@ -206,44 +243,26 @@ def _example_batch(monitoring: pd.DataFrame) -> str | None:
     return None if pool.empty else str(pool.sort_values("batch_id")["batch_id"].iloc[-1])
 
 
-@asset(
-    key=AssetKey(["twin", "golden_envelope"]),
-    group_name="twin",
-    pool=TWIN_POOL,
-    owners=OWNERS,
-    kinds=TWIN_KINDS,
-    deps=MART_KEYS,
-    description="Reference batches by the golden-batch rule and their envelope per parameter "
-    "and grid step (twin.golden_envelope); the monitoring model is registered.",
-)
-def golden_envelope(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
-    def work(data: TwinData, code: str):
-        from twin import plots  # matplotlib: imported when plotting
-
-        envelope, monitoring, registry = _monitoring_work(data, code)
-        scored = monitoring[["batch_id", "product_id"]].drop_duplicates().sort_values("batch_id")
-
-        by_product = dict(tuple(envelope.groupby("product_id")))
-
-        def draw(batch: str, product: str):
-            params = list(data.processes[product].parameters)[:4]
-            own = by_product.get(product, envelope.iloc[:0])  # the batch's own process
-            return lambda: plots.envelope_plot(own, data.trajectory, batch, params, data.units)
-
-        meta = publish_plots(
-            "golden_envelope",
-            context.run.run_id,
-            [(b, f"{b} against its envelope", draw(b, p)) for b, p in scored.itertuples(False)],
-            _example_batch(monitoring),
-            "Golden envelope: every scored batch against its reference envelope",
-        )
-        return {"golden_envelope": envelope}, registry, meta
-
-    return _twin_run(context, paths, "golden_envelope", work)
+def _twin_spec(key: AssetKey, description: str, deps=MART_KEYS) -> AssetSpec:
+    return AssetSpec(
+        key, group_name="twin", owners=OWNERS, kinds=TWIN_KINDS, deps=deps, description=description
+    )
 
 
-@asset(
-    key=MONITORING_KEY,
+@multi_asset(
+    name="twin_monitoring",
+    specs=[
+        _twin_spec(
+            ENVELOPE_KEY,
+            "Reference batches by the golden-batch rule and their envelope per parameter and "
+            "grid step (twin.golden_envelope); the monitoring model is registered.",
+        ),
+        _twin_spec(
+            MONITORING_KEY,
+            "Hotelling T² and SPE of every batch at every grid step with limits, first alarm "
+            "and the parameters that drive it (twin.batch_monitoring).",
+        ),
+    ],
     check_specs=[
         AssetCheckSpec(
             "false_alarm_rate",
@@ -252,21 +271,35 @@ def golden_envelope(context: AssetExecutionContext, paths: PlantPaths) -> Materi
             "target plus its binomial allowance, per process",
         )
     ],
-    group_name="twin",
     pool=TWIN_POOL,
-    owners=OWNERS,
-    kinds=TWIN_KINDS,
-    deps=[AssetKey(["twin", "golden_envelope"]), *MART_KEYS],
-    description="Hotelling T² and SPE of every batch at every grid step with limits, first "
-    "alarm and the parameters that drive it (twin.batch_monitoring).",
 )
-def batch_monitoring(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
+def twin_monitoring(context: AssetExecutionContext, paths: PlantPaths):
+    """The monitoring model is fitted once per run: its envelope and its scores of every
+    batch are two assets of one op (the golden-batch rule, the PCA and the limits are one
+    model)."""
+
     def work(data: TwinData, code: str):
         from twin import plots  # matplotlib: imported when plotting
 
-        _, monitoring, registry = _monitoring_work(data, code)
+        envelope, monitoring, registry = _monitoring_work(data, code)
+        scored = monitoring[["batch_id", "product_id"]].drop_duplicates().sort_values("batch_id")
+        by_product = dict(tuple(envelope.groupby("product_id")))
+        example = _example_batch(monitoring)
+
+        def draw(batch: str, product: str):
+            params = list(data.processes[product].parameters)[:4]
+            own = by_product.get(product, envelope.iloc[:0])  # the batch's own process
+            return lambda: plots.envelope_plot(own, data.trajectory, batch, params, data.units)
+
+        envelope_meta = publish_plots(
+            "golden_envelope",
+            context.run.run_id,
+            [(b, f"{b} against its envelope", draw(b, p)) for b, p in scored.itertuples(False)],
+            example,
+            "Golden envelope: every scored batch against its reference envelope",
+        )
         alarms = monitoring[monitoring["is_first_alarm"].astype(bool)]
-        meta = {
+        monitoring_meta = {
             "batches_alarmed": int(alarms["batch_id"].nunique()),
             "alarms": MetadataValue.md(
                 alarms[["batch_id", "elapsed_h", "top_contributors"]].to_markdown(index=False)
@@ -274,19 +307,23 @@ def batch_monitoring(context: AssetExecutionContext, paths: PlantPaths) -> Mater
                 else "no alarm"
             ),
         }
-        meta |= publish_plots(
+        monitoring_meta |= publish_plots(
             "batch_monitoring",
             context.run.run_id,
             [
                 (b, f"{b}: T² and SPE", partial(plots.monitoring_plot, monitoring, b))
                 for b in sorted(monitoring["batch_id"].unique())
             ],
-            _example_batch(monitoring),
+            example,
             "Batch monitoring: T² and SPE of every scored batch against their limits",
         )
-        return {"batch_monitoring": monitoring}, registry, meta
+        tables = {"golden_envelope": envelope, "batch_monitoring": monitoring}
+        meta = {"golden_envelope": envelope_meta, "batch_monitoring": monitoring_meta}
+        return tables, registry, meta
 
-    return _twin_run(context, paths, "batch_monitoring", work, _monitoring_checks)
+    run = _twin_run(context, paths, "twin_monitoring", work, _monitoring_checks)
+    yield _result(run, ENVELOPE_KEY, "golden_envelope")
+    yield _result(run, MONITORING_KEY, "batch_monitoring")
 
 
 @asset(
@@ -343,27 +380,24 @@ def outcome_forecast(context: AssetExecutionContext, paths: PlantPaths) -> Mater
             example,
             "Outcome forecasts of every scored batch, with 90 % intervals",
         )
-        return {"outcome_forecast": forecasts}, registry, meta
+        return {"outcome_forecast": forecasts}, registry, {"outcome_forecast": meta}
 
-    return _twin_run(context, paths, "outcome_forecast", work, _forecast_checks)
+    run = _twin_run(context, paths, "twin/outcome_forecast", work, _forecast_checks)
+    return _result(run, FORECAST_KEY, "outcome_forecast")
 
 
 @asset(
-    key=AssetKey(["twin", "model_registry"]),
+    key=GROWTH_KEY,
     group_name="twin",
     pool=TWIN_POOL,
     owners=OWNERS,
     kinds=TWIN_KINDS,
-    deps=[
-        AssetKey(["twin", "golden_envelope"]),
-        AssetKey(["twin", "outcome_forecast"]),
-        *MART_KEYS,
-    ],
+    deps=[ENVELOPE_KEY, FORECAST_KEY, *MART_KEYS],
     description="The growth model of every process whose reference row names one, fitted and "
-    "registered; twin.model_registry lists every model with its training batches, code "
-    "version and cross-validated metrics.",
+    "registered in twin.model_registry (which lists every model of the twin with its training "
+    "batches, code version and cross-validated metrics).",
 )
-def model_registry(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
+def growth_model(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
     def work(data: TwinData, code: str):
         registered = read_twin_table(paths.warehouse_path(), "model_registry")
         known = frozenset(registered["model_id"]) if len(registered) else frozenset()
@@ -372,7 +406,7 @@ def model_registry(context: AssetExecutionContext, paths: PlantPaths) -> Materia
         ]
         return {}, registry, {}
 
-    result = _twin_run(context, paths, "model_registry", work)
+    run = _twin_run(context, paths, "twin/growth_model", work)
     con = connect(paths.warehouse_path(), read_only=True)
     try:
         listing = con.execute(
@@ -381,9 +415,8 @@ def model_registry(context: AssetExecutionContext, paths: PlantPaths) -> Materia
         ).df()
     finally:
         con.close()
-    return MaterializeResult(
-        metadata={**result.metadata, "registry": MetadataValue.md(listing.to_markdown(index=False))}
-    )
+    run.metadata[""] = {"registry": MetadataValue.md(listing.to_markdown(index=False))}
+    return _result(run, GROWTH_KEY)
 
 
-TWIN_ASSETS = [golden_envelope, batch_monitoring, outcome_forecast, model_registry]
+TWIN_ASSETS = [twin_monitoring, outcome_forecast, growth_model]

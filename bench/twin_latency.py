@@ -4,7 +4,7 @@ in-progress batch, on the demo warehouse.
 A copy of the demo home is built with the newest historian export of an in-progress batch's
 bioreactor held back (full pipeline, twin included). The file is then put into the landing zone
 and the run a landing sensor requests is timed: raw/historian and everything downstream of it
-(the dbt models that read it, the twin assets). Reported: the time until twin/batch_monitoring
+(the dbt models that read it, the twin assets). Reported: the time until twin/batch_monitoring (op twin_monitoring)
 and twin/outcome_forecast have materialised (from the run's start), each step's duration, and
 the in-progress batch's last monitored hour before and after. Appends one JSON line to
 bench/results/twin_latency.jsonl. Usage:
@@ -110,7 +110,7 @@ def main() -> None:
             steps[event.step_key] = event.event_specific_data.duration_ms / 1000.0
             done_at[event.step_key] = entry.timestamp - run_start
     after = _last_monitored(work / "warehouse.duckdb", batch["batch_id"])
-    updated = max(done_at["twin__batch_monitoring"], done_at["twin__outcome_forecast"])
+    updated = max(done_at["twin_monitoring"], done_at["twin__outcome_forecast"])
     record = {
         "at": datetime.now(UTC).isoformat(),
         "home": str(args.home),
