@@ -4,10 +4,10 @@ in-progress batch, on the demo warehouse.
 A copy of the demo home is built with the newest historian export of an in-progress batch's
 bioreactor held back (full pipeline, twin included). The file is then put into the landing zone
 and the run a landing sensor requests is timed: raw/historian and everything downstream of it
-(the dbt models that read it, the twin assets). Reported: the time until twin/batch_monitoring (op twin_monitoring)
-and twin/outcome_forecast have materialised (from the run's start), each step's duration, and
-the in-progress batch's last monitored hour before and after. Appends one JSON line to
-bench/results/twin_latency.jsonl. Usage:
+(the dbt models that read it, the twin assets). Reported: the time until twin/batch_monitoring
+(op twin_monitoring) and twin/outcome_forecast have materialised (from the run's start), each
+step's duration, and the in-progress batch's last monitored hour before and after. Appends one
+JSON line to bench/results/twin_latency.jsonl. Usage:
 
     .venv/bin/python bench/twin_latency.py [--home .biotwin]
 """
