@@ -68,7 +68,8 @@ def open_waiting(
         except duckdb.IOException as exc:
             if not _held(exc):
                 raise
-            if time.monotonic() + delay > deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 raise WarehouseBusy(
                     f"the warehouse {path} is held by {holder(exc)} for more than {wait_s:g} s "
                     "(a reader or another run); close it or let it finish, then run again "
@@ -80,7 +81,8 @@ def open_waiting(
                     f"{wait_s:g} s for it"
                 )
                 said = True
-            time.sleep(delay)
+            # the last sleep is cut to the deadline: one more try then, never a give-up before
+            time.sleep(min(delay, remaining))
             delay = min(delay * 2, 5.0)
 
 
