@@ -281,18 +281,26 @@ def _read_checked(read):
         ) from None
 
 
+def _reading(read):
+    """(None, `read(con)`) on the checked warehouse, or (exit code, None) after saying why
+    not: 2 when there is no warehouse yet, 1 when it is damaged."""
+    if _missing_warehouse():
+        return 2, None
+    try:
+        return None, _read_checked(read)
+    except _Damaged as exc:
+        print(exc, file=sys.stderr)
+        return 1, None
+
+
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
     """Walk the hash chain of audit.audit_log and hold it to its anchors and the file ledger
     (read-only); exit 1 with one line naming what is wrong."""
     from lineage.audit_log import verify_log
 
-    if _missing_warehouse():
-        return 2
-    try:
-        verdict = _read_checked(verify_log)
-    except _Damaged as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    failed, verdict = _reading(verify_log)
+    if failed is not None:
+        return failed
     print(verdict.message(), file=sys.stdout if verdict.ok else sys.stderr)
     return 0 if verdict.ok else 1
 
@@ -329,13 +337,9 @@ def _cmd_warehouse_check(args: argparse.Namespace) -> int:
     from biotwin.warehouse import read_every_table
 
     warehouse = settings().warehouse
-    if _missing_warehouse():
-        return 2
-    try:
-        tables = _read_checked(read_every_table)
-    except _Damaged as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    failed, tables = _reading(read_every_table)
+    if failed is not None:
+        return failed
     print(
         f"warehouse {warehouse}: {len(tables)} tables read in full, "
         f"{sum(n for _, n in tables):,} rows"
@@ -558,13 +562,9 @@ def _cmd_warehouse_fingerprint(args: argparse.Namespace) -> int:
 
     from biotwin.fingerprint import table_fingerprints
 
-    if _missing_warehouse():
-        return 2
-    try:
-        found = _read_checked(table_fingerprints)
-    except _Damaged as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    failed, found = _reading(table_fingerprints)
+    if failed is not None:
+        return failed
     if args.json:
         print(json.dumps({t: {"rows": n, "md5": h} for t, (n, h) in found.items()}, indent=1))
     else:
