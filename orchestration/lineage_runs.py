@@ -56,16 +56,14 @@ def read_run(instance: DagsterInstance, run_id: str) -> DagsterRun | None:
     )
 
 
-def record_run(instance: DagsterInstance, run_id: str, outbox_dir: Path) -> int:
-    """Write the run's events that are due (START once started, the end once ended); returns
-    how many were new to the outbox."""
+def _due_events(instance: DagsterInstance, run_id: str) -> list[dict]:
+    """The run's events that are due: START once started, the end once ended."""
     run = read_run(instance, run_id)
     if run is None:
-        return 0
-    found = dagster_run_events(
+        return []
+    return dagster_run_events(
         run, settings().openlineage_namespace, code_version(), PROJECT_ROOT.as_uri()
     )
-    return Outbox(outbox_dir).append(*found) if found else 0
 
 
 def record_changed_runs(
@@ -79,7 +77,9 @@ def record_changed_runs(
         order_by="update_timestamp",
         ascending=True,
     )
-    added = sum(record_run(instance, r.dagster_run.run_id, outbox_dir) for r in records)
+    # one append for all of them: the outbox reads its stored keys once per append
+    found = [e for r in records for e in _due_events(instance, r.dagster_run.run_id)]
+    added = Outbox(outbox_dir).append(*found) if found else 0
     newest = max((r.update_timestamp for r in records), default=None)
     return added, len(records), newest
 
