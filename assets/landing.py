@@ -23,10 +23,9 @@ from dagster import (
 )
 
 from assets.catalog import INGESTION_KINDS, OWNERS, REFERENCE_KINDS
-from assets.contracts import reference as reference_contract
 from assets.ingest.core import SystemSummary
 from assets.ingest.reference import load_reference
-from assets.ingest.run import LOADERS, LandingMissing, check_landing, contract_of, ingest
+from assets.ingest.run import LOADERS, LandingMissing, check_landing, ingest
 from assets.lineage_datasets import ingestion_datasets, reference_datasets
 from assets.plausibility import plausibility
 from assets.progress import Throttled
@@ -58,9 +57,7 @@ def reference_data(context: AssetExecutionContext, paths: PlantPaths) -> Materia
                 paths.reference_path(),
                 actor=f"biotwin reference load, dagster run {context.run.run_id}",
             )
-            lineage.inputs, lineage.outputs = reference_datasets(
-                con, paths.reference_path(), reference_contract
-            )
+            lineage.inputs, lineage.outputs = reference_datasets(con, paths.reference_path())
         finally:
             con.close()
     return MaterializeResult(
@@ -123,7 +120,12 @@ def _ingest_and_record(
             },
         )
         lineage.inputs, lineage.outputs = ingestion_datasets(
-            con, system, run_id, paths.landing_path(), LOADERS[system].CONTRACT
+            con,
+            system,
+            run_id,
+            paths.landing_path(),
+            LOADERS[system].contract,
+            summary.checks_run,
         )
     finally:
         con.close()
@@ -161,7 +163,7 @@ def _ingestion_asset(system: str):
             raise Failure(description=str(exc)) from None
         with _lineage(context, paths, key) as lineage:
             summary, flags, audited = _ingest_and_record(context, paths, system, lineage)
-        contract = contract_of(system)
+        contract = LOADERS[system].contract
         yield MaterializeResult(
             metadata={
                 "files_seen": summary.files_seen,
@@ -171,7 +173,7 @@ def _ingestion_asset(system: str):
                 # still being written: held back, unrecorded, for a later run
                 "files_still_arriving": len(summary.arriving),
                 "ledger": MetadataValue.md(_ledger_table(summary)),
-                "contract": f"{contract.name} {contract.version}",
+                "contract": contract.label,
                 "audit_entries": audited,
             }
         )

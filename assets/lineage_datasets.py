@@ -5,12 +5,14 @@ reference CSVs and `ref.*` tables. The events around the run are lineage/asset_r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from types import ModuleType
 
 import duckdb
 
 from assets.contracts.assertions import contract_assertions, model_checks
+from assets.contracts.reference import MODELS as REFERENCE_MODELS
+from assets.contracts.rules import Contract
 from assets.ingest.tables import SYSTEM_TABLES
 from lineage import facets
 from lineage.asset_run import Dataset, table_dataset
@@ -23,11 +25,13 @@ def ingestion_datasets(
     system: str,
     dagster_run_id: str,
     landing: Path,
-    contract: ModuleType,
+    contract: Contract,
+    checks_run: Iterable[str],
 ) -> tuple[list[Dataset], list[Dataset]]:
     """Inputs: every landing file this run processed (loaded, quarantined or refused).
-    Outputs: the system's raw tables, the ledger and the quarantine; the contract's checks,
-    with what this run quarantined, on the table the contract describes."""
+    Outputs: the system's raw tables, the ledger and the quarantine; the contract's checks
+    that ran in this run (`checks_run`), failed where it quarantined a row for them, on the
+    table the contract describes."""
     files = con.execute(
         "SELECT DISTINCT source_path FROM raw.file_ledger WHERE system = ? AND run_id = ? "
         "ORDER BY 1",
@@ -35,10 +39,12 @@ def ingestion_datasets(
     ).fetchall()
     failed = con.execute(
         "SELECT DISTINCT check_name FROM raw.quarantine WHERE contract = ? AND run_id = ?",
-        [contract.CONTRACT, dagster_run_id],
+        [contract.name, dagster_run_id],
     ).fetchall()
     catalogue = read_catalogue(con)
-    assertions = facets.quality_assertions(contract_assertions(contract, [f for (f,) in failed]))
+    assertions = facets.quality_assertions(
+        contract_assertions(contract, [f for (f,) in failed], ran=checks_run)
+    )
     tables = SYSTEM_TABLES[system]
     outputs = [
         table_dataset(
@@ -55,13 +61,13 @@ def ingestion_datasets(
 
 
 def reference_datasets(
-    con: duckdb.DuckDBPyConnection, folder: Path, contract: ModuleType
+    con: duckdb.DuckDBPyConnection, folder: Path
 ) -> tuple[list[Dataset], list[Dataset]]:
     """Inputs: the reference CSVs; outputs: the ref.* tables (a load that breaks a contract
     raises, so on COMPLETE every declared check passed)."""
     catalogue = read_catalogue(con)
     inputs, outputs = [], []
-    for csv_name, model in contract.MODELS.items():
+    for csv_name, model in REFERENCE_MODELS.items():
         table = csv_name.removesuffix(".csv")
         checks = [(name, True, column) for name, column in model_checks(model)]
         source = file_name(folder / csv_name)

@@ -24,10 +24,10 @@ class FileRejected(Exception):
         self.reason = reason
 
 
-def row_failures(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> list[RowFailure]:
+def row_failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[RowFailure]:
     """Validate lazily; return one failure per (row, check). Schema-level errors reject the file."""
     try:
-        model.validate(frame, lazy=True)
+        schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         whole = cases[cases["index"].isna()]

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import pandera.pandas as pa
-from pandera.typing import Series
-
-CONTRACT = "custody"
-VERSION = "1.0"
+from assets.contracts.rules import NON_EMPTY, Contract, matches, required, time
 
 HEADER = (
     "COI_ID",
@@ -31,18 +27,20 @@ EVENT_TYPES = (
     "THAWED",
     "INFUSED",
 )
-# EVENT_TIME is checked against ISO 8601 and the site's formats when the file is read
-# (assets/ingest/text.py, check `EVENT_TIME:datetime_format`); TEMPERATURE_C after a site's
-# decimal comma became a point.
-TIME_COLUMNS = ("EVENT_TIME",)
-NUMBER_COLUMNS = ("TEMPERATURE_C",)
 
-
-class CustodyEvent(pa.DataFrameModel):
-    COI_ID: Series[str] = pa.Field(str_matches=r"^[A-Z0-9-]{4,}$")
-    # any event type loads: one outside EVENT_TYPES is an unknown_event_type dq issue (dbt)
-    EVENT_TYPE: Series[str] = pa.Field(str_length={"min_value": 1})
-    TEMPERATURE_C: Series[str] = pa.Field(str_matches=r"^$|^-?\d+(\.\d+)?$")
-
-    class Config:
-        strict = False
+CONTRACT = Contract(
+    name="custody",
+    version="1.0",
+    header=HEADER,
+    # checked after a site's decimal comma became a point
+    numbers=("TEMPERATURE_C",),
+    records={
+        "event": (
+            required("COI_ID", matches(r"^[A-Z0-9-]{4,}$")),
+            # any event type loads: one outside EVENT_TYPES is an unknown_event_type dq issue
+            required("EVENT_TYPE", NON_EMPTY),
+            time("EVENT_TIME"),
+            required("TEMPERATURE_C", matches(r"^$|^-?\d+(\.\d+)?$")),
+        )
+    },
+)

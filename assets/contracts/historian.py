@@ -1,12 +1,13 @@
-"""Historian contract: tag, timestamp, value (number or digital state), quality, units."""
+"""Historian contract: tag, timestamp, value (number or digital state), quality, units.
+
+One record type, `point`, whichever format carried it: a CSV export and a PI Web API JSON
+response are both typed into the same columns and checked by the same SQL
+(assets/ingest/historian.py), so both report the same checks.
+"""
 
 from __future__ import annotations
 
-import pandera.pandas as pa
-from pandera.typing import Series
-
-CONTRACT = "historian"
-VERSION = "1.0"
+from assets.contracts.rules import NOT_BLANK, Contract, Field, optional, time
 
 CSV_HEADERS = (
     ("tag", "timestamp", "value", "quality"),
@@ -14,34 +15,22 @@ CSV_HEADERS = (
 )
 QUALITIES = ("Good", "Questionable", "Substituted", "Bad")
 
-# The same structural rules, as SQL over the typed projection of a CSV export (the DuckDB-native
-# path for big files, see assets/ingest/historian.py: columns tag, ts_raw, ts_local, ts_utc,
-# value_raw, quality_raw). Each entry: (check name, SQL condition that FAILS, reason shown in
-# quarantine).
-SQL_CHECKS = (
-    ("tag:not_empty", "coalesce(trim(tag), '') = ''", "tag is empty"),
-    (
-        "timestamp:datetime_format",
-        "ts_local IS NULL AND ts_utc IS NULL",
-        "timestamp matches none of the site's formats (ISO 8601, then site_formats.csv)",
-    ),
-    (
-        "value:not_empty",
-        "number IS NULL AND coalesce(trim(value_raw), '') = ''",
-        "value is empty (a number or a PI digital state name is required)",
-    ),
-    # a quality code outside Good, Questionable, Substituted, Bad is a rule about values: the
-    # reading loads as written, is not usable (only Good is), and dbt warns about the code
+CONTRACT = Contract(
+    name="historian",
+    version="1.0",
+    records={
+        "point": (
+            Field("tag", (NOT_BLANK,), description="the historian's tag name"),
+            time("timestamp", "ISO 8601 or the site's format; without offset: site wall clock"),
+            Field(
+                "value",
+                (NOT_BLANK,),
+                description="a number, or a PI digital state name (I/O Timeout, Shutdown, …)",
+            ),
+            # a quality code outside QUALITIES is a rule about values: the reading loads as
+            # written, is not usable (only Good is), and dbt warns about the code
+            optional("quality"),
+            optional("units"),
+        )
+    },
 )
-
-
-class HistorianPoint(pa.DataFrameModel):
-    """A parsed historian reading (PI Web API JSON path)."""
-
-    tag: Series[str] = pa.Field(str_length={"min_value": 1})
-    ts_raw: Series[str] = pa.Field(str_matches=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
-    value_raw: Series[str] = pa.Field(str_length={"min_value": 1})
-    quality: Series[str] = pa.Field(isin=list(QUALITIES))
-
-    class Config:
-        strict = False

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import pandera.pandas as pa
-from pandera.typing import Series
+from assets.contracts.rules import NON_EMPTY, Contract, matches, required
 
-CONTRACT = "instruments"
-VERSION = "1.0"
-
-
-class InstrumentMeasurement(pa.DataFrameModel):
-    sample_id: Series[str] = pa.Field(str_length={"min_value": 1})
-    measured_at_raw: Series[str] = pa.Field(str_matches=r"^\d{4}-\d{2}-\d{2}T")
-    field: Series[str] = pa.Field(str_length={"min_value": 1})
-
-    class Config:
-        strict = False
+CONTRACT = Contract(
+    name="instruments",
+    version="1.0",
+    records={
+        "measurement": (
+            required("sample_id", NON_EMPTY),
+            required("measured_at_raw", matches(r"^\d{4}-\d{2}-\d{2}T")),
+            required("field", NON_EMPTY),
+        )
+    },
+)

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import pandera.pandas as pa
-from pandera.typing import Series
-
-CONTRACT = "lims"
-VERSION = "1.0"
+from assets.contracts.rules import NON_EMPTY, Contract, matches, required, time
 
 HEADER = (
     "SAMPLE_NUMBER",
@@ -31,23 +27,26 @@ HEADER = (
     "CHANGE_REASON",
 )
 STATUSES = ("ENTERED", "REVIEWED", "APPROVED", "REJECTED", "CANCELLED")
-# Times are checked against ISO 8601 and the site's own formats (site_formats.csv) when the
-# file is read (assets/ingest/text.py, check `<COLUMN>:datetime_format`); numbers after a
-# site's decimal comma became a point.
-TIME_COLUMNS = ("SAMPLED_ON", "CHANGED_ON")
-NUMBER_COLUMNS = ("NUMERIC_ENTRY", "SPEC_MIN", "SPEC_MAX")
 NUMBER_OR_EMPTY = r"^$|^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
 
-
-class LimsResult(pa.DataFrameModel):
-    SAMPLE_NUMBER: Series[str] = pa.Field(str_matches=r"^\d+$")
-    TEXT_ID: Series[str] = pa.Field(str_length={"min_value": 1})
-    ANALYSIS: Series[str] = pa.Field(str_length={"min_value": 1})
-    COMPONENT: Series[str] = pa.Field(str_length={"min_value": 1})
-    REPLICATE: Series[str] = pa.Field(str_matches=r"^\d+$")
-    # any status code loads: one outside STATUSES is an unknown_result_status dq issue (dbt)
-    RESULT_STATUS: Series[str] = pa.Field(str_length={"min_value": 1})
-    NUMERIC_ENTRY: Series[str] = pa.Field(str_matches=NUMBER_OR_EMPTY)
-
-    class Config:
-        strict = False
+CONTRACT = Contract(
+    name="lims",
+    version="1.0",
+    header=HEADER,
+    # checked after a site's decimal comma became a point
+    numbers=("NUMERIC_ENTRY", "SPEC_MIN", "SPEC_MAX"),
+    records={
+        "result": (
+            required("SAMPLE_NUMBER", matches(r"^\d+$")),
+            required("TEXT_ID", NON_EMPTY),
+            time("SAMPLED_ON"),
+            required("ANALYSIS", NON_EMPTY),
+            required("COMPONENT", NON_EMPTY),
+            required("REPLICATE", matches(r"^\d+$")),
+            # any status code loads: one outside STATUSES is an unknown_result_status dq issue
+            required("RESULT_STATUS", NON_EMPTY),
+            required("NUMERIC_ENTRY", matches(NUMBER_OR_EMPTY)),
+            time("CHANGED_ON"),
+        )
+    },
+)

@@ -1,12 +1,13 @@
-"""MES batch-record contract (BatchProductionRecord JSON, schema 1.x)."""
+"""MES batch-record contract (BatchProductionRecord JSON, schema 1.x).
+
+Times are checked when the document is read (assets/ingest/mes.py): ISO 8601 or one of the
+site's formats (`<key>:datetime_format`); a time without offset is the site's wall clock, and
+a phase boundary that cannot be placed (`<key>:dst_ambiguous`, …) is refused.
+"""
 
 from __future__ import annotations
 
-import pandera.pandas as pa
-from pandera.typing import Series
-
-CONTRACT = "mes"
-VERSION = "1.0"
+from assets.contracts.rules import NON_EMPTY, Contract, at_least, optional, required, time
 
 PROCESS_TYPES = ("autologous", "allogeneic", "vector", "other")
 REQUIRED_KEYS = (
@@ -21,22 +22,31 @@ REQUIRED_KEYS = (
     "status",
     "phases",
 )
-# Times are checked when the document is read (assets/ingest/mes.py): ISO 8601 or one of the
-# site's formats (check `<key>:datetime_format`); a time without offset is the site's wall
-# clock, and a phase boundary that cannot be placed (`<key>:dst_ambiguous`, …) is refused.
 
-
-class BatchRecord(pa.DataFrameModel):
-    batch_id: Series[str] = pa.Field(str_length={"min_value": 1})
-    record_version: Series[int] = pa.Field(ge=1)
-    # a value rule, not a structural one: any process type loads; one outside PROCESS_TYPES is
-    # an unknown_process_type row in marts.dq_issues (dbt), never a quarantined record
-    process_type: Series[str] = pa.Field(nullable=True)
-    last_changed_at_raw: Series[str] = pa.Field(str_length={"min_value": 1})
-
-
-class Phase(pa.DataFrameModel):
-    phase: Series[str] = pa.Field(str_length={"min_value": 1})
-    equipment_id: Series[str] = pa.Field(nullable=True)
-    start_raw: Series[str] = pa.Field(str_length={"min_value": 1})
-    end_raw: Series[str] = pa.Field(nullable=True)
+CONTRACT = Contract(
+    name="mes",
+    version="1.0",
+    records={
+        "batch_record": (
+            required("batch_id", NON_EMPTY),
+            required("record_version", at_least(1), dtype=int),
+            # a value rule, not a structural one: any process type loads; one outside
+            # PROCESS_TYPES is an unknown_process_type row in marts.dq_issues (dbt)
+            optional("process_type"),
+            required("last_changed_at_raw", NON_EMPTY),
+            time("last_changed_at"),
+        ),
+        "phases": (
+            required("phase", NON_EMPTY),
+            optional("equipment_id"),
+            required("start_raw", NON_EMPTY),
+            optional("end_raw"),
+            time("start"),
+            time("end"),
+        ),
+        "parameters": (time("recorded_at"),),
+        "materials": (time("consumed_at"),),
+        "signatures": (time("signed_at"),),
+        "deviations": (time("opened_at"),),
+    },
+)

@@ -8,7 +8,6 @@ is recorded as `duplicate` and loads nothing.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from assets.contracts.base import FileRejected
+from assets.contracts.rules import Contract
 from assets.ingest.arrival import cut_short, settle_seconds, settled
 from assets.ingest.formats import DEFAULT as DEFAULT_FORMAT
 from assets.ingest.formats import SiteFormat
@@ -58,15 +58,28 @@ class FileOutcome:
     rows_read: int
     rows_loaded: int
     rejected: list[Rejected] = field(default_factory=list)
+    # the contract checks that ran on this file's records (none when it was refused whole)
+    checks: tuple[str, ...] = ()
 
 
-Loader = Callable[[duckdb.DuckDBPyConnection, FileContext], FileOutcome]
+LoadOne = Callable[[duckdb.DuckDBPyConnection, FileContext], FileOutcome]
+LoadGroup = Callable[[duckdb.DuckDBPyConnection, list[FileContext]], dict[str, FileOutcome]]
+
+
+def _one_at_a_time(ctx: FileContext) -> bool:
+    return False
 
 
 @dataclass(frozen=True)
-class Contract:
-    name: str
-    version: str
+class Loader:
+    """What ingestion needs of a source system: its contract and how to load one file;
+    optionally how to load many in one go (`load_group`, for the files `groupable` accepts)."""
+
+    system: str
+    contract: Contract
+    load: LoadOne
+    load_group: LoadGroup | None = None
+    groupable: Callable[[FileContext], bool] = _one_at_a_time
 
 
 @dataclass
@@ -80,6 +93,8 @@ class SystemSummary:
     quarantine_samples: list[dict] = field(default_factory=list)
     # held back, unrecorded, for a later run: still being written, or gone before it was read
     arriving: list[str] = field(default_factory=list)
+    # the contract checks that ran on some file's records in this run
+    checks_run: set[str] = field(default_factory=set)
 
     def count(self, status: str) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + 1
@@ -93,11 +108,6 @@ def _digest(path: Path) -> str | None:
         return sha256_of(path)
     except FileNotFoundError:
         return None
-
-
-def record_id(file_sha256: str, position: str | int) -> str:
-    """The same value as the raw tables' virtual `_record_id` column."""
-    return hashlib.sha256(f"{file_sha256}:{position}".encode()).hexdigest()
 
 
 def insert_frame(
@@ -234,7 +244,6 @@ READ_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException)
 # a file quarantines that file with the exception's class and message; the next file loads.
 ENVIRONMENT_ERRORS = (OSError, MemoryError, duckdb.IOException, duckdb.FatalException)
 
-GroupLoader = Callable[[duckdb.DuckDBPyConnection, list[FileContext]], dict[str, FileOutcome]]
 GROUP_BYTES = 128 * 1024 * 1024  # one transaction per ~128 MB of grouped files
 GROUP_FILES = 400
 
@@ -242,13 +251,9 @@ GROUP_FILES = 400
 def ingest_system(
     con: duckdb.DuckDBPyConnection,
     landing_root: Path,
-    system: str,
     loader: Loader,
-    contract: Contract,
     run_id: str,
     site_timezones: dict[str, str],
-    group_loader: GroupLoader | None = None,
-    groupable: Callable[[FileContext], bool] | None = None,
     site_formats: Mapping[str, SiteFormat] | None = None,
     settle_s: float | None = None,
     on_file: Callable[[SystemSummary, int], None] | None = None,
@@ -256,9 +261,10 @@ def ingest_system(
     """Load every new file of `system`; record every file in the ledger. `on_file(summary,
     total)` is called after each file (progress for the console).
 
-    Files a `group_loader` can take together (big CSV exports) are loaded many per transaction;
+    Files the loader can take together (big CSV exports) are loaded many per transaction;
     each file still gets its own ledger row, and a group either commits whole or not at all.
     """
+    system, contract = loader.system, loader.contract
     summary = SystemSummary(system)
     known = {
         (sha, path, status)
@@ -283,7 +289,7 @@ def ingest_system(
 
     def flush() -> None:
         if group:
-            for ctx, outcome in _load_group(con, group, loader, group_loader, contract):
+            for ctx, outcome in _load_group(con, group, loader):
                 account(ctx, outcome)
             group.clear()
 
@@ -374,17 +380,16 @@ def ingest_system(
                 site_format=(site_formats or {}).get(site, DEFAULT_FORMAT),
             )
             if (
-                group_loader is not None
-                and groupable is not None
+                loader.load_group is not None
                 and ctx.site_timezone
-                and groupable(ctx)
+                and loader.groupable(ctx)
                 and cut_short(ctx.path, ctx.system) is None
             ):
                 group.append((ctx, size))
                 if sum(n for _, n in group) >= GROUP_BYTES or len(group) >= GROUP_FILES:
                     flush()
                 continue
-            account(ctx, _load_one(con, ctx, loader, contract, size))
+            account(ctx, _load_one(con, ctx, loader, size))
         flush()
     finally:
         hasher.shutdown(cancel_futures=True)
@@ -396,6 +401,7 @@ def _account(summary: SystemSummary, ctx: FileContext, outcome: FileOutcome) -> 
     summary.rows_read += outcome.rows_read
     summary.rows_loaded += outcome.rows_loaded
     summary.rows_quarantined += len(outcome.rejected)
+    summary.checks_run.update(outcome.checks)
     for r in outcome.rejected[: max(0, 5 - len(summary.quarantine_samples))]:
         summary.quarantine_samples.append(
             {"file": ctx.relative_path, "row": r.row_number, "check": r.check, "reason": r.reason}
@@ -403,17 +409,15 @@ def _account(summary: SystemSummary, ctx: FileContext, outcome: FileOutcome) -> 
 
 
 def _load_group(
-    con: duckdb.DuckDBPyConnection,
-    group: list[tuple[FileContext, int]],
-    loader: Loader,
-    group_loader: GroupLoader,
-    contract: Contract,
+    con: duckdb.DuckDBPyConnection, group: list[tuple[FileContext, int]], loader: Loader
 ) -> list[tuple[FileContext, FileOutcome | None]]:
     """Many files in one transaction; if the group cannot be read together, one by one."""
+    assert loader.load_group is not None
+    contract = loader.contract
     con.execute("BEGIN TRANSACTION")
     try:
         register_files(con, [ctx for ctx, _ in group])
-        outcomes = group_loader(con, [ctx for ctx, _ in group])
+        outcomes = loader.load_group(con, [ctx for ctx, _ in group])
         ledger_rows: list[list] = []
         for ctx, size in group:
             _finish(con, ctx, outcomes[ctx.relative_path], contract, size, ledger_rows)
@@ -423,10 +427,10 @@ def _load_group(
         if all(ctx.path.exists() for ctx, _ in group):
             raise
         # one of them vanished meanwhile: one by one, the vanished one held back
-        return [(ctx, _load_one(con, ctx, loader, contract, size)) for ctx, size in group]
+        return [(ctx, _load_one(con, ctx, loader, size)) for ctx, size in group]
     except Exception:  # a file the group cannot take: one by one, each with its own outcome
         con.execute("ROLLBACK")
-        return [(ctx, _load_one(con, ctx, loader, contract, size)) for ctx, size in group]
+        return [(ctx, _load_one(con, ctx, loader, size)) for ctx, size in group]
     con.execute("COMMIT")
     return [(ctx, outcomes[ctx.relative_path]) for ctx, _ in group]
 
@@ -440,7 +444,7 @@ def _status(outcome: FileOutcome) -> str:
 
 
 def _load_one(
-    con: duckdb.DuckDBPyConnection, ctx: FileContext, loader: Loader, contract: Contract, size: int
+    con: duckdb.DuckDBPyConnection, ctx: FileContext, loader: Loader, size: int
 ) -> FileOutcome | None:
     """One transaction: raw rows + quarantine rows + ledger row, or (on rejection) only the
     whole-file quarantine row and the ledger row. None: the file vanished before it could be
@@ -455,7 +459,7 @@ def _load_one(
         if cut:
             raise FileRejected("file:complete", cut)
         register_files(con, [ctx])
-        outcome = loader(con, ctx)
+        outcome = loader.load(con, ctx)
     except FileRejected as exc:
         con.execute("ROLLBACK")
         con.execute("BEGIN TRANSACTION")
@@ -481,7 +485,7 @@ def _load_one(
                 f"the {ctx.system} loader failed on this file: {type(exc).__name__}: {first}",
             ),
         )
-    _finish(con, ctx, outcome, contract, size)
+    _finish(con, ctx, outcome, loader.contract, size)
     con.execute("COMMIT")
     return outcome
 

@@ -6,14 +6,14 @@ import duckdb
 import pandas as pd
 
 from assets.contracts import custody as contract
-from assets.ingest.core import FileContext, FileOutcome, append_rows
+from assets.ingest.core import FileContext, FileOutcome, Loader, append_rows
 from assets.ingest.text import read_contract
 
-CONTRACT = contract
+CONTRACT = contract.CONTRACT
 
 
 def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
-    table = read_contract(ctx, contract, contract.CustodyEvent)
+    table = read_contract(ctx, CONTRACT, "event")
     good = table.good
     out = pd.DataFrame(
         {
@@ -36,4 +36,7 @@ def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
         }
     )
     loaded = append_rows(con, "custody_event", out, ctx)
-    return FileOutcome(table.rows_read, loaded, table.rejected)
+    return FileOutcome(table.rows_read, loaded, table.rejected, table.checks)
+
+
+LOADER = Loader("custody", CONTRACT, load)

@@ -1,8 +1,9 @@
 """Historian exports -> raw.historian_point.
 
-CSV takes the DuckDB-native path (typed `read_csv` into a staging table, the contract as SQL,
-one INSERT … SELECT), so memory stays bounded by DuckDB, not by pandas. PI Web API JSON is parsed
-in Python (a PI response is one JSON document) and checked with the pandera contract.
+Both formats take one DuckDB path: a CSV export is read by `read_csv`, a PI Web API JSON
+response is flattened to the same text columns in Python; then one typing projection (the
+site's time and number formats), the contract's rules as SQL (assets/contracts/historian.py)
+and one INSERT … SELECT. So both report the same checks, and memory stays bounded by DuckDB.
 Values are kept as written: the raw string beside the number, digital states by name, and a
 timestamp without offset stays local (`ts_local`) until dbt resolves it with the site's zone.
 """
@@ -15,20 +16,21 @@ import duckdb
 import pandas as pd
 
 from assets.contracts import historian as contract
-from assets.contracts.base import FileRejected, group_reasons, row_failures
+from assets.contracts.base import FileRejected
+from assets.contracts.rules import sql_text
 from assets.ingest.core import (
     FileContext,
     FileOutcome,
+    Loader,
     Rejected,
-    append_rows,
     whole_file_rejection,
 )
-from assets.ingest.formats import DEFAULT as DEFAULT_FORMAT
 from assets.ingest.formats import SiteFormat
 from assets.ingest.tables import columns
 from assets.ingest.text import load_json
 
-CONTRACT = contract
+CONTRACT = contract.CONTRACT
+RECORD = "point"
 _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
 
@@ -78,7 +80,7 @@ def groupable(ctx: FileContext) -> bool:
 def load_csv_group(
     con: duckdb.DuckDBPyConnection, ctxs: list[FileContext]
 ) -> dict[str, FileOutcome]:
-    """Load CSV exports with one `read_csv` per header layout; the contract runs as SQL.
+    """Load CSV exports with one `read_csv` per header layout.
 
     Raises duckdb.Error when the files cannot be read together: the transaction is then
     aborted, and the caller loads them one by one, so an unreadable file gets its own reason."""
@@ -90,40 +92,39 @@ def load_csv_group(
         except FileRejected as exc:
             outcomes[ctx.relative_path] = whole_file_rejection(ctx, exc)
     for (header, site_format), group in by_layout.items():
-        outcomes.update(_load_layout(con, header, group, site_format))
+        names = [h.strip() for h in header.split(",")]
+        # the column names passed _check_header (one of the contract's exact headers)
+        cols = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
+        units = "units" if "units" in names else "NULL::VARCHAR AS units"
+        source = f"""(SELECT file_index, NULL::BIGINT AS position, tag, "timestamp", "value",
+                         quality, {units}
+                  FROM read_csv($paths, header = true, columns = {cols}, auto_detect = false,
+                                delim = $delim, quote = '"', escape = '"', null_padding = true,
+                                strict_mode = false, max_line_size = 1048576))"""  # noqa: S608
+        params = {"paths": [str(c.path) for c in group], "delim": site_format.field_separator}
+        staged = _stage(con, source, params, site_format, group)
+        outcomes.update(_insert(con, group, staged, "csv"))
     return outcomes
 
 
-# One projection both queries use: every cast is written once.
-# The stage is already typed (every cast once, while reading); this adds the record position.
+# The record's position in its file: a CSV row's is its rowid (insertion order is preserved,
+# one file's rows are contiguous) less the file's first rowid; a PI item's is written down.
 _TYPED = """
-    SELECT s.file_index, b.file_id, b.site_id, s.rowid - b.first + 1 AS row_number, s.tag,
+    SELECT s.file_index, b.file_id, b.site_id,
+           coalesce(s.position, s.rowid - b.first + 1) AS row_number, s.tag,
            s.ts_raw, s.ts_local, s.ts_utc, s.number, s.value_raw, s.quality_raw, s.units,
-           s.failing
+           s.failed_checks
     FROM _hist_stage AS s JOIN _hist_base AS b USING (file_index)
 """
-
-_STAGE_COLUMNS = """
-    file_index, tag, ts_local, ts_utc, number,
-    CASE WHEN ts_local IS NULL THEN "timestamp" END AS ts_raw,
-    CASE WHEN number IS NULL OR NOT isfinite(number) THEN "value" END AS value_raw,
-    quality AS quality_raw
-"""
-
-
-# Raw text is kept only where parsing loses it: a naive timestamp is exactly `ts_local`, a
-# finite number exactly `value`.
-def _sql_text(text: str) -> str:
-    """A Python string as the inside of a SQL string literal."""
-    return text.replace("'", "''")
 
 
 def _parsed(site_format: SiteFormat) -> str:
     """The typing projection for one site's formats: ISO 8601 first, then the site's
-    datetime formats (those with %z give an instant), and its decimal separator."""
+    datetime formats (those with %z give an instant), and its decimal separator. The parsed
+    time is `timestamp__utc` / `timestamp__local`, as the contract's time rule expects."""
 
     def formats(patterns: list[str]) -> str:
-        return "[" + ", ".join(f"'{_sql_text(p)}'" for p in patterns) + "]"
+        return "[" + ", ".join(f"'{sql_text(p)}'" for p in patterns) + "]"
 
     naive = [f for f in site_format.datetime_formats if "%z" not in f and "%Z" not in f]
     aware = [f for f in site_format.datetime_formats if f not in naive]
@@ -136,22 +137,49 @@ def _parsed(site_format: SiteFormat) -> str:
         utc = f"coalesce({utc}, try_strptime({ts}, {formats(aware)}))"
     value = '"value"' if site_format.decimal_separator != "," else "replace(\"value\", ',', '.')"
     return f"""
-    SELECT *, file_index,
-           CASE WHEN NOT regexp_matches({ts}, '{_OFFSET}') THEN {local} END AS ts_local,
-           {utc} AS ts_utc,
+    SELECT *,
+           CASE WHEN NOT regexp_matches({ts}, '{_OFFSET}') THEN {local} END AS timestamp__local,
+           {utc} AS timestamp__utc,
            try_cast({value} AS DOUBLE) AS number
 """
 
 
-def _load_layout(
+def _failed_checks() -> str:
+    """The contract's rules as one SQL expression: NULL where a row passes them all, else
+    `check|reason` of each rule it breaks, joined by '; ' (evaluated once per row)."""
+    rules = CONTRACT.sql_checks(RECORD)
+    any_failed = " OR ".join(f"({cond})" for _, cond, _ in rules)
+    each = ", ".join(
+        f"CASE WHEN {cond} THEN '{sql_text(name)}|{sql_text(reason)}' END"
+        for name, cond, reason in rules
+    )
+    return f"CASE WHEN {any_failed} THEN concat_ws('; ', {each}) END"
+
+
+def _stage(
     con: duckdb.DuckDBPyConnection,
-    header: str,
+    source: str,
+    params: dict,
+    site_format: SiteFormat,
     ctxs: list[FileContext],
-    site_format: SiteFormat = DEFAULT_FORMAT,
-) -> dict[str, FileOutcome]:
-    names = [h.strip() for h in header.split(",")]
-    # the column names passed _check_header (one of the contract's exact headers): safe in SQL
-    cols = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
+) -> list[tuple]:
+    """Type the rows of `source` (columns file_index, position, tag, timestamp, value,
+    quality, units, all text but the first two) into the temp table `_hist_stage`, the
+    contract evaluated once per row; return the failing rows as (file_index, row_number,
+    raw, failed checks), in file order."""
+    # raw text is kept only where parsing loses it: a naive timestamp is exactly `ts_local`,
+    # a finite number exactly `value`
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _hist_stage AS
+            SELECT file_index, position, tag, timestamp__local AS ts_local,
+                   timestamp__utc AS ts_utc, number,
+                   CASE WHEN timestamp__local IS NULL THEN "timestamp" END AS ts_raw,
+                   CASE WHEN number IS NULL OR NOT isfinite(number) THEN "value" END
+                       AS value_raw,
+                   quality AS quality_raw, units, {_failed_checks()} AS failed_checks
+            FROM ({_parsed(site_format)} FROM {source})""",  # noqa: S608
+        params,
+    )
     files = pd.DataFrame(
         {
             "file_index": list(range(len(ctxs))),
@@ -159,21 +187,6 @@ def _load_layout(
             "site_id": [c.site_id for c in ctxs],
         }
     )
-    units = "units" if "units" in names else "NULL::VARCHAR AS units"
-    failing = " OR ".join(f"({cond})" for _, cond, _ in contract.SQL_CHECKS)
-    # file_index (not the file name) keeps the staging table small; it is typed as it is read
-    # and the contract is evaluated once, into `failing`
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _hist_stage AS
-            SELECT *, coalesce({failing}, true) AS failing FROM (
-            SELECT {_STAGE_COLUMNS}, {units} FROM ({_parsed(site_format)}
-            FROM read_csv(?, header = true, columns = {cols}, auto_detect = false,
-                          delim = ?, quote = '"', escape = '"', null_padding = true,
-                          strict_mode = false, max_line_size = 1048576)))""",  # noqa: S608
-        [[str(c.path) for c in ctxs], site_format.field_separator],
-    )
-    # rowid follows file order (insertion order is preserved) and one file's rows are
-    # contiguous: a record's position is rowid - the file's first rowid + 1
     con.register("_hist_files_df", files)
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _hist_base AS
@@ -183,26 +196,41 @@ def _load_layout(
            GROUP BY s.file_index"""
     )
     con.unregister("_hist_files_df")
-    reasons = " || ".join(
-        f"CASE WHEN {cond} THEN '{name}|{_sql_text(text)}; ' ELSE '' END"
-        for name, cond, text in contract.SQL_CHECKS
-    )
-    bad = con.execute(
+    return con.execute(
         f"""WITH typed AS ({_TYPED})
             SELECT file_index, row_number,
                    concat_ws(',', tag, coalesce(ts_raw, CAST(ts_local AS VARCHAR)),
                              coalesce(value_raw, CAST(number AS VARCHAR)), quality_raw,
-                             units) AS raw, {reasons}
-            FROM typed WHERE failing ORDER BY file_index, row_number"""  # noqa: S608
+                             units) AS raw, failed_checks
+            FROM typed WHERE failed_checks IS NOT NULL
+            ORDER BY file_index, row_number"""  # noqa: S608
     ).fetchall()
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection,
+    ctxs: list[FileContext],
+    failing: list[tuple],
+    source_format: str,
+    raw_of: dict[int, str] | None = None,
+) -> dict[str, FileOutcome]:
+    """Append the staged rows that passed to raw._historian_point; one outcome per file.
+    `raw_of` gives a failing row's source text by position (JSON items), else it is rebuilt
+    from its columns."""
     rejected: dict[int, list[Rejected]] = {i: [] for i in range(len(ctxs))}
-    for file_index, row_number, raw, why in bad:
+    for file_index, row_number, raw, why in failing:
         rel = ctxs[file_index].relative_path
         parts = [p for p in why.split("; ") if p]
         checks = "; ".join(p.split("|", 1)[0] for p in parts)
         text = "; ".join(p.split("|", 1)[1] for p in parts)
+        where = "item" if raw_of is not None else "row"
         rejected[file_index].append(
-            Rejected(int(row_number), raw or "", checks, f"{rel} row {row_number}: {text}")
+            Rejected(
+                int(row_number),
+                (raw_of or {}).get(int(row_number), raw or ""),
+                checks,
+                f"{rel} {where} {row_number}: {text}",
+            )
         )
     counts = dict(con.execute("SELECT file_index, n FROM _hist_base").fetchall())
     target = ", ".join(f'"{n}"' for n, _ in columns("historian_point"))
@@ -211,21 +239,25 @@ def _load_layout(
     con.execute(
         f"""INSERT INTO raw._historian_point ({target})
             WITH typed AS ({_TYPED})
-            SELECT t.file_id, t.row_number, NULL, t.site_id, 'csv',
+            SELECT t.file_id, t.row_number, NULL, t.site_id, ?,
                    trim(t.tag), t.ts_raw, t.ts_utc, t.ts_local,
                    CASE WHEN isfinite(t.number) THEN t.number END, t.value_raw,
                    CASE WHEN t.number IS NULL THEN trim(t.value_raw) END,
                    coalesce(nullif(trim(t.quality_raw), ''), 'Good'), nullif(trim(t.units), '')
             FROM typed AS t
-            WHERE NOT t.failing"""  # noqa: S608
+            WHERE t.failed_checks IS NULL""",  # noqa: S608
+        [source_format],
     )
     con.execute("SET preserve_insertion_order = true")
     con.execute("DROP TABLE _hist_stage")
     con.execute("DROP TABLE _hist_base")
+    checks = tuple(name for name, _ in CONTRACT.checks(RECORD))
     out = {}
     for i, ctx in enumerate(ctxs):
         read = int(counts.get(i, 0))
-        out[ctx.relative_path] = FileOutcome(read, read - len(rejected[i]), rejected[i])
+        out[ctx.relative_path] = FileOutcome(
+            read, read - len(rejected[i]), rejected[i], checks if read else ()
+        )
     return out
 
 
@@ -237,12 +269,24 @@ def _quality(item: dict) -> str:
     return "Good" if item.get("Good", True) else "Bad"
 
 
+def _value_text(value: object) -> str:
+    """A PI value as the text a CSV export would hold: a number as JSON writes it, a digital
+    state by its name, nothing as empty."""
+    if isinstance(value, dict):
+        return str(value.get("Name") or "")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return json.dumps(value)
+    return "" if value is None else str(value)
+
+
 def load_pi_json(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
+    """A PI Web API streamsets response, flattened to the CSV path's columns (one row per
+    item, its position counted over the whole document) and loaded by the same SQL."""
     doc = load_json(ctx.path)
     streams = doc.get("Items") if isinstance(doc, dict) else None
     if not isinstance(streams, list):
         raise FileRejected("pi:items", "not a PI Web API streamsets response (no Items list)")
-    rows: list[dict] = []
+    rows: list[tuple] = []
     raws: list[tuple[str, dict]] = []
     rejected: list[Rejected] = []
     position = 0
@@ -264,56 +308,41 @@ def load_pi_json(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcom
                     )
                 )
                 continue
-            value = item.get("Value")
-            state = None
-            if isinstance(value, dict):
-                state = str(value.get("Name") or "")
-                number = None
-                value_raw = state
-            elif isinstance(value, int | float) and not isinstance(value, bool):
-                number = float(value)
-                value_raw = json.dumps(value)
-            else:
-                number, value_raw = None, "" if value is None else str(value)
-                state = value_raw or None
             rows.append(
-                {
-                    "_row_number": position,
-                    "tag": tag,
-                    "ts_raw": str(item.get("Timestamp") or ""),
-                    "value": number,
-                    "value_raw": value_raw,
-                    "digital_state": state,
-                    "quality": _quality(item),
-                    "units": unit,
-                }
+                (
+                    0,
+                    position,
+                    tag,
+                    str(item.get("Timestamp") or ""),
+                    _value_text(item.get("Value")),
+                    _quality(item),
+                    unit,
+                )
             )
-            raws.append((tag, item))  # rendered only if the row is quarantined
-    read = position
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return FileOutcome(read, 0, rejected)
-    failed = group_reasons(row_failures(contract.HistorianPoint, frame))
-    for i, (check, reason) in sorted(failed.items()):
-        n = int(frame.at[i, "_row_number"])
-        tag, item = raws[i]
-        rejected.append(
-            Rejected(
-                n,
-                json.dumps({"Name": tag, **item})[:2000],
-                check,
-                f"{ctx.relative_path} item {n}: {reason}",
-            )
-        )
-    frame = frame.drop(index=list(failed)).reset_index(drop=True)
-    has_offset = frame["ts_raw"].str.contains(_OFFSET, regex=True)
-    parsed = pd.to_datetime(frame["ts_raw"], utc=True, errors="coerce", format="ISO8601")
-    frame["ts_utc"] = parsed.where(has_offset)
-    frame["ts_local"] = pd.to_datetime(frame["ts_raw"].where(~has_offset), errors="coerce")
-    frame["site_id"] = ctx.site_id
-    frame["source_format"] = "pi_json"
-    loaded = append_rows(con, "historian_point", frame, ctx)
-    return FileOutcome(read, loaded, rejected)
+            raws.append((tag, item))
+    if not rows:
+        return FileOutcome(position, 0, rejected)
+    frame = pd.DataFrame(
+        rows, columns=["file_index", "position", "tag", "timestamp", "value", "quality", "units"]
+    ).astype({"units": object})
+    con.register("_pi_points", frame)
+    try:
+        failing = _stage(con, "_pi_points", {}, ctx.site_format, [ctx])
+    finally:
+        con.unregister("_pi_points")
+    # a failing item's source text, rendered only for the items that failed
+    by_position = {r[1]: i for i, r in enumerate(rows)}
+    raw_of = {
+        int(n): json.dumps({"Name": raws[by_position[n]][0], **raws[by_position[n]][1]})[:2000]
+        for _, n, _, _ in failing
+    }
+    outcome = _insert(con, [ctx], failing, "pi_json", raw_of)[ctx.relative_path]
+    return FileOutcome(
+        position,
+        outcome.rows_loaded,
+        sorted([*rejected, *outcome.rejected], key=lambda r: r.row_number or 0),
+        outcome.checks,
+    )
 
 
-__all__ = ["CONTRACT", "load"]
+LOADER = Loader("historian", CONTRACT, load, load_group=load_csv_group, groupable=groupable)

@@ -17,13 +17,14 @@ import pandas as pd
 
 from assets.contracts import instruments as contract
 from assets.contracts.base import FileRejected, group_reasons, row_failures
-from assets.ingest.core import FileContext, FileOutcome, Rejected, append_rows
+from assets.ingest.core import FileContext, FileOutcome, Loader, Rejected, append_rows
 from assets.ingest.limits import check_instrument_file
 
 if TYPE_CHECKING:
     from allotropy.parser_factory import Vendor
 
-CONTRACT = contract
+CONTRACT = contract.CONTRACT
+RECORD = "measurement"
 
 
 def vendor_of(ctx: FileContext) -> Vendor:
@@ -125,7 +126,7 @@ def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
     if frame.empty:
         raise FileRejected("instruments:empty", "allotropy found no measurements")
     rejected = []
-    failed = group_reasons(row_failures(contract.InstrumentMeasurement, frame))
+    failed = group_reasons(row_failures(CONTRACT.schema(RECORD), frame))
     for i, (check, reason) in sorted(failed.items()):
         rejected.append(
             Rejected(
@@ -144,4 +145,8 @@ def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
     loaded = append_rows(
         con, "instrument_measurement", frame, ctx, positions=[positions[i] for i in keep]
     )
-    return FileOutcome(len(rows), loaded, rejected)
+    checks = tuple(name for name, _ in CONTRACT.checks(RECORD))
+    return FileOutcome(len(rows), loaded, rejected, checks)
+
+
+LOADER = Loader("instruments", CONTRACT, load)

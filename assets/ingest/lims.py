@@ -6,14 +6,14 @@ import duckdb
 import pandas as pd
 
 from assets.contracts import lims as contract
-from assets.ingest.core import FileContext, FileOutcome, append_rows
+from assets.ingest.core import FileContext, FileOutcome, Loader, append_rows
 from assets.ingest.text import read_contract
 
-CONTRACT = contract
+CONTRACT = contract.CONTRACT
 
 
 def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
-    table = read_contract(ctx, contract, contract.LimsResult)
+    table = read_contract(ctx, CONTRACT, "result")
     good = table.good
     out = pd.DataFrame(
         {
@@ -47,4 +47,7 @@ def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
         }
     )
     loaded = append_rows(con, "lims_result", out, ctx)
-    return FileOutcome(table.rows_read, loaded, table.rejected)
+    return FileOutcome(table.rows_read, loaded, table.rejected, table.checks)
+
+
+LOADER = Loader("lims", CONTRACT, load)

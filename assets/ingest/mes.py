@@ -9,14 +9,14 @@ import pandas as pd
 
 from assets.contracts import mes as contract
 from assets.contracts.base import FileRejected, RowFailure, group_reasons, row_failures
-from assets.ingest.core import FileContext, FileOutcome, Rejected, append_rows
+from assets.ingest.core import FileContext, FileOutcome, Loader, Rejected, append_rows
 from assets.ingest.formats import parse_times, resolve_wall_clock
 from assets.ingest.text import load_json
 
-CONTRACT = contract
+CONTRACT = contract.CONTRACT
 
 SECTIONS = {
-    # section -> (raw table, {raw column: json key}, time keys)
+    # section (a record type of the contract) -> (raw table, {raw column: json key}, time keys)
     "phases": (
         "mes_phase",
         {
@@ -127,15 +127,16 @@ def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
             }
         ]
     )
-    if not isinstance(doc["record_version"], int):
+    if not isinstance(doc["record_version"], int) or isinstance(doc["record_version"], bool):
         raise FileRejected("record_version:int", "record_version must be an integer")
-    failed = group_reasons(row_failures(contract.BatchRecord, head))
+    failed = group_reasons(row_failures(CONTRACT.schema("batch_record"), head))
     if failed:
         raise FileRejected(*failed[0])
     head["last_changed_at_utc"], problem = _times(head["last_changed_at_raw"], ctx)
     if problem.notna().any() and problem[0].startswith("datetime_format"):
         raise FileRejected("last_changed_at:datetime_format", f"last_changed_at {problem[0]}")
     read, loaded = 1, append_rows(con, "mes_batch_record", head, ctx, positions=["/"])
+    checks = [name for name, _ in CONTRACT.checks("batch_record")]
     rejected: list[Rejected] = []
     for section, (table, mapping, times) in SECTIONS.items():
         items = doc.get(section) or []
@@ -171,7 +172,8 @@ def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
         frame = pd.DataFrame(rows)
         if frame.empty:
             continue
-        failures = row_failures(contract.Phase, frame) if section == "phases" else []
+        checks += [name for name, _ in CONTRACT.checks(section)]
+        failures = row_failures(CONTRACT.schema(section), frame)
         for key in times:
             frame[f"{key}_utc"], problems = _times(frame[f"{key}_raw"], ctx)
             for i in problems.index[problems.notna()]:
@@ -196,7 +198,10 @@ def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
             frame = frame.iloc[keep].reset_index(drop=True)
             positions = [positions[i] for i in keep]
         loaded += append_rows(con, table, frame, ctx, positions=positions)
-    return FileOutcome(read, loaded, rejected)
+    return FileOutcome(read, loaded, rejected, tuple(dict.fromkeys(checks)))
+
+
+LOADER = Loader("mes", CONTRACT, load)
 
 
 def _number(value) -> float | None:

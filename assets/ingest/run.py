@@ -8,16 +8,13 @@ from pathlib import Path
 import duckdb
 
 from assets.ingest import custody, historian, instruments, lims, mes
-from assets.ingest.core import Contract, SystemSummary, ingest_system
+from assets.ingest.core import Loader, SystemSummary, ingest_system
 from assets.ingest.reference import site_formats, site_timezones
 from assets.ingest.tables import ensure_tables
 
-LOADERS = {
-    "historian": historian,
-    "mes": mes,
-    "lims": lims,
-    "instruments": instruments,
-    "custody": custody,
+# one per source system, in the order a run ingests them
+LOADERS: dict[str, Loader] = {
+    module.LOADER.system: module.LOADER for module in (historian, mes, lims, instruments, custody)
 }
 
 
@@ -40,11 +37,6 @@ def check_landing(landing: Path, system: str) -> None:
         )
 
 
-def contract_of(system: str) -> Contract:
-    module = LOADERS[system].CONTRACT
-    return Contract(module.CONTRACT, module.VERSION)
-
-
 def ingest(
     con: duckdb.DuckDBPyConnection,
     system: str,
@@ -59,17 +51,12 @@ def ingest(
     `on_file(summary, total)` after each file."""
     check_landing(landing, system)
     ensure_tables(con)
-    module = LOADERS[system]
     return ingest_system(
         con,
         landing,
-        system,
-        module.load,
-        contract_of(system),
+        LOADERS[system],
         run_id,
         site_timezones(reference),
-        group_loader=getattr(module, "load_csv_group", None),
-        groupable=getattr(module, "groupable", None),
         site_formats=site_formats(reference, system),
         settle_s=settle_s,
         on_file=on_file,

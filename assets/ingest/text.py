@@ -7,12 +7,11 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import pandas as pd
-import pandera.pandas as pa
 
 from assets.contracts.base import FileRejected, RowFailure, group_reasons, row_failures
+from assets.contracts.rules import Contract
 from assets.ingest.core import FileContext, Rejected
 from assets.ingest.formats import normalise_numbers, parse_times
 
@@ -120,42 +119,26 @@ class CheckedTable:
     good: pd.DataFrame  # rows that passed, all columns as strings, with `_row_number`
     rejected: list[Rejected]
     rows_read: int
+    checks: tuple[str, ...]  # the contract checks that ran (none if no row got that far)
 
 
-def read_contract(
-    ctx: FileContext, contract: ModuleType, model: type[pa.DataFrameModel]
-) -> CheckedTable:
-    """`read_checked` with what a delimited-file contract module declares: its HEADER, and
-    the NUMBER_COLUMNS and TIME_COLUMNS the site's formats apply to."""
-    return read_checked(
-        ctx,
-        contract.HEADER,
-        model,
-        numbers=getattr(contract, "NUMBER_COLUMNS", ()),
-        times=getattr(contract, "TIME_COLUMNS", ()),
-    )
-
-
-def read_checked(
-    ctx: FileContext,
-    header: tuple[str, ...],
-    model: type[pa.DataFrameModel],
-    numbers: tuple[str, ...] = (),
-    times: tuple[str, ...] = (),
-) -> CheckedTable:
-    """Read `ctx`'s file as a table with `header`, check every row against `model`.
+def read_contract(ctx: FileContext, contract: Contract, record: str) -> CheckedTable:
+    """Read `ctx`'s file as a table with the contract's header, check every row against the
+    rules of `record`.
 
     The site's formats (ctx.site_format) apply first: its field separator; a decimal comma in
-    the `numbers` columns becomes a point before the contract sees them; each `times` column
-    must be ISO 8601 or one of the site's datetime formats, and gets two parsed columns,
+    the contract's `numbers` columns becomes a point before the rules see them; each time
+    field must be ISO 8601 or one of the site's datetime formats, and gets two parsed columns,
     `<column>__utc` (written with an offset) and `<column>__local` (written without one)."""
     site_format = ctx.site_format
+    header = contract.header
     rows, rejected = read_table(ctx.path, header, ctx.relative_path, site_format.field_separator)
     frame = pd.DataFrame([f for _, f, _ in rows], columns=list(header), dtype=str)
-    for column in numbers:
+    for column in contract.numbers:
         frame[column] = normalise_numbers(frame[column], site_format)
     row_numbers = [n for n, _, _ in rows]
-    failures = row_failures(model, frame) if len(frame) else []
+    failures = row_failures(contract.schema(record), frame) if len(frame) else []
+    times = contract.times(record)
     parsed = {column: parse_times(frame[column], site_format) for column in times}
     for column, result in parsed.items():
         bad = ~result.ok | frame[column].fillna("").str.strip().eq("")
@@ -184,6 +167,10 @@ def read_checked(
     keep = [i for i in range(len(frame)) if i not in failed]
     good = frame.iloc[keep].reset_index(drop=True)
     good.insert(0, "_row_number", [row_numbers[i] for i in keep])
+    checks = tuple(name for name, _ in contract.checks(record)) if len(frame) else ()
     return CheckedTable(
-        good, rejected, len(rows) + sum(1 for r in rejected if r.check.startswith("csv:"))
+        good,
+        rejected,
+        len(rows) + sum(1 for r in rejected if r.check.startswith("csv:")),
+        checks,
     )

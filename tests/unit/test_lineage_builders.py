@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assets.contracts import lims
-from assets.contracts.assertions import contract_assertions, declared_checks
+from assets.contracts.assertions import contract_assertions
+from assets.contracts.lims import CONTRACT as lims
 from lineage.column_lineage import column_sources
 from lineage.dbt_events import DbtRunContext, dbt_node_events
 
@@ -173,7 +173,7 @@ def test_dbt_artifacts_become_start_and_end_events_per_node_that_ran() -> None:
 
 
 def test_contract_assertions_fail_exactly_the_checks_that_quarantined_rows() -> None:
-    declared = declared_checks(lims)
+    declared = lims.checks()
     assert ("RESULT_STATUS:not_nullable", "RESULT_STATUS") in declared
     failed = ["SAMPLE_NUMBER:str_matches('^\\d+$'); TEXT_ID:not_nullable", "csv:header"]
     assertions = contract_assertions(lims, failed)
