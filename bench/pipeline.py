@@ -75,7 +75,7 @@ ok = materialize([reference_data, *INGESTION_ASSETS], resources={"paths": paths}
                  instance=instance).success
 ingest_seconds = time.perf_counter() - t
 t = time.perf_counter()
-ok = ok and materialize([dbt_models], resources={"paths": paths, "dbt": dbt_resource()},
+ok = ok and materialize([dbt_models()], resources={"paths": paths, "dbt": dbt_resource()},
                         instance=instance, raise_on_error=False).success
 dbt_seconds = time.perf_counter() - t
 con = connect(Path(sys.argv[2]), read_only=True)

@@ -54,7 +54,7 @@ def main() -> None:
     from orchestration.dbt import dbt_models, dbt_resource
     from orchestration.definitions import defs
 
-    everything = [reference_data, *INGESTION_ASSETS, dbt_models, *TWIN_ASSETS]
+    everything = [reference_data, *INGESTION_ASSETS, dbt_models(), *TWIN_ASSETS]
 
     manifest = json.loads((args.home / "manifest.json").read_text())
     counts = Counter(b["product_id"] for b in manifest["batches"])

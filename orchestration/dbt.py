@@ -15,10 +15,9 @@ from typing import Any
 
 from dagster import (
     AssetCheckSpec,
-    AssetDep,
     AssetExecutionContext,
-    AssetKey,
     AssetMaterialization,
+    AssetsDefinition,
     AssetSpec,
     Config,
     Output,
@@ -45,50 +44,12 @@ from lineage.naming import dagster_job_name, warehouse_namespace
 from lineage.outbox import Outbox
 from orchestration.dbt_cli import DBT_DIR, MANIFEST, build_args, dbt_executable
 
-# dbt sources are tables the Python assets write, and one asset writes several tables, while
-# dagster-dbt needs a distinct key per source. So one "primary" table per asset carries the
-# asset's own key: that is what makes Dagster run dbt after ingestion. The other tables keep
-# [source, table] keys, which `with_upstream_assets` then redraws onto the writing asset.
-PRIMARY_SOURCES: Mapping[tuple[str, str], AssetKey] = {
-    ("raw", "historian_point"): AssetKey(["raw", "historian"]),
-    ("raw", "lims_result"): AssetKey(["raw", "lims"]),
-    ("raw", "custody_event"): AssetKey(["raw", "custody"]),
-    ("raw", "instrument_measurement"): AssetKey(["raw", "instruments"]),
-    ("raw", "mes_batch_record"): AssetKey(["raw", "mes"]),
-    ("ref", "sites"): AssetKey(["ref", "reference_data"]),
-}
-
-
-def upstream_key(source_key: AssetKey) -> AssetKey:
-    """The Dagster asset that writes a dbt source table."""
-    source, table = source_key.path[0], source_key.path[-1]
-    if source == "ref":
-        return AssetKey(["ref", "reference_data"])
-    if source == "raw" and table.startswith("mes_"):
-        return AssetKey(["raw", "mes"])
-    return PRIMARY_SOURCES.get((source, table), source_key)
-
-
-def with_upstream_assets(spec: AssetSpec) -> AssetSpec:
-    """Draw every source dep onto the asset that writes the table (the graph a reader sees)."""
-    keys = list(dict.fromkeys(upstream_key(dep.asset_key) for dep in spec.deps))
-    return spec.replace_attributes(deps=[AssetDep(key) for key in keys])
-
-
-def asset_key_for(props: Mapping[str, Any]) -> AssetKey:
-    """Models are [schema, name]; a primary source is its writing asset, other sources
-    [source, table]."""
-    if props["resource_type"] == "source":
-        table = (props["source_name"], props["name"])
-        return PRIMARY_SOURCES.get(table, AssetKey(list(table)))
-    return AssetKey([props["schema"], props["name"]])
-
 
 class BiotwinTranslator(DagsterDbtTranslator):
-    """Asset keys [schema, model], groups by layer, sources onto the ingestion assets."""
-
-    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
-        return asset_key_for(dbt_resource_props)
+    """Groups by layer, dbt tests described, owners. Asset keys are dagster-dbt's own: a
+    model's is [schema, name] (every layer sets its schema in dbt_project.yml); a source's
+    is the key its YAML names in `meta.dagster.asset_key` — the ingestion asset that writes
+    the table, so several tables of one asset (MES writes six) share its key."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         schema = dbt_resource_props.get("schema")
@@ -147,7 +108,12 @@ def dbt_resource() -> DbtCliResource:
 
 
 TRANSLATOR = BiotwinTranslator(
-    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_code_references=False)
+    settings=DagsterDbtTranslatorSettings(
+        enable_asset_checks=True,
+        enable_code_references=False,
+        # one ingestion asset writes several source tables: they share its key
+        enable_duplicate_source_asset_keys=True,
+    )
 )
 
 
@@ -158,13 +124,19 @@ class DbtBuildConfig(Config):
     full_refresh: bool = False
 
 
-@dbt_assets(
-    manifest=MANIFEST,
-    dagster_dbt_translator=TRANSLATOR,
-    name="dbt_models",
-    pool="warehouse",
-)
-def _dbt_models(
+@cache
+def dbt_models() -> AssetsDefinition:
+    """The dbt project as one asset definition, built from the prepared manifest when first
+    asked for (the definitions, the CLI, a test), never when this module is imported."""
+    return dbt_assets(
+        manifest=MANIFEST,
+        dagster_dbt_translator=TRANSLATOR,
+        name="dbt_models",
+        pool="warehouse",
+    )(_build)
+
+
+def _build(
     context: AssetExecutionContext, dbt: DbtCliResource, paths: PlantPaths, config: DbtBuildConfig
 ) -> Iterator[Any]:
     """Staging, intermediate and marts, with dbt tests as asset checks."""
@@ -299,5 +271,3 @@ def save_lineage_cache(cache: dict[str, dict]) -> None:
     except OSError:  # a read-only checkout: lineage is computed again next time
         tmp.unlink(missing_ok=True)
 
-
-dbt_models = _dbt_models.map_asset_specs(with_upstream_assets)

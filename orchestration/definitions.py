@@ -12,7 +12,7 @@ from orchestration.progress import progress_logger
 from orchestration.sensors import LANDING_SENSORS
 
 defs = Definitions(
-    assets=[reference_data, *INGESTION_ASSETS, *BOOKKEEPING_SPECS, dbt_models, *TWIN_ASSETS],
+    assets=[reference_data, *INGESTION_ASSETS, *BOOKKEEPING_SPECS, dbt_models(), *TWIN_ASSETS],
     jobs=JOBS,
     schedules=SCHEDULES,
     sensors=[*LANDING_SENSORS, lineage_dagster_runs],

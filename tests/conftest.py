@@ -153,7 +153,7 @@ def run_dbt(warehouse: Path, full_refresh: bool = False):
     from orchestration.dbt import dbt_models, dbt_resource
 
     result = materialize(
-        [dbt_models],
+        [dbt_models()],
         resources={
             "dbt": dbt_resource(),
             "paths": PlantPaths(warehouse=str(warehouse), lineage=str(lineage_dir(warehouse))),

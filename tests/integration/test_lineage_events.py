@@ -176,7 +176,7 @@ def test_a_failing_dbt_model_gives_fail_and_its_downstream_does_not_run(
         AssetKey(["marts", "fct_chain_of_identity"]),
     ]
     result = materialize(
-        [dbt_models],
+        [dbt_models()],
         selection=chain,
         resources={
             "dbt": dbt_resource(),

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'custody_event') }}
+    select * from {{ source('custody', 'custody_event') }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'historian_point') }}
+    select * from {{ source('historian', 'historian_point') }}
 ),
 
 renamed as (

@@ -16,7 +16,7 @@ with versions as (
         rows_loaded,
         run_id,
         processed_at as ingested_at
-    from {{ source('raw', 'file_ledger') }}
+    from {{ source('ingest', 'file_ledger') }}
     where file_sha256 is not null
         and status in ('loaded', 'partially_loaded', 'duplicate')
 ),

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'instrument_measurement') }}
+    select * from {{ source('instruments', 'instrument_measurement') }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'lims_result') }}
+    select * from {{ source('lims', 'lims_result') }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'mes_batch_record') }}
+    select * from {{ source('mes', 'mes_batch_record') }}
 ),
 
 renamed as (

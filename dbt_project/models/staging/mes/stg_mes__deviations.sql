@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'mes_deviation') }}
+    select * from {{ source('mes', 'mes_deviation') }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'mes_material') }}
+    select * from {{ source('mes', 'mes_material') }}
 ),
 
 renamed as (

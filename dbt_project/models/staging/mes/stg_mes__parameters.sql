@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'mes_parameter') }}
+    select * from {{ source('mes', 'mes_parameter') }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'mes_phase') }}
+    select * from {{ source('mes', 'mes_phase') }}
 ),
 
 renamed as (

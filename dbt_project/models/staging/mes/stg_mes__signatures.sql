@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'mes_signature') }}
+    select * from {{ source('mes', 'mes_signature') }}
 ),
 
 renamed as (
