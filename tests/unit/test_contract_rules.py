@@ -50,7 +50,7 @@ def test_pandera_and_sql_fail_the_same_rows_for_the_same_checks(
     for name, condition, _reason in contract.sql_checks(record):
         if name.endswith(":datetime_format"):
             continue  # the time parser's rule (tests/unit/test_formats.py)
-        rows = con.execute(f"SELECT _i FROM sample WHERE {condition}").fetchall()  # noqa: S608
+        rows = con.execute(f"SELECT _i FROM sample WHERE {condition}").fetchall()
         by_sql |= {(int(i), name) for (i,) in rows}
     con.close()
     assert by_pandera, "the sample breaks some rule"
