@@ -45,8 +45,12 @@ def test_asset_graph_wires_dbt_to_the_ingestion_assets() -> None:
     phases = graph.get(AssetKey(["staging", "stg_mes__phases"]))
     parents = {p.to_user_string() for p in phases.parent_keys}
     assert parents == {"raw/mes"}
+    # reference data reaches the conforming models through its staging models only
     conformed = graph.get(AssetKey(["intermediate", "int_historian__points_conformed"]))
-    assert AssetKey(["ref", "reference_data"]) in conformed.parent_keys
+    assert AssetKey(["staging", "stg_ref__tags"]) in conformed.parent_keys
+    assert AssetKey(["ref", "reference_data"]) not in conformed.parent_keys
+    tags = graph.get(AssetKey(["staging", "stg_ref__tags"]))
+    assert tags.parent_keys == {AssetKey(["ref", "reference_data"])}
     checks = {
         c.name for c in graph.asset_check_keys if c.asset_key == AssetKey(["marts", "dim_batch"])
     }

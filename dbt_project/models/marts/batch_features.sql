@@ -9,7 +9,7 @@ with batches as (
 
 processes as (
     select product_id, expected_duration_h, outcome_parameter_id, duration_parameter_id
-    from {{ source('ref', 'processes') }}
+    from {{ ref('stg_ref__processes') }}
 ),
 
 -- means are exact (macro exact_mean): the same marts give the same features, bit for bit
@@ -31,7 +31,7 @@ trajectory as (
 ),
 
 units as (
-    {{ unit_conversions() }}
+    select from_unit, to_unit, factor, unit_offset from {{ ref('stg_ref__units') }}
 ),
 
 -- the planned culture length in hours: the set-point of the process's duration parameter, in
@@ -39,7 +39,7 @@ units as (
 planned as (
     select
         setpoints.batch_id,
-        max({{ to_canonical('setpoints.setpoint', 'setpoints.unit', "'h'") }}) as planned_duration_h
+        max({{ to_canonical('setpoints.setpoint', 'setpoints.unit', "'h'", 'units') }}) as planned_duration_h
     from {{ ref('fct_batch_setpoint') }} as setpoints
     inner join batches on setpoints.batch_id = batches.batch_id
     inner join processes

@@ -1,7 +1,7 @@
 -- One row per batch, from its latest batch-record version. ended_at_utc is null while a phase
 -- is still open.
 with records as (
-    select * from {{ ref('int_batch_records__latest') }}
+    select * from {{ ref('int_mes__batch_records_latest') }}
 ),
 
 spans as (
@@ -10,7 +10,7 @@ spans as (
         min(started_at_utc) as started_at_utc,
         max(ended_at_utc) as last_phase_end_utc,
         max(case when ended_at_utc is null then 1 else 0 end) as has_open_phase
-    from {{ ref('int_batch_phases__latest') }}
+    from {{ ref('int_mes__phases_latest') }}
     group by batch_id
 )
 

@@ -2,7 +2,7 @@
 -- how often batches ran on it.
 with tagged as (
     select site_id, equipment_id, count(*) as n_tags
-    from {{ source('ref', 'tags') }}
+    from {{ ref('stg_ref__tags') }}
     group by site_id, equipment_id
 ),
 
@@ -13,7 +13,7 @@ used as (
         count(distinct batch_id) as n_batches,
         min(started_at_utc) as first_used_at_utc,
         max(started_at_utc) as last_used_at_utc
-    from {{ ref('int_batch_phases__latest') }}
+    from {{ ref('int_mes__phases_latest') }}
     group by site_id, equipment_id
 ),
 

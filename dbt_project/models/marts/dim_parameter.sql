@@ -5,4 +5,4 @@ select
     kind,
     plausible_min,
     plausible_max
-from {{ source('ref', 'parameters') }}
+from {{ ref('stg_ref__parameters') }}

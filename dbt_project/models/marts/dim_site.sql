@@ -3,4 +3,4 @@ select
     name,
     timezone,
     sample_id_pattern
-from {{ source('ref', 'sites') }}
+from {{ ref('stg_ref__sites') }}

@@ -9,7 +9,7 @@ with conformed_points as (
 
 files as (
     select file_sha256, min(source_path) as source_path
-    from {{ source('ingest', 'file_ledger') }}
+    from {{ ref('stg_ingest__file_ledger') }}
     group by file_sha256
 ),
 
@@ -211,11 +211,11 @@ mes_files as (
 ),
 
 known_parameters as (
-    select parameter_id from {{ source('ref', 'parameters') }}
+    select parameter_id from {{ ref('stg_ref__parameters') }}
 ),
 
 known_products as (
-    select product_id from {{ source('ref', 'processes') }}
+    select product_id from {{ ref('stg_ref__processes') }}
 ),
 
 batches as (
@@ -320,7 +320,7 @@ quarantined as (
         ledger.processed_at as last_at_utc,
         {{ dbt.concat(["ledger.status", "': '", "coalesce(ledger.reason, 'rows refused by the contract')"]) }}
             as detail
-    from {{ source('ingest', 'file_ledger') }} as ledger
+    from {{ ref('stg_ingest__file_ledger') }} as ledger
     where ledger.rows_quarantined > 0 or ledger.status = 'quarantined'
 ),
 
@@ -337,7 +337,7 @@ duplicate_files as (
         ledger.processed_at as first_at_utc,
         ledger.processed_at as last_at_utc,
         {{ dbt.concat(["'same bytes as an earlier file: '", "ledger.source_path"]) }} as detail
-    from {{ source('ingest', 'file_ledger') }} as ledger
+    from {{ ref('stg_ingest__file_ledger') }} as ledger
     where ledger.status = 'duplicate'
 ),
 

@@ -10,4 +10,4 @@ select
     {{ hours_between('started_at_utc', 'ended_at_utc') }} as duration_h,
     record_version,
     _record_id
-from {{ ref('int_batch_phases__latest') }}
+from {{ ref('int_mes__phases_latest') }}

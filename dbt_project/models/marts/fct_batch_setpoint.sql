@@ -3,11 +3,11 @@
 -- The batch record writes some of them in other units (seeding density in cells/mL at one site, 1e6
 -- cells/mL at the other); a unit with no conversion row leaves the value null and says so.
 with parameters as (
-    select parameter_id, canonical_unit from {{ source('ref', 'parameters') }}
+    select parameter_id, canonical_unit from {{ ref('stg_ref__parameters') }}
 ),
 
 units as (
-    {{ unit_conversions() }}
+    select from_unit, to_unit, factor, unit_offset from {{ ref('stg_ref__units') }}
 ),
 
 recorded as (
@@ -22,8 +22,7 @@ recorded as (
         batch_parameters.recorded_at_utc,
         batch_parameters.record_version,
         batch_parameters._record_id
-    from {{ ref('stg_mes__parameters') }} as batch_parameters
-    {{ join_latest_record('batch_parameters') }}
+    from {{ ref('int_mes__parameters_latest') }} as batch_parameters
     left join parameters on batch_parameters.parameter_name = parameters.parameter_id
 )
 
@@ -31,15 +30,15 @@ select
     recorded.batch_id,
     recorded.parameter_id,
     recorded.phase,
-    {{ to_canonical('recorded.source_setpoint', 'recorded.source_unit', 'recorded.canonical_unit') }}
+    {{ to_canonical('recorded.source_setpoint', 'recorded.source_unit', 'recorded.canonical_unit', 'units') }}
         as setpoint,
-    {{ to_canonical('recorded.source_actual', 'recorded.source_unit', 'recorded.canonical_unit') }}
+    {{ to_canonical('recorded.source_actual', 'recorded.source_unit', 'recorded.canonical_unit', 'units') }}
         as actual,
     recorded.canonical_unit as unit,
     recorded.source_setpoint,
     recorded.source_actual,
     recorded.source_unit,
-    {{ unit_known('recorded.source_unit', 'recorded.canonical_unit') }} as unit_known,
+    {{ unit_known('recorded.source_unit', 'recorded.canonical_unit', 'units') }} as unit_known,
     recorded.recorded_at_utc,
     recorded.record_version,
     recorded._record_id

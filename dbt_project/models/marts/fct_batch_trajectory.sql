@@ -24,11 +24,11 @@ with readings as (
 ),
 
 batches as (
-    select batch_id, product_id from {{ ref('int_batch_records__latest') }}
+    select batch_id, product_id from {{ ref('int_mes__batch_records_latest') }}
 ),
 
 processes as (
-    select product_id, grid_step_h from {{ source('ref', 'processes') }}
+    select product_id, grid_step_h from {{ ref('stg_ref__processes') }}
 ),
 
 gridded as (

@@ -7,5 +7,4 @@ select
     deviations.description,
     deviations.record_version,
     deviations._record_id
-from {{ ref('stg_mes__deviations') }} as deviations
-{{ join_latest_record('deviations') }}
+from {{ ref('int_mes__deviations_latest') }} as deviations

@@ -55,16 +55,16 @@ results as (
 ),
 
 batches as (
-    select batch_id, product_id from {{ ref('int_batch_records__latest') }}
+    select batch_id, product_id from {{ ref('int_mes__batch_records_latest') }}
 ),
 
 batch_starts as (
-    select distinct batch_id, batch_started_at_utc from {{ ref('int_batch_phases__latest') }}
+    select distinct batch_id, batch_started_at_utc from {{ ref('int_mes__phases_latest') }}
 ),
 
 specifications as (
     select product_id, parameter_id, sample_point, spec_min, spec_max, criticality
-    from {{ source('ref', 'specifications') }}
+    from {{ ref('stg_ref__specifications') }}
     where sample_point is not null
 ),
 

@@ -10,5 +10,4 @@ select
     materials.consumed_at_utc,
     materials.record_version,
     materials._record_id
-from {{ ref('stg_mes__materials') }} as materials
-{{ join_latest_record('materials') }}
+from {{ ref('int_mes__materials_latest') }} as materials

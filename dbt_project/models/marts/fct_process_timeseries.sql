@@ -1,4 +1,4 @@
--- depends_on: {{ ref('int_batch_phases__latest') }}
+-- depends_on: {{ ref('int_mes__phases_latest') }}
 -- depends_on: {{ ref('int_historian__file_spans') }}
 {{
     config(
@@ -18,7 +18,7 @@ with aligned as (
 
 phases as (
     select batch_id, equipment_id, started_at_utc, window_end_utc, record_loaded_at
-    from {{ ref('int_batch_phases__latest') }}
+    from {{ ref('int_mes__phases_latest') }}
 ),
 
 spans as (

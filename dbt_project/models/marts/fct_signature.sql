@@ -6,5 +6,4 @@ select
     signatures.meaning,
     signatures.signed_at_utc,
     signatures.record_version
-from {{ ref('stg_mes__signatures') }} as signatures
-{{ join_latest_record('signatures') }}
+from {{ ref('int_mes__signatures_latest') }} as signatures

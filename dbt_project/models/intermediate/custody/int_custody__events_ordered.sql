@@ -8,7 +8,7 @@ with staged as (
 ),
 
 sites as (
-    select site_id, timezone from {{ source('ref', 'sites') }}
+    select site_id, timezone from {{ ref('stg_ref__sites') }}
 ),
 
 -- a time written without an offset is the site's wall clock: resolved with its zone, and the
@@ -75,7 +75,7 @@ event_types as (
 ),
 
 batches as (
-    select coi_id, batch_id from {{ ref('int_batch_records__latest') }} where coi_id is not null
+    select coi_id, batch_id from {{ ref('int_mes__batch_records_latest') }} where coi_id is not null
 ),
 
 ordered as (

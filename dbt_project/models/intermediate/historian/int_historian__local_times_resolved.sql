@@ -8,7 +8,7 @@ with local_times as (
 ),
 
 sites as (
-    select site_id, timezone from {{ source('ref', 'sites') }}
+    select site_id, timezone from {{ ref('stg_ref__sites') }}
 ),
 
 checked as (

@@ -36,7 +36,7 @@ windows as (
         window_end_utc,
         batch_started_at_utc,
         record_loaded_at
-    from {{ ref('int_batch_phases__latest') }}
+    from {{ ref('int_mes__phases_latest') }}
 ),
 
 overlapping_files as (

@@ -12,16 +12,16 @@ local_times as (
 
 tags as (
     select site_id, tag, equipment_id, parameter_id, source_unit
-    from {{ source('ref', 'tags') }}
+    from {{ ref('stg_ref__tags') }}
 ),
 
 parameters as (
     select parameter_id, canonical_unit, plausible_min, plausible_max
-    from {{ source('ref', 'parameters') }}
+    from {{ ref('stg_ref__parameters') }}
 ),
 
 units as (
-    {{ unit_conversions() }}
+    select from_unit, to_unit, factor, unit_offset from {{ ref('stg_ref__units') }}
 ),
 
 mapped as (
@@ -59,9 +59,9 @@ mapped as (
 converted as (
     select
         mapped.*,
-        {{ to_canonical('mapped.source_value', 'mapped.source_unit', 'mapped.canonical_unit') }}
+        {{ to_canonical('mapped.source_value', 'mapped.source_unit', 'mapped.canonical_unit', 'units') }}
             as value,
-        {{ unit_known('mapped.source_unit', 'mapped.canonical_unit') }} as unit_known
+        {{ unit_known('mapped.source_unit', 'mapped.canonical_unit', 'units') }} as unit_known
     from mapped
     left join units
         on mapped.source_unit = units.from_unit

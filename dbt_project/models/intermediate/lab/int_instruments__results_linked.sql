@@ -9,23 +9,23 @@ with measurements as (
 ),
 
 fields as (
-    select vendor, field, parameter_id from {{ source('ref', 'instrument_fields') }}
+    select vendor, field, parameter_id from {{ ref('stg_ref__instrument_fields') }}
 ),
 
 parameters as (
-    select parameter_id, canonical_unit from {{ source('ref', 'parameters') }}
+    select parameter_id, canonical_unit from {{ ref('stg_ref__parameters') }}
 ),
 
 units as (
-    {{ unit_conversions() }}
+    select from_unit, to_unit, factor, unit_offset from {{ ref('stg_ref__units') }}
 ),
 
 sites as (
-    select site_id, sample_id_pattern from {{ source('ref', 'sites') }}
+    select site_id, sample_id_pattern from {{ ref('stg_ref__sites') }}
 ),
 
 batches as (
-    select batch_id, batch_key from {{ ref('int_batch_records__latest') }}
+    select batch_id, batch_key from {{ ref('int_mes__batch_records_latest') }}
 ),
 
 versions as (
@@ -74,11 +74,11 @@ select
     coalesce(mapped.value_raw, {{ dbt.safe_cast('mapped.value', api.Column.translate_type('string')) }})
         as result_text,
     mapped.censor_symbol as censor,
-    {{ to_canonical('mapped.reported_value', 'mapped.unit', 'mapped.canonical_unit') }} as value,
+    {{ to_canonical('mapped.reported_value', 'mapped.unit', 'mapped.canonical_unit', 'units') }} as value,
     mapped.canonical_unit as unit,
     mapped.unit as source_unit,
     case
-        when not {{ unit_known('mapped.unit', 'mapped.canonical_unit') }} then 'unknown_unit'
+        when not {{ unit_known('mapped.unit', 'mapped.canonical_unit', 'units') }} then 'unknown_unit'
     end as conform_issue,
     mapped.measured_at_utc as sampled_at_utc
 from mapped

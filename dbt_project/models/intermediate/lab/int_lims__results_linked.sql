@@ -8,23 +8,23 @@ with results as (
 
 batches as (
     select batch_id, batch_key, lims_alias, product_id
-    from {{ ref('int_batch_records__latest') }}
+    from {{ ref('int_mes__batch_records_latest') }}
 ),
 
 sites as (
-    select site_id, timezone, sample_id_pattern from {{ source('ref', 'sites') }}
+    select site_id, timezone, sample_id_pattern from {{ ref('stg_ref__sites') }}
 ),
 
 lab_tests as (
-    select site_id, analysis, component, parameter_id from {{ source('ref', 'lab_tests') }}
+    select site_id, analysis, component, parameter_id from {{ ref('stg_ref__lab_tests') }}
 ),
 
 parameters as (
-    select parameter_id, canonical_unit from {{ source('ref', 'parameters') }}
+    select parameter_id, canonical_unit from {{ ref('stg_ref__parameters') }}
 ),
 
 units as (
-    {{ unit_conversions() }}
+    select from_unit, to_unit, factor, unit_offset from {{ ref('stg_ref__units') }}
 ),
 
 keyed as (
@@ -99,7 +99,7 @@ converted as (
             -- a qualitative result has neither unit: its number (if any) is kept as written
             when mapped.source_unit is null and mapped.canonical_unit is null
                 then mapped.numeric_entry
-            else {{ to_canonical('mapped.numeric_entry', 'mapped.source_unit', 'mapped.canonical_unit') }}
+            else {{ to_canonical('mapped.numeric_entry', 'mapped.source_unit', 'mapped.canonical_unit', 'units') }}
         end as value,
         case
             when mapped.parameter_id is null then 'unmapped_lab_test'

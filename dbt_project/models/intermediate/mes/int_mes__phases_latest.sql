@@ -4,6 +4,11 @@ with phases as (
     select * from {{ ref('stg_mes__phases') }}
 ),
 
+latest_record as (
+    select batch_id, record_version, product_id, _ingested_at
+    from {{ ref('int_mes__batch_records_latest') }}
+),
+
 current_phases as (
     select
         phases._record_id,
@@ -19,7 +24,9 @@ current_phases as (
         phases.ended_at_utc,
         latest_record._ingested_at as record_loaded_at
     from phases
-    {{ join_latest_record('phases') }}
+    inner join latest_record
+        on phases.batch_id = latest_record.batch_id
+        and phases.record_version = latest_record.record_version
 )
 
 select
