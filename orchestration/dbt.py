@@ -270,4 +270,3 @@ def save_lineage_cache(cache: dict[str, dict]) -> None:
         tmp.replace(LINEAGE_CACHE)
     except OSError:  # a read-only checkout: lineage is computed again next time
         tmp.unlink(missing_ok=True)
-

@@ -139,6 +139,16 @@ class Site:
     # LIMS conventions: (analysis, component, unit) per parameter
     lims_tests: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     lims_times: str = "wall_clock"  # LIMS times: site wall clock, or "offset" (ISO with offset)
+    # What goes wrong in this site's extracts (each system's writer plants its own, and the
+    # manifest records where): historian mess kinds planted in chosen export files
+    # (synthetic/historian.py), a batch record whose export stopped part-way (records.py), an
+    # extract job that wrote another report's LIMS column names and results whose batch no
+    # record knows (lims.py), a monthly custody export cut mid-row (custody.py).
+    historian_mess: tuple[str, ...] = ()
+    mes_export_error: bool = False
+    lims_header_rerun: bool = False
+    lims_unlinkable: tuple[tuple[str, str], ...] = ()  # (batch reference, sample id)
+    custody_partial_export: bool = False
 
 
 BOS = Site(
@@ -166,6 +176,23 @@ BOS = Site(
         "incubator_co2": ("{eq}.CO2_PV", "%"),
     },
     unmapped_tags=(("{eq}.JACKET_TEMP_PV", "degC", "_jacket_temperature"),),
+    historian_mess=(
+        "digital_state:I/O Timeout",
+        "digital_state:Bad Input",
+        "quality:Bad",
+        "quality:Questionable",
+        "quality:Substituted",
+        "spike:temperature",
+        "shuffle",
+        "overlap",
+        "repeat",
+        "truncate",
+    ),
+    lims_header_rerun=True,
+    lims_unlinkable=(
+        ("ENG-RUN-2026-07", "ENG-RUN-2026-07-D03"),
+        ("CART-2025-9999", "CART-2025-9999-D01"),
+    ),
     lims_tests={
         "vcd": ("CELL_COUNT", "Viable Cell Density", "10^6 cells/mL"),
         "viability": ("CELL_COUNT", "Viability", "%"),
@@ -209,6 +236,19 @@ BSL = Site(
         "incubator_co2": ("BSL:{eq}:AIC-201.PV", "%"),
     },
     unmapped_tags=(("BSL:{eq}:PT-109.PV", "mbar", "_headspace_pressure"),),
+    historian_mess=(
+        "digital_state:Shutdown",
+        "digital_state:I/O Timeout",
+        "quality:Bad",
+        "quality:Questionable",
+        "spike:ph",
+        "shuffle",
+        "overlap",
+        "repeat",
+    ),
+    mes_export_error=True,
+    lims_unlinkable=(("TRIAL-BSL-03", "TRIAL_BSL_03_D02"),),
+    custody_partial_export=True,
     lims_tests={
         "vcd": ("VICELL", "VCD", "cells/mL"),
         "viability": ("VICELL", "VIAB", "fraction"),

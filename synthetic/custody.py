@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
-from synthetic.catalogue import ALLO, CART
-from synthetic.plan import BatchPlan, batch_rng
+from synthetic import mess
+from synthetic.catalogue import ALLO, CART, Site
+from synthetic.manifest import Manifest, iso_utc, purpose_rng
+from synthetic.plan import BatchPlan, PlantPlan, batch_rng
 
 CUSTODY_HEADER = [
     "COI_ID",
@@ -201,3 +205,79 @@ def render(events: list[CustodyEvent]) -> str:
     for e in sorted(events, key=lambda e: (e.at, e.coi_id, e.event_type)):
         writer.writerow(e.row())
     return buf.getvalue()
+
+
+def write_site(
+    site: Site,
+    events: list[CustodyEvent],
+    plant: PlantPlan,
+    landing: Path,
+    manifest: Manifest,
+) -> None:
+    """A site's monthly custody exports with the planted chain problems (a missing step, a
+    temperature excursion, an unsigned hand-off) and, where the site has it, a cut export."""
+    rng = purpose_rng(plant.seed, f"custody-{site.site_id}")
+    events = list(events)
+    by_coi: dict[str, list[CustodyEvent]] = defaultdict(list)
+    for e in events:
+        by_coi[e.coi_id].append(e)
+    received = sorted(
+        c
+        for c, evs in by_coi.items()
+        if any(e.event_type == "RECEIVED_AT_MANUFACTURING" for e in evs)
+    )
+    planted: dict[str, tuple[str, CustodyEvent]] = {}
+    if received:
+        picks = list(rng.permutation(received))
+        gap, excursion, unsigned = (picks * 3)[:3]
+        for kind, coi, etype in (
+            ("custody_gap", gap, "RECEIVED_AT_MANUFACTURING"),
+            ("custody_temperature_excursion", excursion, "SHIPPED_TO_MANUFACTURING"),
+            ("custody_unsigned_handoff", unsigned, "RECEIVED_AT_MANUFACTURING"),
+        ):
+            target = next((e for e in events if e.coi_id == coi and e.event_type == etype), None)
+            if target is None:  # a tiny plant: the one chain already carries another item
+                continue
+            k = events.index(target)
+            if kind == "custody_gap":
+                events.pop(k)
+            elif kind == "custody_temperature_excursion":
+                events[k] = replace(
+                    target, temperature_c=14.6, notes="Logger alarm: above 8 C for 3 h in transit"
+                )
+            else:
+                events[k] = replace(target, signed_by="")
+            planted[kind] = (coi, target)
+    folder = landing / "custody" / site.site_id
+    folder.mkdir(parents=True, exist_ok=True)
+    by_month: dict[str, list[CustodyEvent]] = defaultdict(list)
+    for e in events:
+        by_month[f"{e.at:%Y%m}"].append(e)
+    paths = {}
+    for month, evs in sorted(by_month.items()):
+        path = folder / f"custody_events_{site.site_id}_{month}.csv"
+        path.write_bytes(render(evs).encode("utf-8"))
+        paths[month] = path
+    for kind, (coi, target) in planted.items():
+        month = f"{target.at:%Y%m}"
+        manifest.add(
+            kind,
+            "custody",
+            site.site_id,
+            paths.get(month),
+            coi_id=coi,
+            event_type=target.event_type,
+            event_time_utc=iso_utc(target.at),
+        )
+    if site.custody_partial_export and paths:
+        src = next(iter(paths.values()))
+        bad = folder / f"{src.stem}_partial.csv"
+        bad.write_bytes(mess.truncate(src.read_bytes(), 0.6))
+        manifest.add(
+            "malformed_file",
+            "custody",
+            site.site_id,
+            bad,
+            problem="truncated CSV (last row cut mid-field)",
+            retried_as=manifest.rel(src),
+        )

@@ -8,10 +8,15 @@ The layouts follow the real exports in ../shared/instrument-examples/.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from synthetic.catalogue import Site
+from synthetic.manifest import Manifest, purpose_rng
+from synthetic.plan import PlantPlan
 
 VICELL_HEADER = (
     '"Sample ID","Cell count","Viable cells","Total (x10^6) cells/mL","Viable (x10^6) cells/mL",'
@@ -226,3 +231,91 @@ def write_nova(path: Path, tz: str, samples: list[Metabolites], operator: str) -
         ]
         lines.append(",".join(fields))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _local_day(t: datetime, tz: str) -> date:
+    return t.astimezone(ZoneInfo(tz)).date()
+
+
+def write_site(
+    site: Site,
+    counts: list[CellCount],
+    metabolites: list[Metabolites],
+    plant: PlantPlan,
+    landing: Path,
+    manifest: Manifest,
+) -> None:
+    """A site's instrument exports, one file per day and instrument, with a daily bead
+    control that belongs to no batch and a file whose export layout was customised."""
+    tz = site.timezone
+    rng = purpose_rng(plant.seed, f"instruments-{site.site_id}")
+    vicell_dir = landing / "instruments" / site.site_id / "beckman_vi_cell_blu"
+    vicell_dir.mkdir(parents=True, exist_ok=True)
+    by_day: dict[date, list[CellCount]] = defaultdict(list)
+    for c in sorted(counts, key=lambda c: (c.at, c.sample_id)):
+        by_day[_local_day(c.at, tz)].append(c)
+    first_path = None
+    for k, (day, day_counts) in enumerate(sorted(by_day.items())):
+        if k % 5 == 0:  # the daily bead control: a sample that belongs to no batch
+            qc_at = day_counts[0].at - timedelta(minutes=20)
+            qc = CellCount(
+                f"QC-BEADS-{day:%m%d}", qc_at, 1.0, 1.0, 100.0, 10.0, 10.0, "Control beads"
+            )
+            day_counts = [qc, *day_counts]
+        path = vicell_dir / f"ViCellBLU_{site.site_id}_{day:%Y%m%d}.csv"
+        write_vicell(path, tz, day_counts)
+        first_path = first_path or path
+        if k % 5 == 0:
+            manifest.add(
+                "instrument_unlinked_sample",
+                "instruments",
+                site.site_id,
+                path,
+                sample_id=day_counts[0].sample_id,
+                vendor="beckman_vi_cell_blu",
+            )
+    if first_path is not None:
+        # the instrument PC once exported with a customised column set: allotropy rejects it
+        lines = first_path.read_bytes().decode("utf-8").split("\r\n")
+        lines[0] = lines[0].replace('"Viable (x10^6) cells/mL",', '"Viable cells/mL",')
+        bad = vicell_dir / f"ViCellBLU_{site.site_id}_custom-layout.csv"
+        bad.write_bytes("\r\n".join(lines).encode("utf-8"))
+        manifest.add(
+            "malformed_file",
+            "instruments",
+            site.site_id,
+            bad,
+            problem="wrong header: column 'Viable (x10^6) cells/mL' renamed",
+            vendor="beckman_vi_cell_blu",
+            retried_as=manifest.rel(first_path),
+        )
+
+    vendor = site.metabolite_vendor
+    met_dir = landing / "instruments" / site.site_id / vendor
+    met_dir.mkdir(parents=True, exist_ok=True)
+    met_by_day: dict[date, list[Metabolites]] = defaultdict(list)
+    for m in sorted(metabolites, key=lambda m: (m.at, m.sample_id)):
+        met_by_day[_local_day(m.at, tz)].append(m)
+    below = 0
+    for day, day_samples in sorted(met_by_day.items()):
+        processed = day_samples[-1].at + timedelta(minutes=15)
+        if vendor == "roche_cedex_bioht":
+            path = met_dir / f"CedexBioHT_{day:%Y%m%d}.txt"
+            write_cedex(path, tz, day_samples, "CDX-" + site.site_id, processed)
+            for s in day_samples:
+                for analyte, limit in CEDEX_LOWER_LIMIT.items():
+                    if getattr(s, analyte) < limit and below < 10:
+                        below += 1
+                        manifest.add(
+                            "instrument_below_range",
+                            "instruments",
+                            site.site_id,
+                            path,
+                            sample_id=s.sample_id,
+                            analyte=analyte,
+                            written=f"< {limit:.2f}",
+                            vendor=vendor,
+                        )
+        else:
+            path = met_dir / nova_file_name(processed, tz)
+            write_nova(path, tz, day_samples, str(rng.choice(["hmueller", "lrossi"])))

@@ -1,17 +1,21 @@
 """Electronic batch records (MES), one JSON document per record version.
 
 Version 1 is exported when manufacturing ends (or, for a running batch, as it stands at the
-extract); version 2 when QA disposes the batch. Every version is a separate file.
+extract); version 2 when QA disposes the batch. Every version is a separate file
+(`write_batch_records`, with the site's planted mess).
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from synthetic import mess
 from synthetic.catalogue import CART, LVV, SPECIFICATIONS
-from synthetic.plan import QA_APPROVERS, PhasePlan, batch_rng
+from synthetic.manifest import Manifest
+from synthetic.plan import QA_APPROVERS, PhasePlan, PlantPlan, batch_rng
 from synthetic.series import BatchRun
 
 FAULT_DEVIATIONS = {
@@ -285,3 +289,64 @@ def batch_record(run: BatchRun, version: int, extract_at: datetime, extra_deviat
 
 def dump(record: dict) -> bytes:
     return (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def extra_deviation_batch(plant: PlantPlan) -> str:
+    """The clean, finished batch whose record carries one deviation no fault explains."""
+    clean = [b for b in plant.batches if b.fault is None and b.end <= plant.extract_at]
+    return clean[0].batch_id if clean else plant.batches[0].batch_id
+
+
+def write_batch_records(
+    run: BatchRun, plant: PlantPlan, landing: Path, manifest: Manifest, extra_deviation: bool
+) -> None:
+    """Every version of the batch's record the extract holds (v2 once it was released),
+    and the site's planted mess: a first export that stopped part-way."""
+    plan = run.plan
+    if plan.start > plant.extract_at:
+        return
+    folder = landing / "mes" / plan.site.site_id
+    folder.mkdir(parents=True, exist_ok=True)
+    versions = [1] + ([2] if plan.release_at <= plant.extract_at else [])
+    for version in versions:
+        doc = batch_record(run, version, plant.extract_at, extra_deviation)
+        path = folder / f"{plan.batch_id}_v{version}.json"
+        data = dump(doc)
+        path.write_bytes(data)
+        if version == 2:
+            manifest.add(
+                "mes_record_reexport",
+                "mes",
+                plan.site.site_id,
+                path,
+                batch_id=plan.batch_id,
+                record_version=2,
+                status=doc["status"],
+                supersedes=manifest.rel(folder / f"{plan.batch_id}_v1.json"),
+            )
+        if version == versions[-1]:
+            for dev in doc["deviations"]:
+                manifest.add(
+                    "mes_deviation",
+                    "mes",
+                    plan.site.site_id,
+                    path,
+                    batch_id=plan.batch_id,
+                    deviation_id=dev["id"],
+                    classification=dev["classification"],
+                )
+    first_of_site = not any(
+        i["kind"] == "malformed_file" and i["system"] == "mes" and i["site_id"] == plan.site.site_id
+        for i in manifest.items
+    )
+    if first_of_site and plan.site.mes_export_error:
+        bad = folder / f"{plan.batch_id}_v1_export-error.json"
+        bad.write_bytes(mess.truncate((folder / f"{plan.batch_id}_v1.json").read_bytes(), 0.4))
+        manifest.add(
+            "malformed_file",
+            "mes",
+            plan.site.site_id,
+            bad,
+            problem="invalid JSON (export stopped part-way)",
+            retried_as=manifest.rel(folder / f"{plan.batch_id}_v1.json"),
+        )

@@ -123,4 +123,3 @@ def test_a_run_whose_files_were_all_refused_reports_no_row_check(
         {"historian/BOS/export.csv": "tagname,when,value\nBOS:TI-101,2026-01-05T09:00:00,1\n"},
     )
     assert got == {"csv:header": False}
-

@@ -70,7 +70,11 @@ def test_generated_reference_is_the_shipped_reference(plant_dir: Path) -> None:
     names = sorted(p.name for p in shipped.glob("*.csv"))
     assert names == sorted(p.name for p in (plant_dir / "reference").glob("*.csv"))
     for name in names:
-        assert (shipped / name).read_bytes() == (plant_dir / "reference" / name).read_bytes(), name
+        assert (shipped / name).read_bytes() == (plant_dir / "reference" / name).read_bytes(), (
+            f"reference/{name} differs from what the generator writes: the shipped folder is the "
+            "demo plant's (reference/README.md); change synthetic/catalogue.py and copy a "
+            "regenerated plant's reference/*.csv"
+        )
 
 
 def test_historian_units_are_those_declared_per_site(plant_dir: Path) -> None:
