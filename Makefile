@@ -9,6 +9,9 @@ DEMO_BATCHES ?= 24
 DEMO_SEED ?= 7
 export BIOTWIN_HOME ?= $(CURDIR)/.biotwin
 export UV_PYTHON_DOWNLOADS := never
+# the platform's certificate store, as pip uses it: a shell without SSL_CERT_FILE (env -i, cron)
+# behind a TLS-inspecting proxy otherwise fails uv's downloads with "invalid peer certificate"
+export UV_SYSTEM_CERTS ?= 1
 
 .PHONY: install manifest demo test test-validation test-repeat ui docs lint format bench bench-ingest bench-pipeline bench-twin-latency bench-twin-validation bench-definitions clean
 
