@@ -162,20 +162,28 @@ def _stage(
     params: dict,
     site_format: SiteFormat,
     ctxs: list[FileContext],
+    keep_value_text: bool = False,
 ) -> list[tuple]:
     """Type the rows of `source` (columns file_index, position, tag, timestamp, value,
     quality, units, all text but the first two) into the temp table `_hist_stage`, the
     contract evaluated once per row; return the failing rows as (file_index, row_number,
-    raw, failed checks), in file order."""
-    # raw text is kept only where parsing loses it: a naive timestamp is exactly `ts_local`,
-    # a finite number exactly `value`
+    raw, failed checks), in file order.
+
+    A CSV's raw text is kept only where parsing loses it: a naive timestamp is exactly
+    `ts_local`, a finite number exactly `value` (not stored twice over 50 M rows). A PI
+    response's value is kept as the API wrote it (`keep_value_text`): the raw record shows
+    what the API said, number or state."""
+    value_raw = (
+        '"value"'
+        if keep_value_text
+        else 'CASE WHEN number IS NULL OR NOT isfinite(number) THEN "value" END'
+    )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _hist_stage AS
             SELECT file_index, position, tag, timestamp__local AS ts_local,
                    timestamp__utc AS ts_utc, number,
                    CASE WHEN timestamp__local IS NULL THEN "timestamp" END AS ts_raw,
-                   CASE WHEN number IS NULL OR NOT isfinite(number) THEN "value" END
-                       AS value_raw,
+                   {value_raw} AS value_raw,
                    quality AS quality_raw, units, {_failed_checks()} AS failed_checks
             FROM ({_parsed(site_format)} FROM {source})""",  # noqa: S608
         params,
@@ -327,7 +335,7 @@ def load_pi_json(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcom
     ).astype({"units": object})
     con.register("_pi_points", frame)
     try:
-        failing = _stage(con, "_pi_points", {}, ctx.site_format, [ctx])
+        failing = _stage(con, "_pi_points", {}, ctx.site_format, [ctx], keep_value_text=True)
     finally:
         con.unregister("_pi_points")
     # a failing item's source text, rendered only for the items that failed
