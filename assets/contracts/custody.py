@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assets.contracts.rules import NON_EMPTY, Contract, matches, required, time
+from assets.contracts.rules import NON_EMPTY, Contract, matches, required, time_field
 
 HEADER = (
     "COI_ID",
@@ -39,7 +39,7 @@ CONTRACT = Contract(
             required("COI_ID", matches(r"^[A-Z0-9-]{4,}$")),
             # any event type loads: one outside EVENT_TYPES is an unknown_event_type dq issue
             required("EVENT_TYPE", NON_EMPTY),
-            time("EVENT_TIME"),
+            time_field("EVENT_TIME"),
             required("TEMPERATURE_C", matches(r"^$|^-?\d+(\.\d+)?$")),
         )
     },

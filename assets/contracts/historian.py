@@ -7,7 +7,7 @@ response are both typed into the same columns and checked by the same SQL
 
 from __future__ import annotations
 
-from assets.contracts.rules import NOT_BLANK, Contract, Field, optional, time
+from assets.contracts.rules import NOT_BLANK, Contract, Field, optional, time_field
 
 CSV_HEADERS = (
     ("tag", "timestamp", "value", "quality"),
@@ -21,7 +21,7 @@ CONTRACT = Contract(
     records={
         "point": (
             Field("tag", (NOT_BLANK,), description="the historian's tag name"),
-            time("timestamp", "ISO 8601 or the site's format; without offset: site wall clock"),
+            time_field("timestamp", "ISO 8601 or the site's format; no offset: site wall clock"),
             Field(
                 "value",
                 (NOT_BLANK,),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assets.contracts.rules import NON_EMPTY, Contract, matches, required, time
+from assets.contracts.rules import NON_EMPTY, Contract, matches, required, time_field
 
 HEADER = (
     "SAMPLE_NUMBER",
@@ -39,14 +39,14 @@ CONTRACT = Contract(
         "result": (
             required("SAMPLE_NUMBER", matches(r"^\d+$")),
             required("TEXT_ID", NON_EMPTY),
-            time("SAMPLED_ON"),
+            time_field("SAMPLED_ON"),
             required("ANALYSIS", NON_EMPTY),
             required("COMPONENT", NON_EMPTY),
             required("REPLICATE", matches(r"^\d+$")),
             # any status code loads: one outside STATUSES is an unknown_result_status dq issue
             required("RESULT_STATUS", NON_EMPTY),
             required("NUMERIC_ENTRY", matches(NUMBER_OR_EMPTY)),
-            time("CHANGED_ON"),
+            time_field("CHANGED_ON"),
         )
     },
 )

@@ -7,7 +7,7 @@ a phase boundary that cannot be placed (`<key>:dst_ambiguous`, …) is refused.
 
 from __future__ import annotations
 
-from assets.contracts.rules import NON_EMPTY, Contract, at_least, optional, required, time
+from assets.contracts.rules import NON_EMPTY, Contract, at_least, optional, required, time_field
 
 PROCESS_TYPES = ("autologous", "allogeneic", "vector", "other")
 REQUIRED_KEYS = (
@@ -34,19 +34,19 @@ CONTRACT = Contract(
             # PROCESS_TYPES is an unknown_process_type row in marts.dq_issues (dbt)
             optional("process_type"),
             required("last_changed_at_raw", NON_EMPTY),
-            time("last_changed_at"),
+            time_field("last_changed_at"),
         ),
         "phases": (
             required("phase", NON_EMPTY),
             optional("equipment_id"),
             required("start_raw", NON_EMPTY),
             optional("end_raw"),
-            time("start"),
-            time("end"),
+            time_field("start"),
+            time_field("end"),
         ),
-        "parameters": (time("recorded_at"),),
-        "materials": (time("consumed_at"),),
-        "signatures": (time("signed_at"),),
-        "deviations": (time("opened_at"),),
+        "parameters": (time_field("recorded_at"),),
+        "materials": (time_field("consumed_at"),),
+        "signatures": (time_field("signed_at"),),
+        "deviations": (time_field("opened_at"),),
     },
 )

@@ -130,7 +130,7 @@ def optional(name: str, *rules: Rule, dtype: type = str, description: str = "") 
     return Field(name, rules, dtype, description)
 
 
-def time(name: str, description: str = "") -> Field:
+def time_field(name: str, description: str = "") -> Field:
     """A time as written, which must be ISO 8601 or one of the site's formats."""
     return Field(name, (Rule("parsed_time"),), str, description)
 
