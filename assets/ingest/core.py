@@ -287,6 +287,27 @@ def ingest_system(
             return
         _account(summary, ctx, outcome)
 
+    def unread(
+        sha: str | None, rel: str, size: int | None, site: str, status: str, why: str, at: datetime
+    ) -> None:
+        """The ledger row of a file whose rows are not read: refused, or a duplicate."""
+        _ledger(
+            con,
+            sha=sha,
+            path=rel,
+            size=size,
+            system=system,
+            site=site,
+            status=status,
+            reason=why,
+            read=0,
+            loaded=0,
+            quarantined=0,
+            contract=contract,
+            run_id=run_id,
+            at=at,
+        )
+
     def flush() -> None:
         if group:
             for ctx, outcome in _load_group(con, group, loader):
@@ -317,22 +338,7 @@ def ingest_system(
             why = refusals[path]
             if why:
                 if rel not in refused:
-                    _ledger(
-                        con,
-                        sha=None,
-                        path=rel,
-                        size=None,
-                        system=system,
-                        site=site,
-                        status="quarantined",
-                        reason=f"refused: {why}",
-                        read=0,
-                        loaded=0,
-                        quarantined=0,
-                        contract=contract,
-                        run_id=run_id,
-                        at=now,
-                    )
+                    unread(None, rel, None, site, "quarantined", f"refused: {why}", now)
                     refused.add(rel)
                     summary.count("quarantined")
                 continue
@@ -349,22 +355,8 @@ def ingest_system(
                 continue
             seen_paths.add((sha, rel))
             if sha in processed:
-                _ledger(
-                    con,
-                    sha=sha,
-                    path=rel,
-                    size=size,
-                    system=system,
-                    site=site,
-                    status="duplicate",
-                    reason=f"same bytes as {processed[sha]}, already ingested",
-                    read=0,
-                    loaded=0,
-                    quarantined=0,
-                    contract=contract,
-                    run_id=run_id,
-                    at=now,
-                )
+                why = f"same bytes as {processed[sha]}, already ingested"
+                unread(sha, rel, size, site, "duplicate", why, now)
                 summary.count("duplicate")
                 continue
             processed[sha] = rel
