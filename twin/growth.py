@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
+from scipy.sparse import block_diag
 
 from twin.data import batch_cube
 from twin.process import Process
@@ -132,15 +133,22 @@ def simulate(
     step_h: float,
 ) -> np.ndarray:
     """X, G, L per step for batches in columns: `start` [3, batch] (X0, G0, L0), inputs
-    [step, batch]; returns [3, step, batch]. Explicit Euler with SUBSTEPS per grid step
-    (rates ~0.05/h, steps ≤ 1 h: stable and accurate enough)."""
-    mu_max, x_max, k_d, ks, q, g_feed, y_l, k_l, l_crit = params
+    [step, batch]; returns [3, step, batch]. `params` may also hold several sets of
+    constants in columns ([constant, set]): then every set runs every batch at once and the
+    result is [3, step, set, batch] (what a finite-difference Jacobian or a bootstrap needs,
+    for about the cost of one run: the loop is over time, the arithmetic over arrays).
+    Explicit Euler with SUBSTEPS per grid step (rates ~0.05/h, steps ≤ 1 h: stable and
+    accurate enough)."""
+    many = params.ndim == 2
+    p = params[:, :, None] if many else params  # constants broadcast over [set, batch]
+    mu_max, x_max, k_d, ks, q, g_feed, y_l, k_l, l_crit = p
     n = volume.shape[0]
-    out = np.empty((3, *volume.shape))
-    out[:, 0] = start
+    shape = (params.shape[1], volume.shape[1]) if many else volume.shape[1:]
+    out = np.empty((3, n, *shape))
+    xi, gi, li = (np.broadcast_to(start[i].astype(float), shape).copy() for i in range(3))
+    out[:, 0] = xi, gi, li
     dt = step_h / SUBSTEPS
     dilution = feed / 1000.0 / np.maximum(volume, 1e-6)
-    xi, gi, li = (start[i].astype(float).copy() for i in range(3))
     for k in range(n - 1):
         d = dilution[k]
         for _ in range(SUBSTEPS):
@@ -171,50 +179,85 @@ def _stack(batches: list[BatchInputs]) -> dict[str, np.ndarray]:
     return stacked
 
 
-def _residuals(log_params: np.ndarray, data: dict[str, np.ndarray], step_h: float) -> np.ndarray:
-    sim = simulate(np.exp(log_params), data["start"], data["volume"], data["feed"], step_h)
-    rx = np.log(np.maximum(sim[0], 1e-6)) - np.log(np.maximum(data["x"], 1e-6))
-    rg = LAB_WEIGHT * (sim[1] - data["glucose"])
-    rl = LAB_WEIGHT * (sim[2] - data["lactate"])
+def _residuals_of_sets(
+    log_params: np.ndarray, data: dict[str, np.ndarray], step_h: float, weights: np.ndarray
+) -> np.ndarray:
+    """Weighted residuals [set, residual] of several sets of log constants ([set, constant]),
+    every batch simulated under every set in one run. `weights` [set, batch] says how often a
+    set's fit counts each batch (1 for the fit itself, the resampling count for a bootstrap)."""
+    sim = simulate(np.exp(log_params).T, data["start"], data["volume"], data["feed"], step_h)
+    root = np.sqrt(weights)[None, :, :]  # over [step, set, batch]
+    x = data["x"]
+    residuals = (
+        (np.log(np.maximum(sim[0], 1e-6)) - np.log(np.maximum(x, 1e-6))[:, None, :], x),
+        (LAB_WEIGHT * (sim[1] - data["glucose"][:, None, :]), data["glucose"]),
+        (LAB_WEIGHT * (sim[2] - data["lactate"][:, None, :]), data["lactate"]),
+    )
+    # [set, observed point]: each set's residuals where something was observed
     return np.concatenate(
-        [
-            r[~np.isnan(observed)]
-            for r, observed in ((rx, data["x"]), (rg, data["glucose"]), (rl, data["lactate"]))
-        ]
+        [(root * r).transpose(1, 0, 2)[:, ~np.isnan(observed)] for r, observed in residuals],
+        axis=1,
     )
 
 
-def _fit_params(
-    batches: list[BatchInputs], step_h: float, start: np.ndarray, max_nfev: int = 200
+def _fit_sets(
+    data: dict[str, np.ndarray],
+    step_h: float,
+    start: np.ndarray,
+    weights: np.ndarray,
+    max_nfev: int = 200,
 ) -> np.ndarray:
-    data = _stack(batches)
+    """Fit several independent sets of constants at once ([set, constant]): one least-squares
+    problem whose Jacobian is block-diagonal, each block by forward differences. Every
+    residual and every difference quotient of every set comes from one vectorised run."""
+    n_sets, n_par = weights.shape[0], len(NAMES)
+    lower, upper = np.log(LOWER), np.log(UPPER)
+    x0 = np.log(np.clip(start, LOWER * 1.01, UPPER * 0.99)).reshape(-1)
+
+    def fun(x: np.ndarray) -> np.ndarray:
+        return _residuals_of_sets(x.reshape(n_sets, n_par), data, step_h, weights).reshape(-1)
+
+    def jac(x: np.ndarray) -> np.ndarray:
+        base = x.reshape(n_sets, n_par)
+        h = np.sqrt(np.finfo(float).eps) * np.maximum(1.0, np.abs(base))
+        h = np.where(base + h > upper, -h, h)  # stay inside the bounds, as least_squares does
+        probes = np.repeat(base[:, None, :], n_par + 1, axis=1)  # [set, probe, constant]
+        probes[:, 1:, :] += np.eye(n_par)[None] * h[:, None, :]
+        r = _residuals_of_sets(
+            probes.reshape(-1, n_par), data, step_h, np.repeat(weights, n_par + 1, axis=0)
+        ).reshape(n_sets, n_par + 1, -1)
+        blocks = (r[:, 1:, :] - r[:, :1, :]) / h[:, :, None]  # [set, constant, residual]
+        if n_sets == 1:
+            return blocks[0].T
+        # the sets are independent: a sparse block-diagonal Jacobian (a dense one made the
+        # solver's factorisation, not the model, the cost of a bootstrap)
+        return block_diag([b.T for b in blocks], format="csr")
+
     result = least_squares(
-        _residuals,
-        np.log(np.clip(start, LOWER * 1.01, UPPER * 0.99)),
-        bounds=(np.log(LOWER), np.log(UPPER)),
-        args=(data, step_h),
+        fun,
+        x0,
+        jac=jac,
+        bounds=(np.tile(lower, n_sets), np.tile(upper, n_sets)),
         x_scale="jac",
         max_nfev=max_nfev,
+        tr_solver="exact" if n_sets == 1 else "lsmr",
     )
-    return np.exp(result.x)
+    return np.exp(result.x.reshape(n_sets, n_par))
 
 
 def fit(process: Process, batches: list[BatchInputs], seed: int = 0) -> GrowthModel:
-    """Fit the constants to all batches, then to bootstrap resamples for their uncertainty."""
+    """Fit the constants to all batches, then to bootstrap resamples for their uncertainty
+    (all resamples in one vectorised fit, warm-started from the first)."""
     if len(batches) < 3:
         raise ValueError(f"{process.product_id}: the growth model needs at least 3 batches")
     step = process.grid_step_h
-    params = _fit_params(batches, step, START)
-    rng = np.random.default_rng(seed)
-    samples = np.array(
-        [
-            _fit_params(
-                [batches[i] for i in rng.integers(0, len(batches), len(batches))], step, params
-            )
-            for _ in range(BOOTSTRAP)
-        ]
-    )
     data = _stack(batches)
+    n = len(batches)
+    params = _fit_sets(data, step, START[None, :], np.ones((1, n)))[0]
+    rng = np.random.default_rng(seed)
+    # a resample of the batches with replacement is a count per batch
+    counts = np.array([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(BOOTSTRAP)])
+    samples = _fit_sets(data, step, np.tile(params, (BOOTSTRAP, 1)), counts.astype(float))
     x = simulate(params, data["start"], data["volume"], data["feed"], step)[0]
     seen = ~np.isnan(data["x"])
     rmse = float(
