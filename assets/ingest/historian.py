@@ -11,6 +11,7 @@ timestamp without offset stays local (`ts_local`) until dbt resolves it with the
 from __future__ import annotations
 
 import json
+import math
 
 import duckdb
 import pandas as pd
@@ -279,7 +280,13 @@ def _quality(item: dict) -> str:
 
 def _value_text(value: object) -> str:
     """A PI value as the text a CSV export would hold: a number as JSON writes it, a digital
-    state by its name, nothing as empty."""
+    state by its name, nothing as empty. (A finite float or an int is written by repr, which
+    is what json.dumps does for them, at a fifth of the cost over millions of readings.)"""
+    kind = type(value)
+    if kind is float:
+        return repr(value) if math.isfinite(value) else json.dumps(value)
+    if kind is int:
+        return repr(value)
     if isinstance(value, dict):
         return str(value.get("Name") or "")
     if isinstance(value, int | float) and not isinstance(value, bool):
