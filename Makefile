@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 # behind a TLS-inspecting proxy otherwise fails uv's downloads with "invalid peer certificate"
 export UV_SYSTEM_CERTS ?= 1
 
-.PHONY: install manifest demo test test-validation test-repeat ui docs lint format bench bench-ingest bench-pipeline bench-twin-latency bench-twin-validation bench-growth bench-definitions clean
+.PHONY: install manifest demo test test-validation test-repeat ui docs lint format bench bench-ingest bench-pipeline bench-twin-latency bench-twin-validation bench-growth bench-demo bench-definitions clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -90,6 +90,10 @@ bench-twin-latency: manifest
 # forecast and monitoring on held-out batches of a demo home (e.g. 80 batches, see the script)
 bench-twin-validation: install
 	$(BIN)/python bench/twin_validation.py --home $${BIOTWIN_HOME:-.biotwin}
+
+# `biotwin demo` into a fresh home, step by step (generation, ingestion, dbt, twin)
+bench-demo: manifest
+	$(BIN)/python bench/demo.py
 
 # the growth model's fit and bootstrap per process, on the demo home (make demo first)
 bench-growth: install
