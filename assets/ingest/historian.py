@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
@@ -74,8 +75,8 @@ def load_csv(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
 
 
 def groupable(ctx: FileContext) -> bool:
-    """CSV exports go through the DuckDB path many files at a time."""
-    return ctx.path.suffix.lower() == ".csv"
+    """CSV exports and PI responses are loaded many files at a time."""
+    return ctx.path.suffix.lower() in (".csv", ".json")
 
 
 def load_csv_group(
@@ -221,11 +222,11 @@ def _insert(
     ctxs: list[FileContext],
     failing: list[tuple],
     source_format: str,
-    raw_of: dict[int, str] | None = None,
+    raw_of: dict[tuple[int, int], str] | None = None,
 ) -> dict[str, FileOutcome]:
     """Append the staged rows that passed to raw._historian_point; one outcome per file.
-    `raw_of` gives a failing row's source text by position (JSON items), else it is rebuilt
-    from its columns."""
+    `raw_of` gives a failing row's source text by (file index, position) (PI items), else it
+    is rebuilt from its columns."""
     rejected: dict[int, list[Rejected]] = {i: [] for i in range(len(ctxs))}
     for file_index, row_number, raw, why in failing:
         rel = ctxs[file_index].relative_path
@@ -236,7 +237,7 @@ def _insert(
         rejected[file_index].append(
             Rejected(
                 int(row_number),
-                (raw_of or {}).get(int(row_number), raw or ""),
+                (raw_of or {}).get((int(file_index), int(row_number)), raw or "")[:2000],
                 checks,
                 f"{rel} {where} {row_number}: {text}",
             )
@@ -294,16 +295,25 @@ def _value_text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def load_pi_json(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
-    """A PI Web API streamsets response, flattened to the CSV path's columns (one row per
-    item, its position counted over the whole document) and loaded by the same SQL."""
+@dataclass
+class _PiFile:
+    """One PI response flattened: its rows (the CSV path's columns), each row's source item,
+    the items refused as they were read, and how many items it held."""
+
+    rows: list[tuple]
+    raws: dict[int, tuple[str, dict]]  # position -> (tag, item)
+    rejected: list[Rejected]
+    items: int
+
+
+def _flatten(ctx: FileContext, file_index: int) -> _PiFile:
+    """A PI Web API streamsets response as rows, positions counted over the whole document;
+    FileRejected when the document is not one."""
     doc = load_json(ctx.path)
     streams = doc.get("Items") if isinstance(doc, dict) else None
     if not isinstance(streams, list):
         raise FileRejected("pi:items", "not a PI Web API streamsets response (no Items list)")
-    rows: list[tuple] = []
-    raws: list[tuple[str, dict]] = []
-    rejected: list[Rejected] = []
+    out = _PiFile([], {}, [], 0)
     position = 0
     for stream in streams:
         items = stream.get("Items") if isinstance(stream, dict) else None
@@ -314,7 +324,7 @@ def load_pi_json(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcom
         for item in items:
             position += 1
             if not isinstance(item, dict):
-                rejected.append(
+                out.rejected.append(
                     Rejected(
                         position,
                         json.dumps(item)[:2000],
@@ -323,9 +333,9 @@ def load_pi_json(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcom
                     )
                 )
                 continue
-            rows.append(
+            out.rows.append(
                 (
-                    0,
+                    file_index,
                     position,
                     tag,
                     str(item.get("Timestamp") or ""),
@@ -334,30 +344,93 @@ def load_pi_json(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcom
                     unit,
                 )
             )
-            raws.append((tag, item))
-    if not rows:
-        return FileOutcome(position, 0, rejected)
-    frame = pd.DataFrame(
-        rows, columns=["file_index", "position", "tag", "timestamp", "value", "quality", "units"]
-    ).astype({"units": object})
-    con.register("_pi_points", frame)
-    try:
-        failing = _stage(con, "_pi_points", {}, ctx.site_format, [ctx], keep_value_text=True)
-    finally:
-        con.unregister("_pi_points")
-    # a failing item's source text, rendered only for the items that failed
-    by_position = {r[1]: i for i, r in enumerate(rows)}
-    raw_of = {
-        int(n): json.dumps({"Name": raws[by_position[n]][0], **raws[by_position[n]][1]})[:2000]
-        for _, n, _, _ in failing
-    }
-    outcome = _insert(con, [ctx], failing, "pi_json", raw_of)[ctx.relative_path]
-    return FileOutcome(
-        position,
-        outcome.rows_loaded,
-        sorted([*rejected, *outcome.rejected], key=lambda r: r.row_number or 0),
-        outcome.checks,
-    )
+            out.raws[position] = (tag, item)
+    out.items = position
+    return out
 
 
-LOADER = Loader("historian", CONTRACT, load, load_group=load_csv_group, groupable=groupable)
+def load_pi_json(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
+    """One PI Web API response (a refusal of the whole file raises FileRejected)."""
+    return _load_pi_files(con, [ctx], [_flatten(ctx, 0)])[ctx.relative_path]
+
+
+PI_GROUP_BYTES = 16 * 1024 * 1024  # flattened in Python: about 10x the file in memory
+
+
+def load_pi_json_group(
+    con: duckdb.DuckDBPyConnection, ctxs: list[FileContext]
+) -> dict[str, FileOutcome]:
+    """PI Web API responses loaded together, one staging per site format and ~16 MB of JSON:
+    the per-file cost of the SQL (two temp tables and an insert) paid once for many files,
+    memory bounded by the batch. A file that is not a PI response is refused alone."""
+    outcomes: dict[str, FileOutcome] = {}
+    pending: dict[SiteFormat, tuple[list[FileContext], list[_PiFile], list[int]]] = {}
+
+    def flush(site_format: SiteFormat) -> None:
+        group_ctxs, flats, _ = pending.pop(site_format)
+        if group_ctxs:
+            outcomes.update(_load_pi_files(con, group_ctxs, flats))
+
+    for ctx in ctxs:
+        group = pending.setdefault(ctx.site_format, ([], [], [0]))
+        try:
+            flat = _flatten(ctx, len(group[0]))
+        except FileRejected as exc:
+            outcomes[ctx.relative_path] = whole_file_rejection(ctx, exc)
+            continue
+        group[0].append(ctx)
+        group[1].append(flat)
+        group[2][0] += ctx.path.stat().st_size
+        if group[2][0] >= PI_GROUP_BYTES:
+            flush(ctx.site_format)
+    for site_format in list(pending):
+        flush(site_format)
+    return outcomes
+
+
+def _load_pi_files(
+    con: duckdb.DuckDBPyConnection, ctxs: list[FileContext], flats: list[_PiFile]
+) -> dict[str, FileOutcome]:
+    """Stage and insert flattened PI files of one site format (file_index = list position)."""
+    rows = [row for flat in flats for row in flat.rows]
+    outcomes: dict[str, FileOutcome] = {}
+    staged: dict[str, FileOutcome] = {}
+    if rows:
+        frame = pd.DataFrame(
+            rows,
+            columns=["file_index", "position", "tag", "timestamp", "value", "quality", "units"],
+        ).astype({"units": object})
+        con.register("_pi_points", frame)
+        try:
+            failing = _stage(con, "_pi_points", {}, ctxs[0].site_format, ctxs, keep_value_text=True)
+        finally:
+            con.unregister("_pi_points")
+        # a failing item's source text, rendered only for the items that failed
+        raw_of = {
+            (int(i), int(n)): json.dumps({"Name": flats[i].raws[n][0], **flats[i].raws[n][1]})
+            for i, n, _, _ in failing
+        }
+        staged = _insert(con, ctxs, failing, "pi_json", raw_of)
+    for ctx, flat in zip(ctxs, flats, strict=True):
+        outcome = staged.get(ctx.relative_path, FileOutcome(0, 0, []))
+        outcomes[ctx.relative_path] = FileOutcome(
+            flat.items,
+            outcome.rows_loaded,
+            sorted([*flat.rejected, *outcome.rejected], key=lambda r: r.row_number or 0),
+            outcome.checks,
+        )
+    return outcomes
+
+
+def load_group(con: duckdb.DuckDBPyConnection, ctxs: list[FileContext]) -> dict[str, FileOutcome]:
+    """Many exports in one transaction: CSV exports by header layout, PI responses by site
+    format."""
+    csv = [c for c in ctxs if c.path.suffix.lower() == ".csv"]
+    outcomes = load_csv_group(con, csv) if csv else {}
+    pi = [c for c in ctxs if c.path.suffix.lower() == ".json"]
+    if pi:
+        outcomes.update(load_pi_json_group(con, pi))
+    return outcomes
+
+
+LOADER = Loader("historian", CONTRACT, load, load_group=load_group, groupable=groupable)
