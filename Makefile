@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 # behind a TLS-inspecting proxy otherwise fails uv's downloads with "invalid peer certificate"
 export UV_SYSTEM_CERTS ?= 1
 
-.PHONY: install manifest demo test test-validation test-repeat ui docs lint format bench bench-ingest bench-pipeline bench-twin-latency bench-twin-validation bench-growth bench-demo bench-definitions clean
+.PHONY: install manifest demo test test-validation test-repeat ui docs lint format bench bench-ingest bench-pipeline bench-twin-latency bench-twin-validation bench-growth bench-demo bench-peer bench-definitions clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -94,6 +94,11 @@ bench-twin-validation: install
 # `biotwin demo` into a fresh home, step by step (generation, ingestion, dbt, twin)
 bench-demo: manifest
 	$(BIN)/python bench/demo.py
+
+# one site's historian aligned by a hand-written pandas script beside biotwin's ingestion + dbt
+# of the same files (the demo home by default: make demo first)
+bench-peer: manifest
+	$(BIN)/python bench/peer_pandas.py --plant $${BIOTWIN_HOME:-.biotwin} $${SITE:+--site $$SITE}
 
 # the growth model's fit and bootstrap per process, on the demo home (make demo first)
 bench-growth: install
