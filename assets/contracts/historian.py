@@ -20,13 +20,11 @@ CONTRACT = Contract(
     version="1.0",
     records={
         "point": (
-            Field("tag", (NOT_BLANK,), description="the historian's tag name"),
-            time_field("timestamp", "ISO 8601 or the site's format; no offset: site wall clock"),
-            Field(
-                "value",
-                (NOT_BLANK,),
-                description="a number, or a PI digital state name (I/O Timeout, Shutdown, …)",
-            ),
+            Field("tag", (NOT_BLANK,)),
+            # ISO 8601 or the site's format; without an offset, the site's wall clock
+            time_field("timestamp"),
+            # a number, or a PI digital state name (I/O Timeout, Shutdown, …)
+            Field("value", (NOT_BLANK,)),
             # a quality code outside QUALITIES is a rule about values: the reading loads as
             # written, is not usable (only Good is), and dbt warns about the code
             optional("quality"),

@@ -108,7 +108,6 @@ class Field:
     name: str
     rules: tuple[Rule, ...] = ()
     dtype: type = str
-    description: str = ""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):  # names are placed into SQL text
@@ -120,19 +119,19 @@ class Field:
         return not any(r.kind == "not_nullable" for r in self.rules)
 
 
-def required(name: str, *rules: Rule, dtype: type = str, description: str = "") -> Field:
+def required(name: str, *rules: Rule, dtype: type = str) -> Field:
     """A field every record must carry (a null fails `not_nullable`), with further rules."""
-    return Field(name, (Rule("not_nullable"), *rules), dtype, description)
+    return Field(name, (Rule("not_nullable"), *rules), dtype)
 
 
-def optional(name: str, *rules: Rule, dtype: type = str, description: str = "") -> Field:
+def optional(name: str, *rules: Rule, dtype: type = str) -> Field:
     """A field that may be null; its other rules apply where it is not."""
-    return Field(name, rules, dtype, description)
+    return Field(name, rules, dtype)
 
 
-def time_field(name: str, description: str = "") -> Field:
+def time_field(name: str) -> Field:
     """A time as written, which must be ISO 8601 or one of the site's formats."""
-    return Field(name, (Rule("parsed_time"),), str, description)
+    return Field(name, (Rule("parsed_time"),), str)
 
 
 NOT_BLANK = Rule("not_blank")
