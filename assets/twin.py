@@ -30,7 +30,7 @@ from dagster import (
 
 from assets.catalog import OWNERS, TWIN_KINDS
 from assets.resources import PlantPaths
-from assets.twin_plots import publish_plots
+from assets.twin_plots import plot_key, publish_plots
 from biotwin.warehouse import connect
 from lineage.asset_run import openlineage_run, table_dataset
 from lineage.audit_log import append_committed, audit_run
@@ -286,15 +286,24 @@ def twin_monitoring(context: AssetExecutionContext, paths: PlantPaths):
         by_product = dict(tuple(envelope.groupby("product_id")))
         example = _example_batch(monitoring)
 
-        def draw(batch: str, product: str):
+        by_batch = dict(tuple(data.trajectory.groupby("batch_id")))
+
+        def envelope_figure(batch: str, product: str):
             params = list(data.processes[product].parameters)[:4]
             own = by_product.get(product, envelope.iloc[:0])  # the batch's own process
-            return lambda: plots.envelope_plot(own, data.trajectory, batch, params, data.units)
+            rows = by_batch.get(batch, data.trajectory.iloc[:0])
+            units = {p: data.units.get(p) for p in params}
+            return (
+                batch,
+                f"{batch} against its envelope",
+                lambda: plots.envelope_plot(own, rows, batch, params, data.units),
+                plot_key(own, rows, batch, params, units),
+            )
 
         envelope_meta = publish_plots(
             "golden_envelope",
             context.run.run_id,
-            [(b, f"{b} against its envelope", draw(b, p)) for b, p in scored.itertuples(False)],
+            [envelope_figure(b, p) for b, p in scored.itertuples(False)],
             example,
             "Golden envelope: every scored batch against its reference envelope",
         )
@@ -311,8 +320,13 @@ def twin_monitoring(context: AssetExecutionContext, paths: PlantPaths):
             "batch_monitoring",
             context.run.run_id,
             [
-                (b, f"{b}: T² and SPE", partial(plots.monitoring_plot, monitoring, b))
-                for b in sorted(monitoring["batch_id"].unique())
+                (
+                    b,
+                    f"{b}: T² and SPE",
+                    partial(plots.monitoring_plot, rows, b),
+                    plot_key(rows, b),
+                )
+                for b, rows in monitoring.groupby("batch_id")
             ],
             example,
             "Batch monitoring: T² and SPE of every scored batch against their limits",
@@ -368,15 +382,20 @@ def outcome_forecast(context: AssetExecutionContext, paths: PlantPaths) -> Mater
         pool = running if len(running) else forecasts
         example = str(pool.sort_values("batch_id")["batch_id"].iloc[-1]) if len(pool) else None
 
-        def draw(batch: str):
+        def forecast_figure(batch: str, rows: pd.DataFrame):
             outcome = _outcome_of(data, forecasts, batch)
             unit = data.units.get(outcome, "")
-            return lambda: plots.forecast_plot(forecasts, batch, outcome, unit)
+            return (
+                batch,
+                f"{batch}: forecast",
+                lambda: plots.forecast_plot(rows, batch, outcome, unit),
+                plot_key(rows, batch, outcome, unit),
+            )
 
         meta |= publish_plots(
             "outcome_forecast",
             context.run.run_id,
-            [(b, f"{b}: forecast", draw(b)) for b in sorted(forecasts["batch_id"].unique())],
+            [forecast_figure(b, rows) for b, rows in forecasts.groupby("batch_id")],
             example,
             "Outcome forecasts of every scored batch, with 90 % intervals",
         )

@@ -95,7 +95,10 @@ def main() -> None:
 
     shutil.move(held, newest)  # the file lands
     selection = AssetSelection.assets(AssetKey(["raw", "historian"])).downstream()
-    keys = list(selection.resolve(defs.resolve_asset_graph()))
+    # what a landing sensor's run materialises: the assets downstream of raw/historian that
+    # a run can build (not the ledger and quarantine, which are written by ingestion itself)
+    buildable = {key for a in everything for key in a.keys}
+    keys = [k for k in selection.resolve(defs.resolve_asset_graph()) if k in buildable]
     start = time.perf_counter()
     result = materialize(everything, selection=keys, instance=instance, resources=resources)
     total_s = time.perf_counter() - start

@@ -276,7 +276,23 @@ def test_twin_assets_write_tables_registry_audit_and_lineage(
     assert {"golden_batch", "forecast_20pct", "forecast_80pct"} <= fedbatch
     assert "growth_logistic_monod" not in fedbatch
     assert sorted(s for (s,) in trained) == sorted(registry["model_id"])
-    run()  # same training, same code: the same models, nothing new registered or audited
+    # same training, same code: the same models, nothing new registered or audited, and every
+    # plot copied from the first run, none drawn again (assets/twin_plots.py)
+    from twin import plots
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("a plot whose data did not change was drawn again")
+
+    with monkeypatch.context() as patched:
+        for name in ("envelope_plot", "monitoring_plot", "forecast_plot"):
+            patched.setattr(plots, name, not_again)
+        again = run()
+    for asset in ("golden_envelope", "batch_monitoring", "outcome_forecast"):
+        before = tmp_path / "reports" / "twin" / asset / first.run_id
+        after = tmp_path / "reports" / "twin" / asset / again.run_id
+        pngs = sorted(p.name for p in before.glob("*.png"))
+        assert pngs and pngs == sorted(p.name for p in after.glob("*.png")), asset
+        assert all((before / n).read_bytes() == (after / n).read_bytes() for n in pngs)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM twin.model_registry").fetchone()[0] == len(
             registry
