@@ -287,6 +287,8 @@ def twin_monitoring(context: AssetExecutionContext, paths: PlantPaths):
         example = _example_batch(monitoring)
 
         by_batch = dict(tuple(data.trajectory.groupby("batch_id")))
+        # a process's envelope is in every one of its batches' pictures: hashed once
+        envelope_keys = {p: plot_key(e) for p, e in by_product.items()}
 
         def envelope_figure(batch: str, product: str):
             params = list(data.processes[product].parameters)[:4]
@@ -297,7 +299,7 @@ def twin_monitoring(context: AssetExecutionContext, paths: PlantPaths):
                 batch,
                 f"{batch} against its envelope",
                 lambda: plots.envelope_plot(own, rows, batch, params, data.units),
-                plot_key(own, rows, batch, params, units),
+                plot_key(envelope_keys.get(product, ""), rows, batch, params, units),
             )
 
         envelope_meta = publish_plots(

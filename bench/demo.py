@@ -10,7 +10,6 @@ Appends one JSON line to bench/results/demo.jsonl. Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -23,9 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lineage.code_version import code_version  # noqa: E402 - after the project is on the path
+from common import append_result  # noqa: E402 - after the project is on the path
 
-RESULTS = Path(__file__).parent / "results" / "demo.jsonl"
+from lineage.code_version import code_version  # noqa: E402
+
 DONE = re.compile(r"■ (\S+) done in ([0-9.]+) s")
 
 
@@ -53,7 +53,6 @@ def main() -> None:
     for name, seconds in steps.items():
         print(f"{name:28s} {seconds:7.1f} s")
     print(f"{'wall time':28s} {wall:7.1f} s")
-    RESULTS.parent.mkdir(exist_ok=True)
     record = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "code_version": code_version(),
@@ -62,8 +61,7 @@ def main() -> None:
         "wall_seconds": round(wall, 1),
         "steps": steps,
     }
-    with RESULTS.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record) + "\n")
+    append_result("demo", record)
 
 
 if __name__ == "__main__":

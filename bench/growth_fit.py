@@ -12,7 +12,6 @@ Usage (after `make demo`):
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from datetime import UTC, datetime
@@ -21,12 +20,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lineage.code_version import code_version  # noqa: E402 - after the project is on the path
+from common import append_result  # noqa: E402 - after the project is on the path
+
+from lineage.code_version import code_version  # noqa: E402
 from twin import growth  # noqa: E402
 from twin.data import read_marts  # noqa: E402
 from twin.pipeline import completed  # noqa: E402
-
-RESULTS = Path(__file__).parent / "results" / "growth_fit.jsonl"
 
 
 def main() -> None:
@@ -58,16 +57,14 @@ def main() -> None:
         )
     total = sum(r["seconds"] for r in rows)
     print(f"total {total:.2f} s")
-    RESULTS.parent.mkdir(exist_ok=True)
-    with RESULTS.open("a", encoding="utf-8") as handle:
-        record = {
-            "at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "code_version": code_version(),
-            "home": str(args.home),
-            "total_seconds": round(total, 2),
-            "processes": rows,
-        }
-        handle.write(json.dumps(record) + "\n")
+    record = {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "code_version": code_version(),
+        "home": str(args.home),
+        "total_seconds": round(total, 2),
+        "processes": rows,
+    }
+    append_result("growth_fit", record)
 
 
 if __name__ == "__main__":

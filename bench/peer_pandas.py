@@ -12,8 +12,9 @@ contract, no quarantine, no ledger, no lineage, no audit.
 biotwin runs on a landing zone holding only the same files (hard links): reference data,
 every ingestion asset and the dbt build, in-process with Dagster. Both sides run in a fresh
 child process, one after the other. Reported: each side's seconds and peak RSS, the ratio
-biotwin / peer, and the rows each attributed to a batch (a sanity check, not a contest: biotwin
-also keeps Questionable/Substituted readings, flagged). Appends one JSON line to
+biotwin / peer, and the rows each attributed to a batch (a sanity check: on the demo's BOS both
+attach the same Good readings; biotwin also keeps the Bad, Questionable and Substituted ones and
+the digital states, flagged). Appends one JSON line to
 bench/results/peer_pandas.jsonl. Usage (a plant with CSV historian exports, e.g. the demo):
 
     .venv/bin/python bench/peer_pandas.py [--plant .biotwin] [--site BOS]
@@ -25,14 +26,12 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = Path(__file__).parent / "results" / "peer_pandas.jsonl"
+from common import ROOT, append_result, run_child
 
 PEER = """
 import json, resource, sys, time
@@ -125,13 +124,6 @@ print(json.dumps({"success": ok, "seconds": ingest_seconds + dbt_seconds,
 SYSTEMS = ("historian", "mes", "lims", "instruments", "custody")
 
 
-def _child(code: str, *args: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=ROOT, check=True, capture_output=True, text=True
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def _site_landing(plant: Path, site: str, work: Path) -> Path:
     """The site's historian exports and batch records as hard links (same bytes, no copy);
     the other systems' folders empty, as a site without those extracts yet."""
@@ -158,8 +150,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="biotwin-bench-peer-"))
     try:
         landing = _site_landing(args.plant, args.site, work)
-        peer = _child(PEER, str(landing), str(reference), args.site)
-        ours = _child(
+        peer = run_child(PEER, str(landing), str(reference), args.site)
+        ours = run_child(
             BIOTWIN,
             str(landing),
             str(work / "warehouse.duckdb"),
@@ -176,9 +168,7 @@ def main() -> int:
         "biotwin": ours,
         "ratio_biotwin_over_peer": round(ours["seconds"] / peer["seconds"], 2),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(result) + "\n")
+    append_result("peer_pandas", result)
     print(json.dumps(result, indent=2))
     return 0 if ours["success"] else 1
 

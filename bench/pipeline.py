@@ -32,8 +32,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = Path(__file__).parent / "results" / "pipeline.jsonl"
+from common import append_result, run_child
 
 PLAIN = """
 import json, resource, sys, time
@@ -90,13 +89,6 @@ print(json.dumps({"success": ok, "seconds": ingest_seconds + dbt_seconds,
 """
 
 
-def _child(code: str, *args: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=ROOT, check=True, capture_output=True, text=True
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def _plant(path: Path | None, batches: int, seed: int) -> Path:
     plant = path or Path(tempfile.gettempdir()) / f"biotwin-bench-csv{batches}"
     if not (plant / "manifest.json").exists():
@@ -131,8 +123,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="biotwin-bench-pipeline-"))
     try:
         landing = _linked_landing(plant, work)
-        plain = _child(PLAIN, str(landing), str(work / "plain.duckdb"))
-        ours = _child(
+        plain = run_child(PLAIN, str(landing), str(work / "plain.duckdb"))
+        ours = run_child(
             BIOTWIN, str(landing), str(work / "warehouse.duckdb"), str(plant / "reference")
         )
     finally:
@@ -146,9 +138,7 @@ def main() -> int:
         "biotwin": ours,
         "ratio_plain_over_biotwin": round(plain["seconds"] / ours["seconds"], 3),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(result) + "\n")
+    append_result("pipeline", result)
     print(json.dumps(result, indent=2))
     return 0 if ours["success"] else 1
 

@@ -161,9 +161,6 @@ class Contract:
     def label(self) -> str:
         return f"{self.name} {self.version}"
 
-    def fields(self, record: str) -> tuple[Field, ...]:
-        return self.records[record]
-
     def times(self, record: str) -> tuple[str, ...]:
         """The fields of `record` whose rule is the time parser's."""
         return tuple(
