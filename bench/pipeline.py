@@ -21,18 +21,16 @@ JSON line to bench/results/pipeline.jsonl. Usage:
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import append_result, run_child
+from common import append_result, linked_landing, plant_from_args, run_child
 
 PLAIN = """
 import json, resource, sys, time
@@ -43,9 +41,14 @@ def files(pattern):
     return [str(p) for p in sorted(landing.glob(pattern))]
 con = plain_connection(sys.argv[2])
 t = time.perf_counter()
-con.execute("CREATE TABLE historian AS SELECT * FROM read_csv(?, header = true, columns = {"
-            "'tag': 'VARCHAR', 'timestamp': 'TIMESTAMP', 'value': 'VARCHAR', "
-            "'quality': 'VARCHAR', 'units': 'VARCHAR'})", [files("historian/*/*.csv")])
+# each site's exports in their own dialect (a third site writes ';' and decimal commas): sniffed
+# per site, read as text, as a plain load would
+sites = sorted(p.name for p in (landing / "historian").iterdir() if p.is_dir())
+con.execute("CREATE TABLE historian (tag VARCHAR, timestamp VARCHAR, value VARCHAR, "
+            "quality VARCHAR, units VARCHAR)")
+for site in sites:
+    con.execute("INSERT INTO historian BY NAME SELECT * FROM read_csv(?, header = true, "
+                "all_varchar = true)", [files(f"historian/{site}/*.csv")])
 con.execute("CREATE TABLE lims AS SELECT * FROM read_csv(?, header = true, all_varchar = true)",
             [files("lims/*/*.csv")])
 con.execute("CREATE TABLE custody AS SELECT * FROM read_csv(?, header = true, all_varchar = true)",
@@ -67,6 +70,8 @@ from assets.landing import INGESTION_ASSETS, reference_data
 from orchestration.dbt import dbt_models, dbt_resource
 from assets.resources import PlantPaths
 from biotwin.warehouse import connect
+sys.path.insert(0, "bench")
+from common import dbt_slowest
 paths = PlantPaths(landing=sys.argv[1], warehouse=sys.argv[2], reference=sys.argv[3])
 instance = DagsterInstance.ephemeral()
 t = time.perf_counter()
@@ -83,46 +88,18 @@ rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
                   "marts.fct_batch_trajectory", "marts.dq_issues")}
 print(json.dumps({"success": ok, "seconds": ingest_seconds + dbt_seconds,
                   "ingest_seconds": ingest_seconds, "dbt_seconds": dbt_seconds, "rows": rows,
+                  "dbt": dbt_slowest(Path(sys.argv[2])),
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "peak_rss_child_mib":
                       resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
 
 
-def _plant(path: Path | None, batches: int, seed: int) -> Path:
-    plant = path or Path(tempfile.gettempdir()) / f"biotwin-bench-csv{batches}"
-    if not (plant / "manifest.json").exists():
-        biotwin = str(Path(sys.executable).with_name("biotwin"))
-        cmd = [biotwin, "generate", "--out", str(plant), "--batches", str(batches)]
-        cmd += ["--seed", str(seed), "--historian-format", "csv"]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return plant
-
-
-def _linked_landing(plant: Path, work: Path) -> Path:
-    """The plant's landing zone as hard links (same bytes, no copy), malformed files left out."""
-    manifest = json.loads((plant / "manifest.json").read_text())
-    malformed = {i["path"] for i in manifest["mess"] if i["kind"] == "malformed_file"}
-    landing = work / "landing"
-    for path in sorted((plant / "landing").rglob("*")):
-        if not path.is_file() or path.relative_to(plant).as_posix() in malformed:
-            continue
-        target = landing / path.relative_to(plant / "landing")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.link(path, target)
-    return landing
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--plant", type=Path, default=None, help="a generated plant (CSV)")
-    parser.add_argument("--batches", type=int, default=400)
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
-    plant = _plant(args.plant, args.batches, args.seed)
+    plant = plant_from_args(__doc__)
     work = Path(tempfile.mkdtemp(prefix="biotwin-bench-pipeline-"))
     try:
-        landing = _linked_landing(plant, work)
+        landing = linked_landing(plant, work)
         plain = run_child(PLAIN, str(landing), str(work / "plain.duckdb"))
         ours = run_child(
             BIOTWIN, str(landing), str(work / "warehouse.duckdb"), str(plant / "reference")

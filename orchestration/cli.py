@@ -126,7 +126,7 @@ def _execute(select: str | None, log_level: str):
 
     began = datetime.now(UTC) - timedelta(seconds=1)
     job = defs.resolve_job_def("main")
-    selection = select.split(",") if select else None
+    keys = selected_keys(defs, select.split(",")) if select else None
     instance = _instance()
     # a run killed earlier must not wedge this one (its pool slot, an orphaned dbt)
     for line in recover(instance, settings().warehouse):
@@ -135,7 +135,7 @@ def _execute(select: str | None, log_level: str):
         print(line, flush=True)
     result = job.execute_in_process(
         instance=instance,
-        asset_selection=_asset_keys(selection),
+        asset_selection=keys,
         raise_on_error=False,
         tags=run_tags(),
         # the console gets warnings, a line per step as it starts and ends, the assets' progress
@@ -149,7 +149,11 @@ def _execute(select: str | None, log_level: str):
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    result = _execute(args.select, args.log_level)
+    try:
+        result = _execute(args.select, args.log_level)
+    except UnknownSelection as exc:
+        print(f"biotwin run: {exc}", file=sys.stderr)
+        return 2
     _print_run_summary(result)
     _print_failure(result)
     return 0 if result.success else 1
@@ -168,12 +172,39 @@ def _print_failure(result) -> None:
     print("\n".join(failure_report(result, test_tables(manifest))))
 
 
-def _asset_keys(selection: list[str] | None):
-    if not selection:
-        return None
+class UnknownSelection(ValueError):
+    """A `--select` name that is neither an asset key nor an asset definition's name."""
+
+
+def selected_keys(defs, names: list[str]) -> list:
+    """Asset keys for `--select`: each name an asset key (`marts/dim_batch`) or the name of a
+    definition that writes several (`dbt_models`: every dbt model). An unknown name raises
+    UnknownSelection naming it and some that exist (Dagster's own error is a traceback)."""
     from dagster import AssetKey
 
-    return [AssetKey(s.split("/")) for s in selection]
+    graph = defs.resolve_asset_graph()
+    by_name: dict[str, list] = {}
+    for node in graph.asset_nodes:
+        if node.assets_def.computation is not None:
+            by_name.setdefault(node.assets_def.node_def.name, []).append(node.key)
+    known = {node.key for node in graph.asset_nodes if node.is_materializable}
+    keys, unknown = [], []
+    for name in (n.strip() for n in names if n.strip()):
+        key = AssetKey(name.split("/"))
+        if key in known:
+            keys.append(key)
+        elif name in by_name:
+            keys.extend(k for k in by_name[name] if k in known)
+        else:
+            unknown.append(name)
+    if unknown:
+        examples = ", ".join(sorted(by_name)[:8])
+        raise UnknownSelection(
+            f"no asset or asset definition named {', '.join(unknown)}; use an asset key "
+            f"(schema/name, e.g. marts/dim_batch) or a definition's name (e.g. {examples}); "
+            "`biotwin ui` lists them all"
+        )
+    return keys
 
 
 def _print_run_summary(result) -> None:

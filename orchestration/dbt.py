@@ -42,7 +42,14 @@ from lineage.code_version import code_version
 from lineage.dbt_events import DbtRunContext, dbt_node_events
 from lineage.naming import dagster_job_name, warehouse_namespace
 from lineage.outbox import Outbox
-from orchestration.dbt_cli import DBT_DIR, MANIFEST, build_args, dbt_executable
+from orchestration.dbt_cli import (
+    DBT_DIR,
+    MANIFEST,
+    build_args,
+    dbt_executable,
+    finish_build_target,
+    new_build_target,
+)
 
 
 class BiotwinTranslator(DagsterDbtTranslator):
@@ -150,8 +157,11 @@ def _build(
         "dbt_models",
         "orchestration/dbt.py",
     ) as lineage:
+        target = new_build_target(paths.warehouse_path(), context.run.run_id)
         invocation = dbt.cli(
-            build_args(paths.warehouse_path(), full_refresh=config.full_refresh), context=context
+            build_args(paths.warehouse_path(), full_refresh=config.full_refresh),
+            context=context,
+            target_path=target,
         )
         # dbt holds the warehouse until it exits, so a model's row count can only be read
         # after the build: its events are kept until then and given their counts
@@ -163,6 +173,7 @@ def _build(
             failure = exc
         finally:
             _record_build(context, paths, invocation, lineage, config.full_refresh)
+            finish_build_target(target, paths.warehouse_path())
         yield from with_row_counts(events, table_row_counts(paths.warehouse_path(), events))
         if failure is not None:
             raise failure

@@ -7,14 +7,18 @@ call it) and never at import: `orchestration.dbt` only reads the prepared manife
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from biotwin.settings import PROJECT_ROOT
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"  # a fixed place in the project, not a setting
 MANIFEST = DBT_DIR / "target" / "manifest.json"
+PARSE_STATE = "partial_parse.msgpack"
+BUILDS_KEPT = 10  # a warehouse's latest dbt builds whose artifacts (logs, run_results) are kept
 
 
 def dbt_executable() -> str:
@@ -62,3 +66,40 @@ def build_args(warehouse: Path, full_refresh: bool = False) -> list[str]:
     if full_refresh:
         args.append("--full-refresh")
     return args
+
+
+def dbt_state_dir(warehouse: Path) -> Path:
+    """Where a warehouse's dbt builds keep their artifacts: beside the warehouse file (e.g.
+    `warehouse.dbt/` beside `warehouse.duckdb`), never inside the project, which a plant
+    building every few minutes would otherwise fill with a directory per build."""
+    return warehouse.with_name(f"{warehouse.stem}.dbt")
+
+
+def new_build_target(warehouse: Path, run_id: str) -> Path:
+    """A fresh target directory for one build, seeded with the warehouse's parse state.
+
+    dbt re-parses the whole project unless the previous parse was made with the same `--vars`
+    and profile, and both name the warehouse file: one parse state per warehouse lets every
+    build after the first parse only what changed (about 3 s a build on the demo)."""
+    state = dbt_state_dir(warehouse)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    target = state / "builds" / f"{stamp}-{run_id[:8]}"
+    target.mkdir(parents=True)
+    saved = state / PARSE_STATE
+    if saved.exists():
+        shutil.copyfile(saved, target / PARSE_STATE)
+    return target
+
+
+def finish_build_target(target: Path, warehouse: Path, keep: int = BUILDS_KEPT) -> None:
+    """Keep this build's parse state for the next build (copied whole, then renamed into
+    place), and only the `keep` newest build directories."""
+    state = dbt_state_dir(warehouse)
+    parsed = target / PARSE_STATE
+    if parsed.exists():
+        tmp = state / f"{PARSE_STATE}.tmp"
+        shutil.copyfile(parsed, tmp)
+        tmp.replace(state / PARSE_STATE)
+    builds = sorted(path for path in (state / "builds").iterdir() if path.is_dir())
+    for old in builds[: max(len(builds) - keep, 0)]:
+        shutil.rmtree(old, ignore_errors=True)

@@ -23,6 +23,9 @@ class FileRejected(Exception):
         self.check = check
         self.reason = reason
 
+    def __reduce__(self):  # raised in a parse worker, re-raised here whole
+        return (type(self), (self.check, self.reason))
+
 
 def row_failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[RowFailure]:
     """Validate lazily; return one failure per (row, check). Schema-level errors reject the file."""

@@ -8,8 +8,17 @@ is recorded as `duplicate` and loads nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import (
+    BrokenExecutor,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+)
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +52,9 @@ class FileContext:
     ingested_at: datetime
     file_id: int = 0  # raw.loaded_file id, set when the load starts
     site_format: SiteFormat = DEFAULT_FORMAT  # how this site's system writes times and numbers
+    # the loader's `parse` of this file, started ahead in a worker process (None: not started;
+    # the loader parses in this process)
+    parsed: Future | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -64,6 +76,7 @@ class FileOutcome:
 
 LoadOne = Callable[[duckdb.DuckDBPyConnection, FileContext], FileOutcome]
 LoadGroup = Callable[[duckdb.DuckDBPyConnection, list[FileContext]], dict[str, FileOutcome]]
+Parse = Callable[[FileContext], object]
 
 
 def _one_at_a_time(ctx: FileContext) -> bool:
@@ -73,13 +86,16 @@ def _one_at_a_time(ctx: FileContext) -> bool:
 @dataclass(frozen=True)
 class Loader:
     """What ingestion needs of a source system: its contract and how to load one file;
-    optionally how to load many in one go (`load_group`, for the files `groupable` accepts)."""
+    optionally how to load many in one go (`load_group`, for the files `groupable` accepts),
+    and a `parse` that needs no warehouse (a module-level function, so that worker processes
+    can run it ahead of the load: `load` then finds its result in `ctx.parsed`)."""
 
     system: str
     contract: Contract
     load: LoadOne
     load_group: LoadGroup | None = None
     groupable: Callable[[FileContext], bool] = _one_at_a_time
+    parse: Parse | None = None
 
 
 @dataclass
@@ -246,6 +262,40 @@ ENVIRONMENT_ERRORS = (OSError, MemoryError, duckdb.IOException, duckdb.FatalExce
 
 GROUP_BYTES = 128 * 1024 * 1024  # one transaction per ~128 MB of grouped files
 GROUP_FILES = 400
+POOL_MIN_FILES = 8  # fewer new files than this are parsed here: a worker's start costs ~2 s
+
+
+def parse_workers(env: Mapping[str, str] | None = None) -> int:
+    """Worker processes that parse files ahead of the load (BIOTWIN_PARSE_WORKERS; default:
+    one per core; 1 or less parses in the ingesting process)."""
+    value = (os.environ if env is None else env).get("BIOTWIN_PARSE_WORKERS", "")
+    try:
+        return int(value) if value else (os.cpu_count() or 1)
+    except ValueError:
+        return os.cpu_count() or 1
+
+
+def parse_pool(loader: Loader, new_files: int) -> tuple[Executor | None, int]:
+    """A pool of worker processes for a loader's `parse` and its size, or (None, 0) when the
+    loader has none, when there are too few new files to pay the workers' start, or when
+    workers are turned off. Workers are spawned, never forked: a fork of a process holding
+    DuckDB's and Dagster's threads can inherit a held lock and hang."""
+    workers = min(parse_workers(), new_files)
+    if loader.parse is None or workers < 2 or new_files < POOL_MIN_FILES:
+        return None, 0
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")), workers
+
+
+def _ahead(items: Iterable, size: int, on_enter: Callable) -> Iterator:
+    """The items in order, each handed to `on_enter` `size` items before it is yielded (so
+    that work on it can start early)."""
+    window: deque = deque()
+    for item in items:
+        on_enter(item)
+        window.append(item)
+        if len(window) > size:
+            yield window.popleft()
+    yield from window
 
 
 def ingest_system(
@@ -326,8 +376,38 @@ def ingest_system(
     # file reads release the GIL); a refused path is never opened
     hasher = ThreadPoolExecutor(max_workers=1)
     digests = iter(hasher.map(_digest, [p for p in paths if not refusals[p]]))
+    hashed = ((path, None if refusals[path] else next(digests)) for path in paths)
+    known_paths = {path for _, path, _ in known}
+    new_files = sum(
+        1
+        for p in paths
+        if not refusals[p] and p.relative_to(landing_root).as_posix() not in known_paths
+    )
+    pool, workers = parse_pool(loader, new_files)
+    parsing: dict[Path, Future] = {}
+    prefetching = pool is not None
+
+    def parse_ahead(item: tuple[Path, str | None]) -> None:
+        """Start parsing a file a worker can take, if it looks new (a guess: the loop below
+        decides; a parse it does not use is dropped)."""
+        nonlocal prefetching
+        path, sha = item
+        if not prefetching or pool is None or sha is None or sha in processed:
+            return
+        rel = path.relative_to(landing_root).as_posix()
+        site = rel.split("/")[1] if rel.count("/") >= 2 else ""
+        if (sha, rel) in seen_paths or site not in site_timezones:
+            return
+        request = FileContext(
+            path, rel, system, site, sha, site_timezones[site], run_id, datetime.now(UTC)
+        )
+        try:
+            parsing[path] = pool.submit(loader.parse, request)
+        except (BrokenExecutor, RuntimeError):  # the pool broke or cannot start: parse here
+            prefetching = False
+
     try:
-        for path in paths:
+        for path, sha in _ahead(hashed, 2 * workers, parse_ahead):
             if on_file is not None:
                 on_file(summary, len(paths))
             rel = path.relative_to(landing_root).as_posix()
@@ -335,6 +415,7 @@ def ingest_system(
             site = parts[1] if len(parts) > 2 else ""
             summary.files_seen += 1
             now = datetime.now(UTC)
+            ahead = parsing.pop(path, None)
             why = refusals[path]
             if why:
                 if rel not in refused:
@@ -342,7 +423,6 @@ def ingest_system(
                     refused.add(rel)
                     summary.count("quarantined")
                 continue
-            sha = next(digests)
             if sha is None:
                 summary.arriving.append(rel)
                 continue
@@ -370,6 +450,7 @@ def ingest_system(
                 run_id,
                 now,
                 site_format=(site_formats or {}).get(site, DEFAULT_FORMAT),
+                parsed=ahead,
             )
             if (
                 loader.load_group is not None
@@ -385,6 +466,8 @@ def ingest_system(
         flush()
     finally:
         hasher.shutdown(cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return summary
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gc
 import math
+from concurrent.futures import BrokenExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -75,7 +77,18 @@ def _fields(node, out: dict, flags: dict) -> None:
             _fields(child, out, flags)
 
 
-def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
+@dataclass(frozen=True)
+class Parsed:
+    """A file's measurements as rows, with each row's position (`<measurement>/<field>`)."""
+
+    vendor: str
+    rows: list[dict]
+    positions: list[str]
+
+
+def parse(ctx: FileContext) -> Parsed:
+    """The file through allotropy, flattened to one row per measured field (no warehouse:
+    worker processes run it ahead of the load). Raises FileRejected for a file it refuses."""
     vendor = vendor_of(ctx)
     check_instrument_file(ctx.path)
     from allotropy.to_allotrope import allotrope_from_file
@@ -130,6 +143,23 @@ def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
                 }
             )
             positions.append(f"{index}/{field}")
+    return Parsed(vendor.name, rows, positions)
+
+
+def parsed_here_or_ahead(ctx: FileContext) -> Parsed:
+    """The parse a worker did ahead, or this process's own: when no worker took the file, or
+    the pool broke (a worker died), the file is parsed here."""
+    if ctx.parsed is not None:
+        try:
+            return ctx.parsed.result()
+        except BrokenExecutor:
+            pass
+    return parse(ctx)
+
+
+def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
+    parsed = parsed_here_or_ahead(ctx)
+    rows, positions = parsed.rows, parsed.positions
     frame = pd.DataFrame(rows)
     if frame.empty:
         raise FileRejected("instruments:empty", "allotropy found no measurements")
@@ -157,4 +187,4 @@ def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
     return FileOutcome(len(rows), loaded, rejected, checks)
 
 
-LOADER = Loader("instruments", CONTRACT, load)
+LOADER = Loader("instruments", CONTRACT, load, parse=parse)

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from lineage.trace import format_trace, trace
-from orchestration.dbt_cli import MANIFEST
+from orchestration.dbt_cli import MANIFEST, dbt_state_dir
 from synthetic.generate import DEFAULT_START, generate
 from tests.conftest import PLANT_SEED, run_assets, run_dbt
 from tests.helpers import dbt_cli, query
@@ -111,6 +111,7 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
     assert run_dbt(warehouse).success
     incremental = {t: _fingerprint(warehouse, t) for t in GROWING}
     assert all(incremental[t][0] > before[t][0] for t in GROWING)  # the late data arrived
+    _check_the_second_build_parsed_only_what_changed(warehouse)
     _check_the_re_export_supersedes(warehouse, fix)
 
     # nothing new: nothing changes; and a full refresh of a copy gives the same bits. Only the
@@ -126,6 +127,15 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
             con.execute(f"DELETE FROM marts.{table}")
     assert dbt_cli([*growing, "--full-refresh"], full, tmp_path).returncode == 0
     assert {t: _fingerprint(full, t) for t in GROWING} == incremental
+
+
+def _check_the_second_build_parsed_only_what_changed(warehouse: Path) -> None:
+    """Each build keeps its artifacts beside the warehouse; the first parses the project whole,
+    the second starts from the first's parse state (same warehouse: same vars and profile)."""
+    first, second = sorted((dbt_state_dir(warehouse) / "builds").iterdir())
+    assert "Unable to do partial parsing" in (first / "dbt.log").read_text()
+    log = (second / "dbt.log").read_text()
+    assert "Partial parsing enabled" in log and "Unable to do partial parsing" not in log
 
 
 def _check_the_re_export_supersedes(warehouse: Path, fix: dict) -> None:

@@ -438,3 +438,50 @@ def test_instrument_times_with_a_utc_offset_or_z_keep_their_instant(
     for local, offset, z in zip(naive_local, times["offset"], times["z"], strict=True):
         assert offset == local.replace(tzinfo=UTC) - timedelta(hours=2)
         assert z == local.replace(tzinfo=UTC)
+
+
+def test_instrument_files_parsed_by_worker_processes_load_as_parsed_here(
+    plant_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Parsing in a pool of worker processes changes nothing a reader sees: the same rows and
+    record ids, the same quarantine reasons (a file allotropy refuses, raised in a worker), the
+    same ledger, as parsing one file after another in the ingesting process."""
+    from assets.ingest.core import parse_pool
+    from assets.ingest.instruments import LOADER
+
+    landing = tmp_path / "landing"
+    shutil.copytree(plant_dir / "landing" / "instruments", landing / "instruments")
+    cedex = landing / "instruments" / "BOS" / "roche_cedex_bioht"
+    (cedex / "broken_export.txt").write_bytes(b"\x00\x01 not a Cedex export\n")
+    first = sorted(cedex.iterdir())[0]
+    shutil.copy(first, cedex / f"copy_of_{first.name}")  # the same bytes twice: a duplicate
+    files = sum(1 for p in landing.rglob("*") if p.is_file())
+    monkeypatch.setenv("BIOTWIN_PARSE_WORKERS", "2")
+    pool, workers = parse_pool(LOADER, files)
+    assert pool is not None and workers == 2  # the run below really parses in workers
+    pool.shutdown()
+
+    seen = {}
+    for label, workers_env in (("here", "1"), ("workers", "2")):
+        monkeypatch.setenv("BIOTWIN_PARSE_WORKERS", workers_env)
+        warehouse = tmp_path / f"{label}.duckdb"
+        con = connect(warehouse)
+        ingest(con, "instruments", landing, plant_dir / "reference", "same-run")
+        ledger = sorted(
+            con.execute(
+                "SELECT source_path, status, reason, rows_read, rows_loaded, rows_quarantined "
+                "FROM raw.file_ledger"
+            ).fetchall()
+        )
+        quarantine = sorted(
+            con.execute(
+                "SELECT source_path, row_number, check_name, reason FROM raw.quarantine"
+            ).fetchall()
+        )
+        con.close()
+        seen[label] = (content_hash(warehouse)["instrument_measurement"], ledger, quarantine)
+    assert seen["workers"] == seen["here"]
+    ledger = {row[0]: row for row in seen["here"][1]}
+    broken = ledger["instruments/BOS/roche_cedex_bioht/broken_export.txt"]
+    assert broken[1] == "quarantined" and "allotropy" in broken[2]
+    assert ledger[f"instruments/BOS/roche_cedex_bioht/copy_of_{first.name}"][1] == "duplicate"

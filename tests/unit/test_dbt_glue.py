@@ -8,7 +8,14 @@ from pathlib import Path
 from dagster import AssetKey
 
 from orchestration.dbt import TRANSLATOR
-from orchestration.dbt_cli import MANIFEST, build_args
+from orchestration.dbt_cli import (
+    MANIFEST,
+    PARSE_STATE,
+    build_args,
+    dbt_state_dir,
+    finish_build_target,
+    new_build_target,
+)
 
 
 def test_build_args_pass_the_warehouse_as_a_var_and_full_refresh_on_request() -> None:
@@ -16,6 +23,24 @@ def test_build_args_pass_the_warehouse_as_a_var_and_full_refresh_on_request() ->
     assert args[0] == "build" and "--full-refresh" not in args
     assert json.loads(args[args.index("--vars") + 1]) == {"biotwin_warehouse": "/data/wh.duckdb"}
     assert build_args(Path("/x"), full_refresh=True)[-1] == "--full-refresh"
+
+
+def test_each_build_starts_from_the_last_parse_state_and_only_the_newest_builds_stay(
+    tmp_path: Path,
+) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    first = new_build_target(warehouse, "run-one")
+    assert first.parent.parent == dbt_state_dir(warehouse) == tmp_path / "warehouse.dbt"
+    assert not (first / PARSE_STATE).exists()  # nothing parsed yet: dbt parses whole
+    (first / PARSE_STATE).write_bytes(b"state of build one")
+    finish_build_target(first, warehouse, keep=2)
+    targets = [first]
+    for n in range(3):
+        target = new_build_target(warehouse, f"run-{n}")
+        assert (target / PARSE_STATE).read_bytes() == b"state of build one"
+        targets.append(target)
+        finish_build_target(target, warehouse, keep=2)  # dbt wrote no new state: kept as is
+    assert sorted((dbt_state_dir(warehouse) / "builds").iterdir()) == targets[-2:]
 
 
 def test_models_are_keyed_by_schema_and_sources_by_the_asset_that_writes_them() -> None:
