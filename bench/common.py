@@ -68,6 +68,9 @@ def linked_landing(plant: Path, work: Path, keep: Callable[[Path], bool] = lambd
     manifest = json.loads((plant / "manifest.json").read_text())
     malformed = {i["path"] for i in manifest["mess"] if i["kind"] == "malformed_file"}
     landing = work / "landing"
+    for system in (plant / "landing").iterdir():  # every system's folder, even if kept empty
+        if system.is_dir():
+            (landing / system.name).mkdir(parents=True, exist_ok=True)
     for path in sorted((plant / "landing").rglob("*")):
         if not path.is_file() or path.relative_to(plant).as_posix() in malformed:
             continue

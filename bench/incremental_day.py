@@ -131,7 +131,7 @@ def main() -> int:
         return since <= found < day
 
     sides = {}
-    for side, keep in (("whole", before), ("window", in_window)):
+    for side, keep in (("window", in_window), ("whole", before)):  # the short one first
         work = Path(tempfile.mkdtemp(prefix=f"biotwin-bench-day-{side}-"))
         try:
             landing = linked_landing(plant, work, keep)
