@@ -1,25 +1,11 @@
 {{ config(materialized='table') }}
 -- Per historian file and measured series (site, equipment, parameter): when it starts and ends
--- and when it was loaded. Small (files × tags), so it is a table: overlapping exports are found
--- here once, for the dedup in int_historian__points_aligned and for dq_issues.
-with points as (
-    select * from {{ ref('int_historian__points_conformed') }}
-    where conform_issue is null
-),
-
-spans as (
-    select
-        site_id,
-        equipment_id,
-        parameter_id,
-        tag,
-        _file_sha256,
-        min(_ingested_at) as loaded_at,
-        min(ts_utc) as first_ts_utc,
-        max(ts_utc) as last_ts_utc,
-        count(*) as n_records
-    from points
-    group by site_id, equipment_id, parameter_id, tag, _file_sha256
+-- and when it was loaded, and whether another file covers part of the same series. Small
+-- (files × tags): built whole from int_historian__file_series each time, since a new file can
+-- make an old one overlapping; read by the dedup in int_historian__points_aligned and by
+-- dq_issues.
+with spans as (
+    select * from {{ ref('int_historian__file_series') }}
 ),
 
 overlapping as (

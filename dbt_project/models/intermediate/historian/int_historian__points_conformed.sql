@@ -1,8 +1,19 @@
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
 -- Every historian reading with its parameter, equipment, UTC time and canonical value.
 -- Nothing is dropped here: readings that cannot be conformed carry the reason
 -- (unmapped_tag, unknown_unit, dst_*), and dq_issues reports them.
+-- Incremental and append-only: a loaded file's readings never change, so a build conforms only
+-- the files loaded since the last one (_ingested_at is the watermark; the raw scan then reads
+-- only those files' rows). A change of the tag, unit or parameter reference rows needs
+-- --full-refresh (docs/conformed.md), as for the marts built from this.
 with points as (
     select * from {{ ref('stg_historian__points') }}
+    {% if is_incremental() %}
+        where _ingested_at > (
+            select coalesce(max(_ingested_at), {{ dbt.safe_cast("'1900-01-01 00:00:00+00'", api.Column.translate_type('timestamp')) }})
+            from {{ this }}
+        )
+    {% endif %}
 ),
 
 local_times as (
