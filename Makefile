@@ -13,7 +13,9 @@ export UV_PYTHON_DOWNLOADS := never
 # behind a TLS-inspecting proxy otherwise fails uv's downloads with "invalid peer certificate"
 export UV_SYSTEM_CERTS ?= 1
 
-.PHONY: install manifest demo test test-validation test-repeat ui docs lint format bench bench-ingest bench-pipeline bench-twin-latency bench-twin-validation bench-growth bench-demo bench-peer bench-definitions clean
+
+.PHONY: postgres postgres-stop
+.PHONY: install manifest demo test test-validation test-repeat ui docs lint format bench bench-ingest bench-pipeline bench-incremental bench-twin-latency bench-twin-validation bench-growth bench-demo bench-peer bench-definitions clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -68,6 +70,14 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# a local PostgreSQL under $$BIOTWIN_HOME/postgres on 127.0.0.1 (installed with apt-get when
+# absent): prints the environment that serves the marts from it (docs/scale-out.md)
+postgres:
+	scripts/postgres.sh start
+
+postgres-stop:
+	scripts/postgres.sh stop
+
 clean:
 	rm -rf $(VENV) $(TOOLS) .biotwin .pytest_cache
 
@@ -82,6 +92,10 @@ bench-ingest: install
 # ingestion + dbt build against a plain DuckDB load of the same files (same CSV plant as above)
 bench-pipeline: manifest
 	$(BIN)/python bench/pipeline.py $${BENCH_PLANT:+--plant $$BENCH_PLANT}
+
+# one new day of historian files: the 400-batch warehouse against one of only that day's batches
+bench-incremental: manifest
+	$(BIN)/python bench/incremental_day.py $${BENCH_PLANT:+--plant $$BENCH_PLANT}
 
 # new historian file -> updated twin monitoring and forecast, on the demo home (make demo first)
 bench-twin-latency: manifest

@@ -21,6 +21,7 @@ class PlantPaths(ConfigurableResource):
     reference: str = ""
     warehouse: str = ""
     lineage: str = ""
+    published: str = ""
 
     def landing_path(self) -> Path:
         return Path(self.landing) if self.landing else settings().landing
@@ -30,6 +31,15 @@ class PlantPaths(ConfigurableResource):
 
     def warehouse_path(self) -> Path:
         return Path(self.warehouse) if self.warehouse else settings().warehouse
+
+    def published_path(self) -> Path:
+        """Where publications go: given, else beside an explicitly given warehouse (a test's),
+        else the setting (BIOTWIN_PUBLISHED_DIR, default beside the warehouse)."""
+        if self.published:
+            return Path(self.published)
+        if self.warehouse:
+            return Path(self.warehouse).parent / "published"
+        return settings().published_dir
 
     def lineage_path(self) -> Path:
         """The OpenLineage outbox folder."""

@@ -27,6 +27,7 @@ import platform
 import shutil
 import sys
 import tempfile
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,6 +63,44 @@ print(json.dumps({"seconds": seconds, "rows": rows,
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
+
+def _postgres_rss_mib() -> float:
+    """Resident memory of every PostgreSQL server process now (MiB)."""
+    total = 0.0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+        except OSError:  # the process ended meanwhile
+            continue
+        if fields.get("Name", "").strip() == "postgres" and "VmRSS" in fields:
+            total += int(fields["VmRSS"].split()[0]) / 1024
+    return total
+
+
+class PostgresPeak:
+    """The largest total RSS of the server's processes, sampled twice a second while a run
+    serves to it (its backends come and go with the connections)."""
+
+    def __init__(self) -> None:
+        self.peak_mib = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            self.peak_mib = max(self.peak_mib, _postgres_rss_mib())
+
+    def __enter__(self) -> PostgresPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 BIOTWIN = """
 import json, resource, sys, time
 from pathlib import Path
@@ -82,6 +121,15 @@ t = time.perf_counter()
 ok = ok and materialize([dbt_models()], resources={"paths": paths, "dbt": dbt_resource()},
                         instance=instance, raise_on_error=False).success
 dbt_seconds = time.perf_counter() - t
+# the publication readers read (and, with BIOTWIN_POSTGRES_WRITER_URL, serving it on PostgreSQL)
+from assets.publication import published_state_asset
+from biotwin.postgres import writer_url
+from biotwin.publication import current
+t = time.perf_counter()
+ok = ok and materialize([published_state_asset([])], resources={"paths": paths},
+                        instance=instance, raise_on_error=False).success
+publish_seconds = time.perf_counter() - t
+published = current(paths.published_path()) if ok else None
 con = connect(Path(sys.argv[2]), read_only=True)
 rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
         for t in ("raw.historian_point", "marts.fct_process_timeseries",
@@ -89,6 +137,9 @@ rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
 print(json.dumps({"success": ok, "seconds": ingest_seconds + dbt_seconds,
                   "ingest_seconds": ingest_seconds, "dbt_seconds": dbt_seconds, "rows": rows,
                   "dbt": dbt_slowest(Path(sys.argv[2])),
+                  "publish_seconds": publish_seconds,
+                  "published_mib": published.bytes / 2**20 if published else None,
+                  "served_on_postgres": bool(writer_url()),
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "peak_rss_child_mib":
                       resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
@@ -101,9 +152,10 @@ def main() -> int:
     try:
         landing = linked_landing(plant, work)
         plain = run_child(PLAIN, str(landing), str(work / "plain.duckdb"))
-        ours = run_child(
-            BIOTWIN, str(landing), str(work / "warehouse.duckdb"), str(plant / "reference")
-        )
+        with PostgresPeak() as server:
+            ours = run_child(
+                BIOTWIN, str(landing), str(work / "warehouse.duckdb"), str(plant / "reference")
+            )
     finally:
         shutil.rmtree(work)
     result = {
@@ -114,6 +166,9 @@ def main() -> int:
         "plain": plain,
         "biotwin": ours,
         "ratio_plain_over_biotwin": round(plain["seconds"] / ours["seconds"], 3),
+        "postgres_server_peak_mib": round(server.peak_mib, 1)
+        if ours["served_on_postgres"]
+        else None,
     }
     append_result("pipeline", result)
     print(json.dumps(result, indent=2))

@@ -27,6 +27,8 @@ class Settings:
     reports_url: str  # where `biotwin ui` serves reports_dir
     openlineage_url: str | None
     openlineage_namespace: str
+    published_dir: Path  # the read-only states every reader reads (biotwin/publication.py)
+    publications_kept: int  # how many of them stay (at least 2)
 
 
 def settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -38,10 +40,11 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         value = env.get(name)
         return Path(value).resolve() if value else default
 
+    warehouse = path("BIOTWIN_WAREHOUSE", home / "warehouse.duckdb")
     return Settings(
         home=home,
         landing=path("BIOTWIN_LANDING", home / "landing"),
-        warehouse=path("BIOTWIN_WAREHOUSE", home / "warehouse.duckdb"),
+        warehouse=warehouse,
         reference=path("BIOTWIN_REFERENCE", PROJECT_ROOT / "reference"),
         dagster_home=path("DAGSTER_HOME", home / "dagster"),
         lineage_dir=path("BIOTWIN_LINEAGE_DIR", home / "lineage"),
@@ -49,4 +52,14 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         reports_url=env.get("BIOTWIN_REPORTS_URL", "http://127.0.0.1:3001").rstrip("/"),
         openlineage_url=env.get("OPENLINEAGE_URL") or None,
         openlineage_namespace=env.get("OPENLINEAGE_NAMESPACE", "biotwin"),
+        published_dir=path("BIOTWIN_PUBLISHED_DIR", warehouse.parent / "published"),
+        publications_kept=_count(env.get("BIOTWIN_PUBLICATIONS_KEPT"), default=5, least=2),
     )
+
+
+def _count(value: str | None, default: int, least: int) -> int:
+    """A whole-number setting: unset or not a number gives the default; never below `least`."""
+    try:
+        return max(least, int(value)) if value else default
+    except ValueError:
+        return default

@@ -69,6 +69,28 @@ def _missing_warehouse() -> bool:
     return True
 
 
+def _published_file(as_of: str | None = None) -> Path | None:
+    """The published state a reader command reads (the newest, or as of a run or time), or
+    None after saying why there is none (docs/queries.md). Readers never open the warehouse a
+    run writes, so they never wait for a run or meet its lock."""
+    from biotwin.publication import NotPublished
+    from biotwin.publication import as_of as find
+
+    folder = settings().published_dir
+    try:
+        chosen = find(folder, as_of)
+    except NotPublished as exc:
+        print(f"biotwin: {exc}", file=sys.stderr)
+        return None
+    if as_of is not None:  # say which state answers, on stderr (stdout stays the answer)
+        print(
+            f"as of publication {chosen.seq}: run {chosen.run_id[:8]}, "
+            f"published {chosen.published_at}",
+            file=sys.stderr,
+        )
+    return chosen.path(folder)
+
+
 def _to_stderr(line: str) -> None:
     print(line, file=sys.stderr)
 
@@ -79,6 +101,21 @@ def _print_generate_summary(out: Path, doc: dict) -> None:
     for system, sites in doc["files"].items():
         print(f"  {system:<12} " + "  ".join(f"{s}: {n} files" for s, n in sites.items()))
     print(f"  historian rows: {doc['historian_rows']:,}  planted mess items: {len(doc['mess'])}")
+
+
+def instance_config(env) -> str:
+    """The instance's dagster.yaml: the project's template (SQLite under DAGSTER_HOME), with
+    runs, events and schedules on PostgreSQL when BIOTWIN_DAGSTER_POSTGRES_URL is set (read
+    from the environment by Dagster: the file holds no credentials). Written again whenever
+    the choice changes, so it is generated, never edited by hand."""
+    text = (Path(__file__).parent / "dagster.yaml").read_text()
+    if env.get("BIOTWIN_DAGSTER_POSTGRES_URL"):
+        text += (
+            "# runs, events and schedules on PostgreSQL (BIOTWIN_DAGSTER_POSTGRES_URL)\n"
+            "storage:\n  postgres:\n    postgres_url:\n"
+            "      env: BIOTWIN_DAGSTER_POSTGRES_URL\n"
+        )
+    return text
 
 
 def _instance():
@@ -92,8 +129,9 @@ def _instance():
     # ("table jobs already exists"): the storage is created once, under a lock on the folder
     with _folder_lock(home / ".instance.lock"):
         config = home / "dagster.yaml"
-        if not config.exists():
-            config.write_text((Path(__file__).parent / "dagster.yaml").read_text())
+        wanted = instance_config(os.environ)
+        if not config.exists() or config.read_text() != wanted:
+            config.write_text(wanted)
         instance = DagsterInstance.get()
         # touch the run, schedule and event storage: each creates its SQLite tables on first use
         instance.get_runs(limit=1)
@@ -267,11 +305,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _print_marts_summary() -> None:
-    """Row counts of every mart and the data-quality issues, from the read-only warehouse."""
+    """Row counts of every mart and the data-quality issues, from the published state."""
+    from biotwin.publication import NotPublished, current
     from biotwin.query import DQ_SUMMARY_SQL, format_table, mart_row_counts, run_query
 
-    warehouse = settings().warehouse
-    if not warehouse.exists():
+    folder = settings().published_dir
+    try:
+        warehouse = current(folder).path(folder)  # what readers now see
+    except NotPublished:  # the run failed before publishing: its failure report follows
         return
     columns, rows = mart_row_counts(warehouse)
     if not rows:
@@ -410,11 +451,12 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     from orchestration.dbt_cli import MANIFEST, prepare_manifest
 
     s = settings()
-    if _missing_warehouse():
+    published = _published_file(args.as_of)
+    if published is None:
         return 2
     prepare_manifest()
     manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
-    con = connect(s.warehouse, read_only=True)
+    con = connect(published, read_only=True)
     try:
         doc = trace(con, manifest, args.table, args.key, landing=s.landing)
     except TraceError as exc:
@@ -453,8 +495,11 @@ def _cmd_twin_simulate(args: argparse.Namespace) -> int:
 
     from twin.simulate import OutOfRange, SimulationUnavailable, simulate_batch
 
+    published = _published_file(args.as_of)
+    if published is None:
+        return 2
     try:
-        result = simulate_batch(settings().warehouse, args.batch, _parse_sets(args.set))
+        result = simulate_batch(published, args.batch, _parse_sets(args.set))
     except SimulationUnavailable as exc:
         print(f"biotwin: {exc}", file=sys.stderr)
         return 3
@@ -472,7 +517,9 @@ def _cmd_twin_report(args: argparse.Namespace) -> int:
     from twin.data import read_marts, read_twin_table
     from twin.report import batch_report
 
-    warehouse = settings().warehouse
+    warehouse = _published_file(args.as_of)
+    if warehouse is None:
+        return 2
     data = read_marts(warehouse)
     page = batch_report(
         data,
@@ -493,8 +540,13 @@ def _cmd_query(args: argparse.Namespace) -> int:
 
     from biotwin.query import QueryRefused, format_csv, format_table, run_query
 
+    # --live: the file runs write (after a failed run, which published nothing, its test
+    # failures and quarantine are only there); waits while a run holds it
+    source = settings().warehouse if args.live else _published_file(args.as_of)
+    if source is None:
+        return 2
     try:
-        columns, rows = run_query(settings().warehouse, args.sql)
+        columns, rows = run_query(source, args.sql)
     except QueryRefused as exc:
         print(f"biotwin: query refused: {exc}", file=sys.stderr)
         return 1
@@ -604,6 +656,17 @@ def _cmd_warehouse_fingerprint(args: argparse.Namespace) -> int:
     return 0
 
 
+def _as_of_option(parser) -> None:
+    """`--as-of` of every reader command (docs/queries.md)."""
+    parser.add_argument(
+        "--as-of",
+        default=None,
+        metavar="RUN|TIME",
+        help="read the state published by a run (its id or first characters) or as of a time "
+        "(ISO 8601, UTC if no zone); default: the newest",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="biotwin", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -650,15 +713,24 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=_cmd_demo)
 
-    query = sub.add_parser("query", help="SQL on the warehouse, read-only (docs/queries.md)")
+    query = sub.add_parser("query", help="SQL on the published state, read-only (docs/queries.md)")
     query.add_argument("sql", help='one SQL statement, e.g. "SELECT * FROM marts.dim_batch"')
     query.add_argument("--csv", action="store_true", help="CSV instead of a text table")
+    reading = query.add_mutually_exclusive_group()
+    _as_of_option(reading)
+    reading.add_argument(
+        "--live",
+        action="store_true",
+        help="read the warehouse runs write, not the published state (e.g. a failed run's "
+        "test failures); waits while a run holds it",
+    )
     query.set_defaults(func=_cmd_query)
 
     trace_cmd = sub.add_parser("trace", help="where one conformed row comes from")
     trace_cmd.add_argument("table", help="a mart, e.g. fct_process_timeseries or marts.dim_batch")
     trace_cmd.add_argument("key", help="_record_id, the mart's id (batch_id…) or a result_id")
     trace_cmd.add_argument("--json", action="store_true", help="JSON for machines")
+    _as_of_option(trace_cmd)
     trace_cmd.set_defaults(func=_cmd_trace)
 
     twin = sub.add_parser("twin", help="the digital twin (docs/twin.md)")
@@ -673,10 +745,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="seeding_density=… (batch record unit) or harvest_day=… (culture days)",
     )
     sim.add_argument("--json", action="store_true")
+    _as_of_option(sim)
     sim.set_defaults(func=_cmd_twin_simulate)
     report = twin_sub.add_parser("report", help="self-contained HTML report of one batch")
     report.add_argument("--batch", required=True)
     report.add_argument("--out", required=True)
+    _as_of_option(report)
     report.set_defaults(func=_cmd_twin_report)
 
     onboard = sub.add_parser("onboard", help="onboarding a site")

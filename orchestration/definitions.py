@@ -3,6 +3,7 @@
 from dagster import Definitions, colored_console_logger
 
 from assets.landing import BOOKKEEPING_SPECS, INGESTION_ASSETS, reference_data
+from assets.publication import published_state_asset
 from assets.resources import PlantPaths
 from assets.twin import TWIN_ASSETS
 from orchestration.dbt import dbt_models, dbt_resource
@@ -11,8 +12,20 @@ from orchestration.lineage_runs import lineage_dagster_runs
 from orchestration.progress import progress_logger
 from orchestration.sensors import LANDING_SENSORS
 
+# readers read the published state, made after every model and twin asset
+published_state = published_state_asset(
+    [*dbt_models().keys, *(key for twin in TWIN_ASSETS for key in twin.keys)]
+)
+
 defs = Definitions(
-    assets=[reference_data, *INGESTION_ASSETS, *BOOKKEEPING_SPECS, dbt_models(), *TWIN_ASSETS],
+    assets=[
+        reference_data,
+        *INGESTION_ASSETS,
+        *BOOKKEEPING_SPECS,
+        dbt_models(),
+        *TWIN_ASSETS,
+        published_state,
+    ],
     jobs=JOBS,
     schedules=SCHEDULES,
     sensors=[*LANDING_SENSORS, lineage_dagster_runs],

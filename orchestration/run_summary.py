@@ -102,11 +102,12 @@ def failure_report(result, tables: Mapping[str, str]) -> list[str]:
             lines.append(f"    {check.name} on {check.asset}{rows}")
             if check.name in tables:
                 lines.append(
-                    f'      see them: biotwin query "SELECT * FROM {tables[check.name]} LIMIT 20"'  # noqa: S608 - printed advice, not run
+                    "      see them: biotwin query --live "  # noqa: S608 - printed advice, not run
+                    f'"SELECT * FROM {tables[check.name]} LIMIT 20"'
                 )
             elif check.asset.startswith("raw/"):
                 lines.append(
-                    '      see them: biotwin query "SELECT source_path, row_number, reason '
+                    '      see them: biotwin query --live "SELECT source_path, row_number, reason '
                     'FROM raw.quarantine ORDER BY quarantined_at DESC LIMIT 20"'
                 )
     skipped = steps_not_run(result)
@@ -119,7 +120,7 @@ def failure_report(result, tables: Mapping[str, str]) -> list[str]:
     if warnings:
         lines.append(
             f"  {len(warnings)} warning checks did not block (the data flowed; see "  # noqa: S608
-            'biotwin query "SELECT issue_type, count(*) FROM marts.dq_issues GROUP BY 1")'
+            'biotwin query --live "SELECT issue_type, count(*) FROM marts.dq_issues GROUP BY 1")'
         )
     lines.append(
         "next: fix what is named above (a landing file, a reference row), then biotwin run "

@@ -180,6 +180,21 @@ def conformed_run(ingested: Path, tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def conformed(conformed_run) -> Path:
+    """The conformed session warehouse, published for the reader commands."""
     warehouse, result = conformed_run
     assert result.success, "dbt build through Dagster failed"
+    publish_for_readers(warehouse)
     return warehouse
+
+
+def publish_for_readers(warehouse: Path) -> None:
+    """Publish `warehouse` as a run's last step does, beside it (where the reader commands
+    look when BIOTWIN_WAREHOUSE names it: biotwin query, trace, twin report and simulate)."""
+    from biotwin.publication import publish
+    from biotwin.warehouse import connect
+
+    con = connect(warehouse)
+    try:
+        publish(con, warehouse, warehouse.parent / "published", "test-run", "test", keep=5)
+    finally:
+        con.close()

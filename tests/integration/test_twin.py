@@ -19,7 +19,7 @@ from synthetic.generate import DEFAULT_START
 from synthetic.model import simulate_culture
 from synthetic.plan import plan_plant
 from synthetic.series import _culture_window, _growth_scale, culture_conditions
-from tests.conftest import PLANT_BATCHES, PLANT_SEED, lineage_dir
+from tests.conftest import PLANT_BATCHES, PLANT_SEED, lineage_dir, publish_for_readers
 from twin import growth
 from twin.data import TwinData, from_frames, read_marts
 from twin.forecast import features_at, fit_forecaster
@@ -304,6 +304,7 @@ def test_twin_assets_write_tables_registry_audit_and_lineage(
     outputs = {o["name"] for e in events if e["eventType"] == "COMPLETE" for o in e["outputs"]}
     assert {"twin.golden_envelope", "twin.batch_monitoring", "twin.outcome_forecast"} <= outputs
 
+    publish_for_readers(warehouse)  # what the CLI's readers read
     monkeypatch.setenv("BIOTWIN_WAREHOUSE", str(warehouse))
     with duckdb.connect(str(warehouse), read_only=True) as con:
         # ORDER BY: a table's row order differs between two dbt builds of the same data

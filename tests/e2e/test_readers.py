@@ -1,0 +1,106 @@
+"""Readers during a run, as a plant has them: a scientist's `biotwin query` in a loop and a
+plain read-only DuckDB client (a notebook, a BI tool) while a full run writes. Real processes,
+real files: no reader may meet a lock, and every read must see exactly one publication."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from biotwin.publication import publications
+from biotwin.settings import PROJECT_ROOT
+from synthetic.generate import generate
+
+BIN = Path(sys.executable).parent
+COUNTED = ("marts.fct_process_timeseries", "marts.fct_lab_result", "marts.dim_batch")
+COUNTS_SQL = "SELECT " + ", ".join(f"(SELECT count(*) FROM {t})" for t in COUNTED)
+
+# a notebook's loop: the newest publication from the index, opened read-only, counted
+PLAIN_READER = f"""
+import json, sys, time, duckdb
+folder, stop = sys.argv[1], float(sys.argv[2])
+while time.time() < stop:
+    entry = json.load(open(folder + "/index.json"))[-1]
+    try:
+        con = duckdb.connect(folder + "/" + entry["file"], read_only=True)
+        print(json.dumps({{"counts": list(con.execute({COUNTS_SQL!r}).fetchone())}}), flush=True)
+        con.close()
+    except Exception as exc:
+        print(json.dumps({{"error": f"{{type(exc).__name__}}: {{exc}}"}}), flush=True)
+    time.sleep(0.2)
+"""
+
+
+def _run(home: Path, log: Path) -> subprocess.Popen:
+    """A whole `biotwin run`, its output to `log` (a pipe nobody reads would stall it)."""
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [str(BIN / "biotwin"), "run"],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "BIOTWIN_HOME": str(home)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _query(home: Path) -> tuple[int, str]:
+    done = subprocess.run(
+        [str(BIN / "biotwin"), "query", "--csv", COUNTS_SQL],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "BIOTWIN_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_readers_during_a_full_run_never_meet_a_lock_and_see_one_publication(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    generate(home, 3, 11, fedbatch_batches=2)
+    parked = tmp_path / "parked"  # the newest LIMS extracts arrive between the two runs
+    late = [max(site.glob("*.csv")) for site in sorted((home / "landing" / "lims").iterdir())]
+    for path in late:
+        target = parked / path.relative_to(home)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, target)
+    first = _run(home, tmp_path / "first.log")
+    assert first.wait(timeout=600) == 0, (tmp_path / "first.log").read_text()
+    for path in late:
+        shutil.move(parked / path.relative_to(home), path)
+
+    second = _run(home, tmp_path / "second.log")
+    plain_log = tmp_path / "plain.jsonl"
+    with plain_log.open("w") as out:
+        plain = subprocess.Popen(
+            [sys.executable, "-c", PLAIN_READER, str(home / "published"), str(time.time() + 3600)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    answers = []
+    while second.poll() is None:
+        answers.append(_query(home))
+    answers.append(_query(home))  # and one after the run
+    plain.kill()
+    plain.wait()
+    text = plain_log.read_text()
+    whole = text.splitlines() if text.endswith("\n") else text.splitlines()[:-1]  # killed mid-line
+    plain_lines = [json.loads(line) for line in whole if line]
+    assert second.returncode == 0, (tmp_path / "second.log").read_text()
+
+    published = {tuple(p.tables[t] for t in COUNTED) for p in publications(home / "published")}
+    assert len(published) == 2  # the late LIMS rows changed what the second run published
+    assert len(answers) >= 3 and len(plain_lines) >= 10
+    errors = [a for a in answers if a[0] != 0] + [p for p in plain_lines if "error" in p]
+    assert errors == []
+    seen = {tuple(int(v) for v in out.strip().splitlines()[-1].split(",")) for _, out in answers}
+    seen |= {tuple(p["counts"]) for p in plain_lines}
+    assert seen <= published  # every read saw one publication's counts, never a mix
+    assert len(seen) == 2  # both states were read: before the swap and after it
