@@ -48,16 +48,20 @@ def _run(home: Path, log: Path) -> subprocess.Popen:
         )
 
 
-def _query(home: Path) -> tuple[int, str]:
+def _query(home: Path, *options: str) -> subprocess.CompletedProcess:
     done = subprocess.run(
-        [str(BIN / "biotwin"), "query", "--csv", COUNTS_SQL],
+        [str(BIN / "biotwin"), "query", "--csv", *options, COUNTS_SQL],
         cwd=PROJECT_ROOT,
         env={**os.environ, "BIOTWIN_HOME": str(home)},
         capture_output=True,
         text=True,
         check=False,
     )
-    return done.returncode, done.stdout + done.stderr
+    return done
+
+
+def _counts(csv: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in csv.strip().splitlines()[-1].split(","))
 
 
 def test_readers_during_a_full_run_never_meet_a_lock_and_see_one_publication(
@@ -98,9 +102,18 @@ def test_readers_during_a_full_run_never_meet_a_lock_and_see_one_publication(
     published = {tuple(p.tables[t] for t in COUNTED) for p in publications(home / "published")}
     assert len(published) == 2  # the late LIMS rows changed what the second run published
     assert len(answers) >= 3 and len(plain_lines) >= 10
-    errors = [a for a in answers if a[0] != 0] + [p for p in plain_lines if "error" in p]
+    errors = [a.stderr for a in answers if a.returncode != 0]
+    errors += [p for p in plain_lines if "error" in p]
     assert errors == []
-    seen = {tuple(int(v) for v in out.strip().splitlines()[-1].split(",")) for _, out in answers}
+    seen = {_counts(a.stdout) for a in answers}
     seen |= {tuple(p["counts"]) for p in plain_lines}
     assert seen <= published  # every read saw one publication's counts, never a mix
     assert len(seen) == 2  # both states were read: before the swap and after it
+
+    # as of the first run: its publication's rows, although the second run changed them
+    first_state, second_state = publications(home / "published")
+    earlier = _query(home, "--as-of", first_state.run_id[:8])
+    assert earlier.returncode == 0, earlier.stderr
+    assert _counts(earlier.stdout) == tuple(first_state.tables[t] for t in COUNTED)
+    assert _counts(earlier.stdout) != tuple(second_state.tables[t] for t in COUNTED)
+    assert f"as of publication {first_state.seq}: run {first_state.run_id[:8]}" in earlier.stderr
