@@ -1,4 +1,5 @@
-"""`biotwin run --select`: asset keys, a definition's name, and a clear refusal otherwise."""
+"""The CLI's pure parts: `biotwin run --select` (asset keys, a definition's name, a clear
+refusal otherwise) and the Dagster instance's configuration."""
 
 from __future__ import annotations
 
@@ -22,3 +23,14 @@ def test_an_unknown_name_is_refused_naming_it_and_what_exists() -> None:
         selected_keys(defs, ["marts/dim_batch", "dbt_model"])
     message = str(refused.value)
     assert "dbt_model;" in message and "dbt_models" in message and "marts/dim_batch" in message
+
+
+def test_the_instance_config_names_the_postgres_variable_and_never_a_password() -> None:
+    from orchestration.cli import instance_config
+
+    sqlite = instance_config({})
+    assert "storage:" not in sqlite and "pools:" in sqlite
+    url = "postgresql+psycopg2://biotwin_writer:s3cret@127.0.0.1:55432/dagster"
+    postgres = instance_config({"BIOTWIN_DAGSTER_POSTGRES_URL": url})
+    assert postgres.startswith(sqlite)
+    assert "env: BIOTWIN_DAGSTER_POSTGRES_URL" in postgres and "s3cret" not in postgres
