@@ -13,13 +13,7 @@ with readings as (
     select * from {{ ref('fct_process_timeseries') }}
     where is_usable
     {% if is_incremental() %}
-        and _batch_loaded_at > (
-            select coalesce(
-                max(_batch_loaded_at),
-                {{ dbt.safe_cast("'1900-01-01 00:00:00+00'", api.Column.translate_type('timestamp')) }}
-            )
-            from {{ this }}
-        )
+        and _batch_loaded_at > {{ incremental_watermark('_batch_loaded_at') }}
     {% endif %}
 ),
 

@@ -1,4 +1,5 @@
 -- depends_on: {{ ref('int_mes__phases_latest') }}
+-- depends_on: {{ ref('int_historian__points_aligned') }}
 -- depends_on: {{ ref('int_historian__file_spans') }}
 {{
     config(
@@ -12,11 +13,8 @@
 -- last build (a historian file whose span on the batch's equipment meets one of its phase
 -- windows, or a new batch-record version). _batch_loaded_at, the latest load time of those
 -- sources, is the watermark. A reference-data change needs --full-refresh.
-with aligned as (
-    select * from {{ ref('int_historian__points_aligned') }}
-),
 
-phases as (
+with phases as (
     select batch_id, equipment_id, started_at_utc, window_end_utc, record_loaded_at
     from {{ ref('int_mes__phases_latest') }}
 ),
@@ -47,20 +45,16 @@ batch_loaded as (
 touched_batches as (
     select batch_id
     from batch_loaded
-    where _batch_loaded_at > (
-        select coalesce(
-            max(_batch_loaded_at),
-            {{ dbt.safe_cast("'1900-01-01 00:00:00+00'", api.Column.translate_type('timestamp')) }}
-        )
-        from {{ this }}
-    )
+    where _batch_loaded_at > {{ incremental_watermark('_batch_loaded_at') }}
 ),
 {% endif %}
 
+-- int_historian__points_aligned, for the touched batches only (every batch on a full build)
 selected as (
-    select * from aligned
     {% if is_incremental() %}
-    where aligned.batch_id in (select batch_id from touched_batches)
+        {{ align_historian_points("select batch_id from touched_batches") }}
+    {% else %}
+        {{ align_historian_points() }}
     {% endif %}
 )
 

@@ -15,9 +15,6 @@ select
 from {{ ref('int_historian__points_conformed') }}
 where conform_issue is null
 {% if is_incremental() %}
-    and _ingested_at > (
-        select coalesce(max(loaded_at), {{ dbt.safe_cast("'1900-01-01 00:00:00+00'", api.Column.translate_type('timestamp')) }})
-        from {{ this }}
-    )
+    and _ingested_at > {{ incremental_watermark('loaded_at') }}
 {% endif %}
 group by site_id, equipment_id, parameter_id, tag, _file_sha256

@@ -10,10 +10,7 @@ with points as (
     from {{ ref('stg_historian__points') }}
     where ts_local is not null
     {% if is_incremental() %}
-        and _ingested_at > (
-            select coalesce(max(first_loaded_at), {{ dbt.safe_cast("'1900-01-01 00:00:00+00'", api.Column.translate_type('timestamp')) }})
-            from {{ this }}
-        )
+        and _ingested_at > {{ incremental_watermark('first_loaded_at') }}
     {% endif %}
 ),
 

@@ -9,10 +9,7 @@
 with points as (
     select * from {{ ref('stg_historian__points') }}
     {% if is_incremental() %}
-        where _ingested_at > (
-            select coalesce(max(_ingested_at), {{ dbt.safe_cast("'1900-01-01 00:00:00+00'", api.Column.translate_type('timestamp')) }})
-            from {{ this }}
-        )
+        where _ingested_at > {{ incremental_watermark('_ingested_at') }}
     {% endif %}
 ),
 
