@@ -446,6 +446,7 @@ def test_instrument_files_parsed_by_worker_processes_load_as_parsed_here(
     """Parsing in a pool of worker processes changes nothing a reader sees: the same rows and
     record ids, the same quarantine reasons (a file allotropy refuses, raised in a worker), the
     same ledger, as parsing one file after another in the ingesting process."""
+    from assets.ingest import core
     from assets.ingest.core import parse_pool
     from assets.ingest.instruments import LOADER
 
@@ -457,6 +458,7 @@ def test_instrument_files_parsed_by_worker_processes_load_as_parsed_here(
     shutil.copy(first, cedex / f"copy_of_{first.name}")  # the same bytes twice: a duplicate
     files = sum(1 for p in landing.rglob("*") if p.is_file())
     monkeypatch.setenv("BIOTWIN_PARSE_WORKERS", "2")
+    monkeypatch.setattr(core, "POOL_MIN_FILES", 8)  # the session plant has fewer than a pool needs
     pool, workers = parse_pool(LOADER, files)
     assert pool is not None and workers == 2  # the run below really parses in workers
     pool.shutdown()
