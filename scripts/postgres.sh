@@ -14,6 +14,8 @@
 # BIOTWIN_POSTGRES_WRITER_PASSWORD and BIOTWIN_POSTGRES_READER_PASSWORD, or are generated once
 # into credentials.env (mode 600, under $BIOTWIN_HOME, never under version control).
 set -euo pipefail
+# runuser lives in sbin, which a plain shell's PATH (cron, env -i) may not hold
+export PATH="$PATH:/usr/sbin:/sbin"
 
 HOME_DIR=$(realpath -m "${BIOTWIN_HOME:-$PWD/.biotwin}")
 ROOT=$(realpath -m "${BIOTWIN_POSTGRES_DIR:-$HOME_DIR/postgres}")
@@ -44,6 +46,13 @@ server_bin() {
 # the server refuses to run as root: as root, it runs as the package's postgres user
 as_server() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+check_runuser() {
+    if [ "$(id -u)" = 0 ] && ! command -v runuser >/dev/null; then
+        say "runuser (util-linux) is not installed: as root the server must run as postgres"
+        exit 1
+    fi
 }
 
 running() {
@@ -157,6 +166,7 @@ SQL
 }
 
 start() {
+    check_runuser
     BIN=$(server_bin)
     [ -f "$DATA/PG_VERSION" ] || create_cluster
     if running; then
