@@ -15,7 +15,7 @@ export UV_SYSTEM_CERTS ?= 1
 
 
 .PHONY: postgres postgres-stop
-.PHONY: install manifest demo test test-validation test-repeat ui docs lint format bench bench-ingest bench-pipeline bench-incremental bench-twin-latency bench-twin-validation bench-growth bench-demo bench-peer bench-definitions clean
+.PHONY: install manifest demo test test-validation test-repeat ui docs lint format bench bench-ingest bench-ingest-json bench-pipeline bench-incremental bench-twin-latency bench-twin-validation bench-growth bench-demo bench-peer bench-definitions clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -88,6 +88,10 @@ bench: install
 # ~4 min) under $$BENCH_PLANT (default /tmp/biotwin-bench-csv400) the first time
 bench-ingest: install
 	$(BIN)/python bench/ingest_historian.py $${BENCH_PLANT:+--plant $$BENCH_PLANT}
+
+# the PI Web API responses of the demo's Basel site against a plain DuckDB read_json (make demo first)
+bench-ingest-json: install
+	$(BIN)/python bench/ingest_historian.py --format json --plant $${BIOTWIN_HOME:-.biotwin}
 
 # ingestion + dbt build against a plain DuckDB load of the same files (same CSV plant as above)
 bench-pipeline: manifest

@@ -1,4 +1,6 @@
-"""Benchmark: historian CSV ingestion against a plain DuckDB `read_csv` of the same files.
+"""Benchmark: historian ingestion against a plain DuckDB read of the same files: the CSV exports
+against `read_csv` (default), or, with `--format json`, the PI Web API responses against
+`read_json` with the readings unnested (the demo's Basel site writes them: `--plant .biotwin`).
 
 Workload: the historian CSV exports of a generated plant (`generate --historian-format csv`,
 400 batches ≈ 54 M rows by default), without the planted malformed export. Both sides run in a
@@ -30,6 +32,25 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "ingest_historian.jsonl"
+
+PLAIN_JSON = """
+import json, resource, sys, time
+from biotwin.warehouse import plain_connection
+files = json.loads(open(sys.argv[1]).read())
+con = plain_connection(sys.argv[2])
+t = time.perf_counter()
+con.execute(
+    "CREATE TABLE t AS SELECT tag.Name AS tag, tag.UnitsAbbreviation AS units, "
+    "r.Timestamp AS ts, r.Value::VARCHAR AS value, r.Good AS good "
+    "FROM (SELECT unnest(Items) AS tag FROM read_json(?, format = 'auto', "
+    "maximum_object_size = 268435456, columns = {'Items': 'STRUCT(Name VARCHAR, "
+    "UnitsAbbreviation VARCHAR, Items STRUCT(\\"Timestamp\\" VARCHAR, \\"Value\\" JSON, "
+    "Good BOOLEAN)[])[]'})) CROSS JOIN unnest(tag.Items) AS u(r)", [files])
+seconds = time.perf_counter() - t
+rows = con.execute("SELECT count(*) FROM t").fetchall()[0][0]
+print(json.dumps({"seconds": seconds, "rows": rows,
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
 
 PLAIN = """
 import json, resource, sys, time
@@ -78,6 +99,7 @@ def main() -> int:
     )
     parser.add_argument("--batches", type=int, default=400)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--format", choices=("csv", "json"), default="csv")
     args = parser.parse_args()
     plant = args.plant or Path(tempfile.gettempdir()) / f"biotwin-bench-csv{args.batches}"
     if not (plant / "manifest.json").exists():
@@ -103,7 +125,7 @@ def main() -> int:
     try:
         landing = work / "landing"
         files = []
-        for path in sorted((plant / "landing" / "historian").glob("*/*.csv")):
+        for path in sorted((plant / "landing" / "historian").glob(f"*/*.{args.format}")):
             if path.relative_to(plant).as_posix() in malformed:
                 continue
             target = landing / "historian" / path.parent.name / path.name
@@ -112,7 +134,8 @@ def main() -> int:
             files.append(str(target))
         listing = work / "files.json"
         listing.write_text(json.dumps(files))
-        plain = _child(PLAIN, str(listing), str(work / "plain.duckdb"))
+        plain_code = PLAIN_JSON if args.format == "json" else PLAIN
+        plain = _child(plain_code, str(listing), str(work / "plain.duckdb"))
         ours = _child(
             BIOTWIN, str(landing), str(work / "warehouse.duckdb"), str(plant / "reference")
         )
@@ -121,7 +144,8 @@ def main() -> int:
     plain_rate = plain["rows"] / plain["seconds"]
     our_rate = ours["rows"] / ours["seconds"]
     result = {
-        "benchmark": "ingest_historian_csv",
+        "benchmark": f"ingest_historian_{args.format}",
+        "plant": str(plant),
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()} {platform.python_version()} cpus={os.cpu_count()}",
         "files": len(files),

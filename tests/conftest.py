@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -198,3 +200,38 @@ def publish_for_readers(warehouse: Path) -> None:
         publish(con, warehouse, warehouse.parent / "published", "test-run", "test", keep=5)
     finally:
         con.close()
+
+
+POSTGRES_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "postgres.sh"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[dict[str, str]]:
+    """A real PostgreSQL (scripts/postgres.sh: Debian's package, installed if absent) under a
+    fresh home searchable by the server's user, on a free port of 127.0.0.1, stopped when the
+    session ends; its credentials as the environment a run gets."""
+    home = Path(tempfile.mkdtemp(prefix="biotwin-pg-"))
+    home.chmod(0o755)
+    env = {**os.environ, "BIOTWIN_HOME": str(home), "BIOTWIN_POSTGRES_PORT": str(_free_port())}
+    started = subprocess.run(
+        ["bash", str(POSTGRES_SCRIPT), "start"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert started.returncode == 0, started.stderr
+    creds = dict(line.split("=", 1) for line in started.stdout.splitlines() if "=" in line)
+    try:
+        yield creds
+    finally:
+        subprocess.run(
+            ["bash", str(POSTGRES_SCRIPT), "stop"], env=env, capture_output=True, check=False
+        )
+        shutil.rmtree(home, ignore_errors=True)

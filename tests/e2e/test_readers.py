@@ -1,6 +1,7 @@
-"""Readers during a run, as a plant has them: a scientist's `biotwin query` in a loop and a
-plain read-only DuckDB client (a notebook, a BI tool) while a full run writes. Real processes,
-real files: no reader may meet a lock, and every read must see exactly one publication."""
+"""Readers during a run, as a plant has them: a scientist's `biotwin query` in a loop, a plain
+read-only DuckDB client (a notebook, a BI tool) and a PostgreSQL client on the read-only role
+while a full run writes and serves. Real processes, real files, a real server: no reader may
+meet a lock or an error, and every read must see exactly one publication."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+
+import psycopg
 
 from biotwin.publication import publications
 from biotwin.settings import PROJECT_ROOT
@@ -36,13 +40,14 @@ while time.time() < stop:
 """
 
 
-def _run(home: Path, log: Path) -> subprocess.Popen:
-    """A whole `biotwin run`, its output to `log` (a pipe nobody reads would stall it)."""
+def _run(home: Path, log: Path, served_to: str) -> subprocess.Popen:
+    """A whole `biotwin run` serving to PostgreSQL at `served_to`, its output to `log` (a pipe
+    nobody reads would stall it)."""
     with log.open("w") as out:
         return subprocess.Popen(
             [str(BIN / "biotwin"), "run"],
             cwd=PROJECT_ROOT,
-            env={**os.environ, "BIOTWIN_HOME": str(home)},
+            env={**os.environ, "BIOTWIN_HOME": str(home), "BIOTWIN_POSTGRES_WRITER_URL": served_to},
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -60,12 +65,30 @@ def _query(home: Path, *options: str) -> subprocess.CompletedProcess:
     return done
 
 
+class ServedReader(threading.Thread):
+    """A BI tool on the read-only role: the same counts, one statement (one snapshot) a time."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.seen, self.errors = url, [], []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as con:
+            while not self.stop.is_set():
+                try:
+                    self.seen.append(tuple(con.execute(COUNTS_SQL).fetchone()))
+                except psycopg.Error as exc:
+                    self.errors.append(f"{type(exc).__name__}: {exc}")
+                time.sleep(0.2)
+
+
 def _counts(csv: str) -> tuple[int, ...]:
     return tuple(int(v) for v in csv.strip().splitlines()[-1].split(","))
 
 
 def test_readers_during_a_full_run_never_meet_a_lock_and_see_one_publication(
-    tmp_path: Path,
+    tmp_path: Path, postgres: dict[str, str]
 ) -> None:
     home = tmp_path / "home"
     generate(home, 3, 11, fedbatch_batches=2)
@@ -75,12 +98,15 @@ def test_readers_during_a_full_run_never_meet_a_lock_and_see_one_publication(
         target = parked / path.relative_to(home)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(path, target)
-    first = _run(home, tmp_path / "first.log")
+    served_to = postgres["BIOTWIN_POSTGRES_WRITER_URL"]
+    first = _run(home, tmp_path / "first.log", served_to)
     assert first.wait(timeout=600) == 0, (tmp_path / "first.log").read_text()
     for path in late:
         shutil.move(parked / path.relative_to(home), path)
 
-    second = _run(home, tmp_path / "second.log")
+    served = ServedReader(postgres["BIOTWIN_POSTGRES_READER_URL"])
+    served.start()
+    second = _run(home, tmp_path / "second.log", served_to)
     plain_log = tmp_path / "plain.jsonl"
     with plain_log.open("w") as out:
         plain = subprocess.Popen(
@@ -92,6 +118,9 @@ def test_readers_during_a_full_run_never_meet_a_lock_and_see_one_publication(
     while second.poll() is None:
         answers.append(_query(home))
     answers.append(_query(home))  # and one after the run
+    time.sleep(0.5)
+    served.stop.set()
+    served.join()
     plain.kill()
     plain.wait()
     text = plain_log.read_text()
@@ -103,10 +132,12 @@ def test_readers_during_a_full_run_never_meet_a_lock_and_see_one_publication(
     assert len(published) == 2  # the late LIMS rows changed what the second run published
     assert len(answers) >= 3 and len(plain_lines) >= 10
     errors = [a.stderr for a in answers if a.returncode != 0]
-    errors += [p for p in plain_lines if "error" in p]
+    errors += [p for p in plain_lines if "error" in p] + served.errors
     assert errors == []
     seen = {_counts(a.stdout) for a in answers}
     seen |= {tuple(p["counts"]) for p in plain_lines}
+    assert len(served.seen) >= 10 and set(served.seen) <= published  # PostgreSQL's readers too
+    assert served.seen[-1] == tuple(publications(home / "published")[-1].tables[t] for t in COUNTED)
     assert seen <= published  # every read saw one publication's counts, never a mix
     assert len(seen) == 2  # both states were read: before the swap and after it
 

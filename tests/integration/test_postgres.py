@@ -6,12 +6,8 @@ append to, and Dagster's runs stored there."""
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -21,33 +17,6 @@ import pytest
 from biotwin.postgres import serve
 from biotwin.publication import current
 from biotwin.settings import PROJECT_ROOT
-
-SCRIPT = PROJECT_ROOT / "scripts" / "postgres.sh"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[dict[str, str]]:
-    """A cluster of its own under a fresh home (searchable by the server's user), its
-    credentials as the environment a run would get."""
-    home = Path(tempfile.mkdtemp(prefix="biotwin-pg-"))
-    home.chmod(0o755)
-    env = {**os.environ, "BIOTWIN_HOME": str(home), "BIOTWIN_POSTGRES_PORT": str(_free_port())}
-    started = subprocess.run(
-        ["bash", str(SCRIPT), "start"], env=env, capture_output=True, text=True, check=False
-    )
-    assert started.returncode == 0, started.stderr
-    creds = dict(line.split("=", 1) for line in started.stdout.splitlines() if "=" in line)
-    try:
-        yield creds
-    finally:
-        subprocess.run(["bash", str(SCRIPT), "stop"], env=env, capture_output=True, check=False)
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def _table_hash(duck: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> tuple:
