@@ -15,7 +15,7 @@ export UV_SYSTEM_CERTS ?= 1
 
 
 .PHONY: postgres postgres-stop
-.PHONY: install manifest demo test test-validation test-repeat ui docs lint format bench bench-ingest bench-ingest-json bench-pipeline bench-incremental bench-twin-latency bench-twin-validation bench-growth bench-demo bench-peer bench-definitions clean
+.PHONY: install manifest demo test test-validation test-postgres test-repeat ui docs lint format bench bench-ingest bench-ingest-json bench-pipeline bench-incremental bench-twin-latency bench-twin-validation bench-growth bench-demo bench-peer bench-definitions clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -40,14 +40,19 @@ manifest: $(MANIFEST)
 demo: manifest
 	$(BIN)/biotwin demo --batches $(DEMO_BATCHES) --seed $(DEMO_SEED)
 
-# the default suite (under 10 minutes on 2 cores); the twin's statistical validation on the
-# 80-batch plant is its own step, `make test-validation` (.ci/run calls both)
+# the default suite (under 10 minutes on 2 cores); two steps of their own, which .ci/run also
+# calls: the twin's statistical validation on the 80-batch plant (`make test-validation`), and
+# the tests against a real PostgreSQL server that scripts/postgres.sh installs and starts for
+# them (`make test-postgres`: readers through whole runs, the served marts, Dagster's storage)
 test: manifest
 	$(BIN)/ruff check .
-	$(BIN)/pytest -m "not validation_plant"
+	$(BIN)/pytest -m "not validation_plant and not postgres"
 
 test-validation: manifest
 	$(BIN)/pytest -m validation_plant
+
+test-postgres: manifest
+	$(BIN)/pytest -m postgres
 
 # the suite twice, in file order and shuffled with another PYTHONHASHSEED, compared test by
 # test (tests/determinism.py); about twice the time of `make test`

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from biotwin.publication import publications
 from biotwin.settings import PROJECT_ROOT
@@ -38,6 +39,8 @@ while time.time() < stop:
         print(json.dumps({{"error": f"{{type(exc).__name__}}: {{exc}}"}}), flush=True)
     time.sleep(0.2)
 """
+
+pytestmark = pytest.mark.postgres  # make test-postgres (a real server, started for it)
 
 
 def _run(home: Path, log: Path, served_to: str) -> subprocess.Popen:

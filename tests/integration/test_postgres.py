@@ -18,6 +18,8 @@ from biotwin.postgres import serve
 from biotwin.publication import current
 from biotwin.settings import PROJECT_ROOT
 
+pytestmark = pytest.mark.postgres  # make test-postgres (a real server, started for it)
+
 
 def _table_hash(duck: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> tuple:
     """Rows and an order-independent hash of a DuckDB relation (the sum of its rows' hashes)."""
