@@ -58,9 +58,19 @@ from biotwin.warehouse import plain_connection
 files = json.loads(open(sys.argv[1]).read())
 con = plain_connection(sys.argv[2])
 t = time.perf_counter()
-con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?, header = true, columns = {"
-            "'tag': 'VARCHAR', 'timestamp': 'TIMESTAMP', 'value': 'VARCHAR', "
-            "'quality': 'VARCHAR', 'units': 'VARCHAR'})", [files])
+# typed, one call per dialect: the exports of a site that writes ';' and decimal commas (the
+# third site) are read with that site's delimiter, their times and values as text
+by_site = {}
+for f in files:
+    by_site.setdefault(f.split("/")[-2], []).append(f)
+con.execute("CREATE TABLE t (tag VARCHAR, timestamp VARCHAR, value VARCHAR, quality VARCHAR, "
+            "units VARCHAR)")
+for site, site_files in sorted(by_site.items()):
+    delim = ";" if open(site_files[0]).readline().count(";") else ","
+    types = "'VARCHAR'" if delim == ";" else "'TIMESTAMP'"
+    con.execute("INSERT INTO t BY NAME SELECT * FROM read_csv(?, header = true, "
+                f"delim = '{delim}', columns = {{'tag': 'VARCHAR', 'timestamp': {types}, "
+                "'value': 'VARCHAR', 'quality': 'VARCHAR', 'units': 'VARCHAR'})", [site_files])
 seconds = time.perf_counter() - t
 rows = con.execute("SELECT count(*) FROM t").fetchall()[0][0]
 print(json.dumps({"seconds": seconds, "rows": rows,
