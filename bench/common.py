@@ -101,3 +101,50 @@ def dbt_slowest(warehouse: Path, n: int = 8) -> dict:
         "by_type_s": {k: round(v, 1) for k, v in sorted(by_type.items())},
         "slowest_s": {uid.split(".")[-1]: round(s, 2) for s, uid in sorted(nodes)[::-1][:n]},
     }
+
+
+def ingest_then_build(paths) -> tuple[dict, object]:
+    """In a benchmark's child: reference data and every ingestion asset, then the dbt build,
+    materialised in-process on one ephemeral Dagster instance. ({success, seconds,
+    ingest_seconds, dbt_seconds}, the instance, for what the child runs after)."""
+    import time
+
+    from dagster import DagsterInstance, materialize
+
+    from assets.landing import INGESTION_ASSETS, reference_data
+    from orchestration.dbt import dbt_models, dbt_resource
+
+    instance = DagsterInstance.ephemeral()
+    t = time.perf_counter()
+    ok = materialize(
+        [reference_data, *INGESTION_ASSETS], resources={"paths": paths}, instance=instance
+    ).success
+    ingest_seconds = time.perf_counter() - t
+    t = time.perf_counter()
+    ok = (
+        ok
+        and materialize(
+            [dbt_models()],
+            resources={"paths": paths, "dbt": dbt_resource()},
+            instance=instance,
+            raise_on_error=False,
+        ).success
+    )
+    dbt_seconds = time.perf_counter() - t
+    timing = {
+        "success": ok,
+        "seconds": ingest_seconds + dbt_seconds,
+        "ingest_seconds": ingest_seconds,
+        "dbt_seconds": dbt_seconds,
+    }
+    return timing, instance
+
+
+def peak_rss() -> dict:
+    """Peak resident memory of this process and of its largest child so far (MiB)."""
+    import resource
+
+    return {
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_child_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }

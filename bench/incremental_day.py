@@ -33,7 +33,7 @@ from pathlib import Path
 from common import append_result, linked_landing, plant_from_args, run_child
 
 CHILD = """
-import json, resource, shutil, sys, time
+import json, shutil, sys, time
 from pathlib import Path
 from dagster import AssetKey, DagsterInstance, materialize
 from assets.landing import INGESTION_ASSETS, reference_data
@@ -41,7 +41,7 @@ from orchestration.dbt import dbt_models, dbt_resource
 from assets.resources import PlantPaths
 from biotwin.warehouse import connect
 sys.path.insert(0, "bench")
-from common import dbt_slowest
+from common import dbt_slowest, peak_rss
 landing, warehouse, reference, held = map(Path, sys.argv[1:5])
 paths = PlantPaths(landing=str(landing), warehouse=str(warehouse), reference=str(reference))
 resources = {"paths": paths, "dbt": dbt_resource()}
@@ -67,10 +67,7 @@ with connect(warehouse, read_only=True) as con:
             for name in ("raw.historian_point", "marts.fct_process_timeseries")}
 print(json.dumps({"setup_seconds": setup_seconds, "ingest_seconds": ingest_seconds,
                   "dbt_seconds": dbt_seconds, "day_seconds": ingest_seconds + dbt_seconds,
-                  "rows": rows, "dbt": dbt_slowest(warehouse),
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "peak_rss_child_mib":
-                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+                  "rows": rows, "dbt": dbt_slowest(warehouse), **peak_rss()}))
 """
 
 STAMP = re.compile(r"_(\d{6}|\d{8}|\d{12})(?=[_.])")  # _YYYYMM, _YYYYMMDD, _YYYYMMDDhhmm

@@ -93,32 +93,18 @@ print(json.dumps({"seconds": seconds, "rows_aligned": len(aligned),
 """
 
 BIOTWIN = """
-import json, resource, sys, time
+import json, sys
 from pathlib import Path
-from dagster import DagsterInstance, materialize
-from assets.landing import INGESTION_ASSETS, reference_data
+sys.path.insert(0, "bench")
+from common import ingest_then_build, peak_rss
 from assets.resources import PlantPaths
 from biotwin.warehouse import connect
-from orchestration.dbt import dbt_models, dbt_resource
 paths = PlantPaths(landing=sys.argv[1], warehouse=sys.argv[2], reference=sys.argv[3],
                    lineage=sys.argv[4])
-instance = DagsterInstance.ephemeral()
-t = time.perf_counter()
-ok = materialize([reference_data, *INGESTION_ASSETS], resources={"paths": paths},
-                 instance=instance).success
-ingest_seconds = time.perf_counter() - t
-t = time.perf_counter()
-ok = ok and materialize([dbt_models()], resources={"paths": paths, "dbt": dbt_resource()},
-                        instance=instance, raise_on_error=False).success
-dbt_seconds = time.perf_counter() - t
+timing, _ = ingest_then_build(paths)
 con = connect(Path(sys.argv[2]), read_only=True)
 rows = con.execute("SELECT count(*) FROM marts.fct_process_timeseries").fetchall()[0][0]
-print(json.dumps({"success": ok, "seconds": ingest_seconds + dbt_seconds,
-                  "ingest_seconds": ingest_seconds, "dbt_seconds": dbt_seconds,
-                  "rows_aligned": rows,
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "peak_rss_child_mib":
-                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+print(json.dumps({**timing, "rows_aligned": rows, **peak_rss()}))
 """
 
 SYSTEMS = ("historian", "mes", "lims", "instruments", "custody")

@@ -48,8 +48,9 @@ sites = sorted(p.name for p in (landing / "historian").iterdir() if p.is_dir())
 con.execute("CREATE TABLE historian (tag VARCHAR, timestamp VARCHAR, value VARCHAR, "
             "quality VARCHAR, units VARCHAR)")
 for site in sites:
-    con.execute("INSERT INTO historian BY NAME SELECT * FROM read_csv(?, header = true, "
-                "all_varchar = true)", [files(f"historian/{site}/*.csv")])
+    if files(f"historian/{site}/*.csv"):  # a site answering the PI Web API has none
+        con.execute("INSERT INTO historian BY NAME SELECT * FROM read_csv(?, header = true, "
+                    "all_varchar = true)", [files(f"historian/{site}/*.csv")])
 con.execute("CREATE TABLE lims AS SELECT * FROM read_csv(?, header = true, all_varchar = true)",
             [files("lims/*/*.csv")])
 con.execute("CREATE TABLE custody AS SELECT * FROM read_csv(?, header = true, all_varchar = true)",
@@ -102,47 +103,33 @@ class PostgresPeak:
 
 
 BIOTWIN = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
-from dagster import DagsterInstance, materialize
-from assets.landing import INGESTION_ASSETS, reference_data
-from orchestration.dbt import dbt_models, dbt_resource
-from assets.resources import PlantPaths
-from biotwin.warehouse import connect
+from dagster import materialize
 sys.path.insert(0, "bench")
-from common import dbt_slowest
-paths = PlantPaths(landing=sys.argv[1], warehouse=sys.argv[2], reference=sys.argv[3])
-instance = DagsterInstance.ephemeral()
-t = time.perf_counter()
-ok = materialize([reference_data, *INGESTION_ASSETS], resources={"paths": paths},
-                 instance=instance).success
-ingest_seconds = time.perf_counter() - t
-t = time.perf_counter()
-ok = ok and materialize([dbt_models()], resources={"paths": paths, "dbt": dbt_resource()},
-                        instance=instance, raise_on_error=False).success
-dbt_seconds = time.perf_counter() - t
-# the publication readers read (and, with BIOTWIN_POSTGRES_WRITER_URL, serving it on PostgreSQL)
+from common import dbt_slowest, ingest_then_build, peak_rss
 from assets.publication import published_state_asset
+from assets.resources import PlantPaths
 from biotwin.postgres import writer_url
 from biotwin.publication import current
+from biotwin.warehouse import connect
+paths = PlantPaths(landing=sys.argv[1], warehouse=sys.argv[2], reference=sys.argv[3])
+timing, instance = ingest_then_build(paths)
+# the publication readers read; with BIOTWIN_POSTGRES_WRITER_URL, the same step also serves it
+# on PostgreSQL, and publish_seconds is both
 t = time.perf_counter()
-ok = ok and materialize([published_state_asset([])], resources={"paths": paths},
-                        instance=instance, raise_on_error=False).success
+ok = timing["success"] and materialize([published_state_asset([])], resources={"paths": paths},
+                                       instance=instance, raise_on_error=False).success
 publish_seconds = time.perf_counter() - t
 published = current(paths.published_path()) if ok else None
 con = connect(Path(sys.argv[2]), read_only=True)
 rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
         for t in ("raw.historian_point", "marts.fct_process_timeseries",
                   "marts.fct_batch_trajectory", "marts.dq_issues")}
-print(json.dumps({"success": ok, "seconds": ingest_seconds + dbt_seconds,
-                  "ingest_seconds": ingest_seconds, "dbt_seconds": dbt_seconds, "rows": rows,
-                  "dbt": dbt_slowest(Path(sys.argv[2])),
+print(json.dumps({**timing, "success": ok, "rows": rows, "dbt": dbt_slowest(Path(sys.argv[2])),
                   "publish_seconds": publish_seconds,
                   "published_mib": published.bytes / 2**20 if published else None,
-                  "served_on_postgres": bool(writer_url()),
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "peak_rss_child_mib":
-                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+                  "served_on_postgres": bool(writer_url()), **peak_rss()}))
 """
 
 

@@ -24,8 +24,6 @@ from pathlib import Path
 
 import duckdb
 
-from biotwin.warehouse import connect
-
 INDEX = "index.json"
 CHUNK = 8 * 1024 * 1024
 PUBLISHED_SCHEMAS = ("marts", "twin")  # the tables a publication counts (it holds every table)
@@ -182,22 +180,3 @@ def _write_index(folder: Path, listed: list[Publication]) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     tmp.replace(folder / INDEX)
-
-
-def open_published(
-    folder: Path, when: str | None = None, config: dict | None = None
-) -> tuple[duckdb.DuckDBPyConnection, Publication]:
-    """A read-only connection to a publication (the newest, or as of `when`), with the
-    warehouse's settings (UTC). The file is never written again: this never meets a lock.
-    A file deleted between reading the index and opening it (many publications in a moment)
-    is looked up again."""
-    for attempt in range(3):
-        chosen = as_of(folder, when)
-        path = chosen.path(folder)
-        try:
-            con = connect(path, read_only=True, config=config)
-            break
-        except duckdb.IOException:
-            if path.exists() or attempt == 2:
-                raise
-    return con, chosen

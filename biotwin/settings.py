@@ -28,7 +28,7 @@ class Settings:
     openlineage_url: str | None
     openlineage_namespace: str
     published_dir: Path  # the read-only states every reader reads (biotwin/publication.py)
-    publications_kept: int  # how many of them stay (at least 2)
+    publications_kept: int  # how many of them stay (publish keeps at least 2)
 
 
 def settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -53,13 +53,13 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         openlineage_url=env.get("OPENLINEAGE_URL") or None,
         openlineage_namespace=env.get("OPENLINEAGE_NAMESPACE", "biotwin"),
         published_dir=path("BIOTWIN_PUBLISHED_DIR", warehouse.parent / "published"),
-        publications_kept=_count(env.get("BIOTWIN_PUBLICATIONS_KEPT"), default=5, least=2),
+        publications_kept=_count(env.get("BIOTWIN_PUBLICATIONS_KEPT"), default=5),
     )
 
 
-def _count(value: str | None, default: int, least: int) -> int:
-    """A whole-number setting: unset or not a number gives the default; never below `least`."""
+def _count(value: str | None, default: int) -> int:
+    """A whole-number setting: unset or not a number gives the default."""
     try:
-        return max(least, int(value)) if value else default
+        return int(value) if value else default
     except ValueError:
         return default

@@ -288,6 +288,17 @@ def parse_pool(loader: Loader, new_files: int) -> tuple[Executor | None, int]:
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")), workers
 
 
+def parsed_ahead_or_here(ctx: FileContext, parse: Parse):
+    """What a loader's `parse` gave for this file: a worker's result when one parsed it ahead,
+    else (no worker took it, or the pool broke because a worker died) parsed here."""
+    if ctx.parsed is not None:
+        try:
+            return ctx.parsed.result()
+        except BrokenExecutor:
+            pass
+    return parse(ctx)
+
+
 def _ahead(items: Iterable, size: int, on_enter: Callable) -> Iterator:
     """The items in order, each handed to `on_enter` `size` items before it is yielded (so
     that work on it can start early)."""
@@ -394,7 +405,7 @@ def ingest_system(
         decides; a parse it does not use is dropped)."""
         nonlocal prefetching
         path, sha = item
-        if not prefetching or pool is None or sha is None or sha in processed:
+        if not prefetching or sha is None or sha in processed:
             return
         rel = path.relative_to(landing_root).as_posix()
         site = rel.split("/")[1] if rel.count("/") >= 2 else ""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import math
-from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -20,7 +19,14 @@ import pandas as pd
 
 from assets.contracts import instruments as contract
 from assets.contracts.base import FileRejected, group_reasons, row_failures
-from assets.ingest.core import FileContext, FileOutcome, Loader, Rejected, append_rows
+from assets.ingest.core import (
+    FileContext,
+    FileOutcome,
+    Loader,
+    Rejected,
+    append_rows,
+    parsed_ahead_or_here,
+)
 from assets.ingest.limits import check_instrument_file
 
 if TYPE_CHECKING:
@@ -81,7 +87,6 @@ def _fields(node, out: dict, flags: dict) -> None:
 class Parsed:
     """A file's measurements as rows, with each row's position (`<measurement>/<field>`)."""
 
-    vendor: str
     rows: list[dict]
     positions: list[str]
 
@@ -143,22 +148,11 @@ def parse(ctx: FileContext) -> Parsed:
                 }
             )
             positions.append(f"{index}/{field}")
-    return Parsed(vendor.name, rows, positions)
-
-
-def parsed_here_or_ahead(ctx: FileContext) -> Parsed:
-    """The parse a worker did ahead, or this process's own: when no worker took the file, or
-    the pool broke (a worker died), the file is parsed here."""
-    if ctx.parsed is not None:
-        try:
-            return ctx.parsed.result()
-        except BrokenExecutor:
-            pass
-    return parse(ctx)
+    return Parsed(rows, positions)
 
 
 def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
-    parsed = parsed_here_or_ahead(ctx)
+    parsed = parsed_ahead_or_here(ctx, parse)
     rows, positions = parsed.rows, parsed.positions
     frame = pd.DataFrame(rows)
     if frame.empty:

@@ -14,7 +14,6 @@ from biotwin.publication import (
     NotPublished,
     as_of,
     current,
-    open_published,
     publications,
     publish,
 )
@@ -43,9 +42,9 @@ def test_a_publication_is_a_read_only_copy_listed_with_its_hash_and_row_counts(
     assert made.tables == {"marts.dim_batch": 3, "twin.outcome_forecast": 1}
     assert made.sha256 == sha256_of(made.path(folder))
     assert not made.path(folder).stat().st_mode & 0o222  # nobody writes it again
-    reader, chosen = open_published(folder)
+    assert current(folder) == made
+    reader = connect(made.path(folder), read_only=True)
     try:
-        assert chosen == made
         assert reader.execute("SELECT count(*) FROM marts.dim_batch").fetchall() == [(3,)]
     finally:
         reader.close()
@@ -81,4 +80,4 @@ def test_only_the_newest_are_kept_and_as_of_finds_a_run_or_a_time(tmp_path: Path
 
 def test_nothing_published_says_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(NotPublished, match="make demo"):
-        open_published(tmp_path / "published")
+        current(tmp_path / "published")
