@@ -6,35 +6,49 @@ only by what was known at hour t:
   actual value once the record has written it and the set-point before (`recipe_at`), and
   the planned culture length (`batch_features.planned_duration_h`, from the process's
   `duration_parameter_id`);
-- per monitored parameter, the mean of its trajectory up to t and its mean over the last
-  three observed steps up to t;
-- per lab parameter, the latest result sampled at or before t (a result counts from its
-  sample time; docs/twin.md says why).
-A ridge regression (penalty chosen by inner cross-validation) maps these to the log of the
-outcome. The 90 % interval is split-conformal on out-of-fold residuals of the training set,
-so its coverage holds for exchangeable batches without a distributional assumption. Metrics
-come from cross-validation grouped by batch, against the naive forecast (the training mean,
-with the training 5–95 % range as its interval).
+- per monitored parameter, the mean of its trajectory up to t, its mean over the last three
+  observed steps, its specific rate over the last day, and its means over segments of the
+  elapsed grid (the trajectory so far, for PLS);
+- per lab parameter, the latest result sampled at or before t and its rate since the sample
+  before (a result counts from its sample time; docs/twin.md says why).
+Which model maps these to the log of the outcome is chosen per process and checkpoint among
+`twin.candidates` by inner cross-validation, the training mean (the naive forecast) where
+nothing beats it. The 90 % interval is conformal on the chosen candidate's out-of-fold
+residuals, so its coverage holds for exchangeable batches without a distributional assumption.
+Metrics come from an outer cross-validation grouped by batch that repeats the choice inside
+every fold, against the naive forecast (the training mean, with the training 5–95 % range as
+its interval).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import GroupKFold, KFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
+from twin.candidates import (
+    BY_NAME,
+    CANDIDATES,
+    FALLBACK,
+    LAB_RATE_PREFIX,
+    TRAJECTORY_PREFIX,
+    Candidate,
+)
 from twin.data import batch_cube
 from twin.nan import quiet_empty_slices
 from twin.process import Process
 
 COVERAGE = 0.9
-ALPHAS = np.logspace(-2, 3, 12)
+INNER_FOLDS = 5
+# with fewer training batches no learned model is trusted: inner folds of 2-3 batches cannot
+# tell a model from noise (measured: the 12-batch processes lost up to 28 % against naive)
+MIN_BATCHES_TO_LEARN = 15
+SELECTION_SE = 1.0  # a candidate must beat the training mean by this many standard errors
+TRAJECTORY_SEGMENTS = 8  # the trajectory so far, as means over this many stretches (PLS)
 LAST_STEPS = 3
 CLIP_LOG = 0.25  # forecasts stay within the training outcomes' range, widened by ±28 %
 SLOPE_WINDOW_H = 24.0  # specific rates over the last day
@@ -62,12 +76,10 @@ def features_at(
             out[f"{parameter}__logslope"] = [
                 _log_slope(row[-window:], process.grid_step_h) for row in series
             ]
-    known = labs[(labs["batch_id"].isin(batch_ids)) & (labs["elapsed_h"] <= hour)]
-    latest = known.sort_values("elapsed_h").groupby(["batch_id", "parameter_id"])["value"].last()
-    for parameter in sorted(latest.index.get_level_values("parameter_id").unique()):
-        if parameter == process.outcome_parameter_id:
-            continue  # the outcome itself is measured at the end
-        out[f"lab__{parameter}"] = latest.xs(parameter, level="parameter_id").reindex(batch_ids)
+    for parameter, columns in _lab_features(process, batch_ids, labs, hour).items():
+        out[f"lab__{parameter}"] = columns["latest"]
+        out[f"{LAB_RATE_PREFIX}{parameter}__rate"] = columns["rate"]
+        out[f"{LAB_RATE_PREFIX}{parameter}__logslope"] = columns["logslope"]
     planned = recipe_at(recipe, hour).reindex(batch_ids)
     for column in process.recipe_parameters:
         if column in planned:
@@ -79,7 +91,54 @@ def features_at(
             out[f"{column}_x_harvest_h"] = out[column] * hours.to_numpy()
     # growth is multiplicative: the log of every positive value is a feature too
     logs = {f"{c}__log": np.log(out[c].where(out[c] > 0)) for c in out.columns}
-    return pd.concat([out, pd.DataFrame(logs, index=out.index)], axis=1)
+    return pd.concat(
+        [out, pd.DataFrame(logs, index=out.index), _trajectory_segments(process, upto, out.index)],
+        axis=1,
+    )
+
+
+def _lab_features(
+    process: Process, batch_ids: list[str], labs: pd.DataFrame, hour: float
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per lab quantity sampled by `hour` (not the outcome, measured at the end): its latest
+    result, its rate per hour since the sample before and the slope of its log (a specific
+    rate: growth, uptake); NaN with one sample."""
+    known = labs[(labs["batch_id"].isin(batch_ids)) & (labs["elapsed_h"] <= hour)]
+    known = known[known["parameter_id"] != process.outcome_parameter_id]
+    ordered = known.sort_values(["batch_id", "parameter_id", "elapsed_h"])
+    grouped = ordered.groupby(["batch_id", "parameter_id"])
+    last, before = grouped.nth(-1), grouped.nth(-2)
+    last = last.set_index(["batch_id", "parameter_id"])
+    before = before.set_index(["batch_id", "parameter_id"]).reindex(last.index)
+    hours = (last["elapsed_h"] - before["elapsed_h"]).where(lambda h: h > 0)
+    rate = (last["value"] - before["value"]) / hours
+    positive = (last["value"] > 0) & (before["value"] > 0)
+    logslope = (
+        np.log(last["value"].where(positive)) - np.log(before["value"].where(positive))
+    ) / hours
+    out = {}
+    for parameter in sorted(last.index.get_level_values("parameter_id").unique()):
+        out[parameter] = {
+            "latest": last["value"].xs(parameter, level="parameter_id").reindex(batch_ids),
+            "rate": rate.xs(parameter, level="parameter_id").reindex(batch_ids),
+            "logslope": logslope.xs(parameter, level="parameter_id").reindex(batch_ids),
+        }
+    return out
+
+
+def _trajectory_segments(process: Process, upto: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """The trajectory so far, batch-wise unfolded: per online parameter its mean over each of
+    TRAJECTORY_SEGMENTS equal stretches of the elapsed grid (what PLS reads)."""
+    bounds = np.linspace(0, upto.shape[1], TRAJECTORY_SEGMENTS + 1).round().astype(int)
+    columns = {}
+    with np.errstate(invalid="ignore"), quiet_empty_slices():
+        for j, parameter in enumerate(process.parameters):
+            for s, (a, b) in enumerate(pairwise(bounds)):
+                if b > a:
+                    columns[f"{TRAJECTORY_PREFIX}{parameter}__{s}"] = np.nanmean(
+                        upto[:, a:b, j], axis=1
+                    )
+    return pd.DataFrame(columns, index=index)
 
 
 def recipe_at(recipe: pd.DataFrame, hour: float) -> pd.DataFrame:
@@ -117,14 +176,6 @@ def _last_mean(row: np.ndarray) -> float:
     return float(seen[-LAST_STEPS:].mean()) if len(seen) else np.nan
 
 
-def _pipeline():
-    return make_pipeline(
-        SimpleImputer(strategy="median", keep_empty_features=True),
-        StandardScaler(),
-        RidgeCV(alphas=ALPHAS),
-    )
-
-
 def _usable(x: pd.DataFrame) -> list[str]:
     """Columns with at least one value (an all-empty column carries nothing)."""
     return [c for c in x.columns if x[c].notna().any()]
@@ -132,14 +183,17 @@ def _usable(x: pd.DataFrame) -> list[str]:
 
 @dataclass(frozen=True)
 class Forecaster:
-    """A fitted model for one checkpoint: point forecast and conformal half-width (log)."""
+    """The model chosen for one checkpoint: point forecast and conformal half-width (log), the
+    candidate it is and every candidate's inner cross-validated MAPE."""
 
     hour: float
+    chosen: str
     columns: list[str]
     model: object
     half_width: float  # in log space
     n_train: int
     log_range: tuple[float, float]  # forecasts stay near the training outcomes (CLIP_LOG)
+    candidate_mape: dict[str, float]  # inner CV, every candidate that could be fitted
 
     def predict(self, x: pd.DataFrame) -> pd.DataFrame:
         log_pred = np.clip(self.model.predict(x.reindex(columns=self.columns)), *self.log_range)
@@ -159,20 +213,74 @@ def _conformal_quantile(residuals: np.ndarray, coverage: float) -> float:
     return float(np.quantile(np.abs(residuals), level, method="higher"))
 
 
-def fit_forecaster(x: pd.DataFrame, y: np.ndarray, hour: float) -> Forecaster:
-    """Fit on completed batches (rows of x, outcomes y > 0); the interval's half-width is the
-    conformal quantile of out-of-fold residuals (5-fold, each batch held out once)."""
-    columns = _usable(x)
-    log_y = np.log(y)
-    folds = KFold(n_splits=min(5, len(y)), shuffle=True, random_state=0)
-    residuals = np.empty(len(y))
+def _inner_residuals(
+    candidate: Candidate, x: pd.DataFrame, log_y: np.ndarray, log_range: tuple[float, float]
+) -> np.ndarray:
+    """Out-of-fold log residuals of one candidate over the training batches (inner 5-fold,
+    each row one batch, so the folds are grouped by batch)."""
+    folds = KFold(n_splits=min(INNER_FOLDS, len(log_y)), shuffle=True, random_state=0)
+    residuals = np.empty(len(log_y))
     for train, test in folds.split(x):
-        model = _pipeline().fit(x.iloc[train][columns], log_y[train])
-        residuals[test] = log_y[test] - model.predict(x.iloc[test][columns])
-    model = _pipeline().fit(x[columns], log_y)
-    half_width = _conformal_quantile(residuals, COVERAGE)
+        model = candidate.make().fit(x.iloc[train], log_y[train])
+        residuals[test] = log_y[test] - np.clip(model.predict(x.iloc[test]), *log_range)
+    return residuals
+
+
+def _paired_margin(error: np.ndarray, other: np.ndarray) -> tuple[float, float]:
+    """Mean and standard error of the per-batch difference of two candidates' errors."""
+    difference = error - other
+    se = difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else np.inf
+    return float(difference.mean()), float(se)
+
+
+def _choose(errors: dict[str, np.ndarray]) -> str:
+    """Which candidate a checkpoint gets, from each candidate's inner-CV errors per batch.
+
+    Only candidates that beat the training mean by more than one standard error of the paired
+    per-batch difference are eligible; then the simplest eligible one whose error is within
+    one standard error of the best eligible one (candidates are listed simplest first). The
+    training mean when none is eligible. Both margins keep the choice from chasing noise: with
+    five candidates scored on a few dozen batches, the best inner score is optimistic by about
+    that much, and the flexible models win inner folds they lose on new batches."""
+    naive = errors[FALLBACK]
+    eligible = []
+    for name, error in errors.items():
+        mean, se = _paired_margin(error, naive)
+        if name != FALLBACK and mean + SELECTION_SE * se < 0:
+            eligible.append(name)
+    if not eligible:
+        return FALLBACK
+    best = min(eligible, key=lambda name: errors[name].mean())
+    for name in eligible:  # simplest first
+        mean, se = _paired_margin(errors[name], errors[best])
+        if mean <= SELECTION_SE * se:
+            return name
+    return best
+
+
+def fit_forecaster(x: pd.DataFrame, y: np.ndarray, hour: float) -> Forecaster:
+    """Choose and fit the model of one checkpoint on completed batches (rows of x, outcomes
+    y > 0). Every candidate (`twin.candidates`) is scored by inner cross-validation; the one with
+    the lowest MAPE is fitted on all batches, the training mean wherever nothing beats it. The
+    interval's half-width is the conformal quantile of the chosen candidate's out-of-fold
+    residuals."""
+    usable = _usable(x)
+    log_y = np.log(y)
     log_range = (float(log_y.min()) - CLIP_LOG, float(log_y.max()) + CLIP_LOG)
-    return Forecaster(hour, columns, model, half_width, len(y), log_range)
+    scores, residuals, errors = {}, {}, {}
+    for candidate in CANDIDATES:
+        columns = [c for c in usable if candidate.reads(c)]
+        if not columns and candidate.name != FALLBACK:
+            continue  # nothing this model reads is known at this checkpoint
+        residuals[candidate.name] = _inner_residuals(candidate, x[columns], log_y, log_range)
+        errors[candidate.name] = np.abs(1.0 - np.exp(-residuals[candidate.name]))  # |y - ŷ| / y
+        scores[candidate.name] = 100.0 * float(errors[candidate.name].mean())
+    chosen = _choose(errors) if len(y) >= MIN_BATCHES_TO_LEARN else FALLBACK
+    candidate = BY_NAME[chosen]
+    columns = [c for c in usable if candidate.reads(c)]
+    model = candidate.make().fit(x[columns], log_y)
+    half_width = _conformal_quantile(residuals[chosen], COVERAGE)
+    return Forecaster(hour, chosen, columns, model, half_width, len(y), log_range, scores)
 
 
 @dataclass(frozen=True)
@@ -188,6 +296,7 @@ class CheckpointMetrics:
     naive_coverage: float
     width: float  # median width of the 90 % interval, outcome unit
     naive_width: float  # median width of the naive forecast's 5-95 % range
+    chosen: dict[str, int] = field(default_factory=dict)  # candidate -> outer folds choosing it
 
     @property
     def mape_reduction(self) -> float:
@@ -214,8 +323,10 @@ def cross_validate(
         lower, upper = np.empty(len(batch_ids)), np.empty(len(batch_ids))
         naive, naive_lo, naive_hi = (np.empty(len(batch_ids)) for _ in range(3))
         splitter = GroupKFold(n_splits=min(folds, len(batch_ids)))
+        chosen: Counter[str] = Counter()
         for train, test in splitter.split(x, outcomes, groups):
             model = fit_forecaster(x.iloc[train], outcomes[train], hour)
+            chosen[model.chosen] += 1
             out = model.predict(x.iloc[test])
             pred[test], lower[test], upper[test] = out["predicted"], out["lower"], out["upper"]
             naive[test] = outcomes[train].mean()
@@ -233,6 +344,7 @@ def cross_validate(
                 naive_coverage=float(np.mean((outcomes >= naive_lo) & (outcomes <= naive_hi))),
                 width=float(np.median(upper - lower)),
                 naive_width=float(np.median(naive_hi - naive_lo)),
+                chosen=dict(sorted(chosen.items())),
             )
         )
         rows.append(

@@ -16,6 +16,7 @@ import pandas as pd
 
 CHECKPOINTS = (0.2, 0.4, 0.6, 0.8)  # fractions of the expected duration
 MIN_COVERAGE = 0.5  # a parameter is monitored where at least half the batches record it
+NAIVE_FORECAST = "training_mean"  # the fallback forecast's name (twin.candidates, twin.checks)
 
 
 @dataclass(frozen=True)

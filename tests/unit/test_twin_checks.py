@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from twin.checks import forecast_beats_naive, forecast_coverage, monitoring_false_alarms
+from twin.process import NAIVE_FORECAST
 
 
 def _metric(model: str, hour: float, mape: float, naive: float, coverage: float, n: int = 40):
@@ -28,12 +29,21 @@ def test_a_forecast_worse_than_naive_at_one_checkpoint_fails_and_is_named() -> N
     assert verdict.failing == 1
 
 
+def test_a_checkpoint_that_fell_back_to_the_training_mean_passes_and_is_counted() -> None:
+    fallback = {**_metric("f20", 45, 10.0, 10.0, 0.9), "chosen": NAIVE_FORECAST}
+    verdict = forecast_beats_naive([fallback, _metric("f40", 90, 6.0, 10.0, 0.9)])
+    assert verdict.passed and "1 of them are the training mean" in verdict.summary
+
+
 def test_coverage_is_held_to_the_binomial_allowance_of_its_batch_count() -> None:
     # 40 batches: 0.90 - 2·sqrt(0.09/40) = 0.805
     assert forecast_coverage([_metric("f", 45, 1, 2, 0.81, n=40)]).passed
     assert not forecast_coverage([_metric("f", 45, 1, 2, 0.78, n=40)]).passed
     # 10 batches allow more: 0.90 - 0.19 = 0.71
     assert forecast_coverage([_metric("f", 45, 1, 2, 0.78, n=10)]).passed
+    # too wide is said too: 54 batches allow at most 0.90 + 0.082
+    verdict = forecast_coverage([_metric("f", 45, 1, 2, 1.0, n=54)])
+    assert not verdict.passed and "too wide" in verdict.summary
 
 
 def test_monitoring_that_alarms_on_normal_batches_fails() -> None:

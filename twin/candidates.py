@@ -1,0 +1,125 @@
+"""The family of outcome models a checkpoint's forecast is chosen from (`twin.forecast`).
+
+Every candidate maps the features known at a checkpoint (`twin.forecast.features_at`) to the
+log of the outcome, and reads only the columns it is made for:
+
+- `training_mean`: the naive forecast, the mean outcome of the training batches. It is the
+  fallback: a checkpoint where nothing beats it in inner cross-validation gets it, so a forecast
+  is never silently worse than doing nothing;
+- `ridge_labs`: ridge regression on what the lab said last (latest result of each lab quantity,
+  its rate since the sample before) and the recipe: what a process scientist reads first;
+- `ridge_all`: ridge on the summaries (recipe, latest lab results, and per online parameter the
+  mean so far, the recent mean, the specific rate and its product with the planned hours);
+- `pls_trajectory`: partial least squares on the trajectory so far (each online parameter's
+  means over segments of the elapsed culture, batch-wise unfolded) and the recipe;
+- `gradient_boosting`: shallow boosted trees on the summaries and the lab rates, for
+  interactions and thresholds a linear model misses.
+
+The mechanistic growth model is not a candidate yet: its fit takes seconds per batch set, and
+inner cross-validation would refit it 5 times per checkpoint and outer fold (docs/twin.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.cross_decomposition import PLSRegression
+from sklearn.ensemble import GradientBoostingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import RidgeCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from twin.process import NAIVE_FORECAST
+
+ALPHAS = np.logspace(-2, 3, 12)
+TRAJECTORY_PREFIX = "traj__"
+LAB_PREFIX = "lab__"
+LAB_RATE_PREFIX = "labrate__"
+RECIPE_PREFIX = "setpoint__"
+
+
+class OutcomeMean(BaseEstimator, RegressorMixin):
+    """The naive forecast: log of the training outcomes' mean (the mean in the outcome's unit,
+    which is what the naive MAPE is measured against)."""
+
+    def fit(self, x, log_y):
+        self.value_ = float(np.log(np.mean(np.exp(log_y))))
+        return self
+
+    def predict(self, x):
+        return np.full(len(x), self.value_)
+
+
+class FlatPLS(BaseEstimator, RegressorMixin):
+    """PLS regression with at most `components` latent variables (fewer when the data have
+    fewer columns or rows), predicting a flat array."""
+
+    def __init__(self, components: int = 2):
+        self.components = components
+
+    def fit(self, x, log_y):
+        n = max(1, min(self.components, x.shape[1], x.shape[0] - 1))
+        self.model_ = PLSRegression(n_components=n, scale=False).fit(x, log_y)
+        return self
+
+    def predict(self, x):
+        return np.ravel(self.model_.predict(x))
+
+
+def _scaled(estimator) -> object:
+    return make_pipeline(
+        SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(), estimator
+    )
+
+
+def _is_summary(column: str) -> bool:
+    return not column.startswith((TRAJECTORY_PREFIX, LAB_RATE_PREFIX))
+
+
+def _is_lab_or_recipe(column: str) -> bool:
+    return column.startswith((LAB_PREFIX, LAB_RATE_PREFIX, RECIPE_PREFIX))
+
+
+def _is_trajectory_or_recipe(column: str) -> bool:
+    return column.startswith((TRAJECTORY_PREFIX, RECIPE_PREFIX)) and not column.endswith("__log")
+
+
+def _is_raw_summary(column: str) -> bool:
+    """Everything but the trajectory segments, without logs (trees need none)."""
+    return not column.startswith(TRAJECTORY_PREFIX) and not column.endswith("__log")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    reads: Callable[[str], bool]  # which feature columns the model reads
+    make: Callable[[], object]  # a fresh, unfitted estimator of log(outcome)
+
+
+FALLBACK = NAIVE_FORECAST
+CANDIDATES: tuple[Candidate, ...] = (  # simplest first: the choice prefers the earlier
+    Candidate(FALLBACK, lambda c: False, OutcomeMean),
+    Candidate("ridge_labs", _is_lab_or_recipe, lambda: _scaled(RidgeCV(alphas=ALPHAS))),
+    Candidate("pls_trajectory", _is_trajectory_or_recipe, lambda: _scaled(FlatPLS(2))),
+    Candidate("ridge_all", _is_summary, lambda: _scaled(RidgeCV(alphas=ALPHAS))),
+    Candidate(
+        "gradient_boosting",
+        _is_raw_summary,
+        lambda: make_pipeline(
+            SimpleImputer(strategy="median", keep_empty_features=True),
+            GradientBoostingRegressor(
+                n_estimators=150,
+                max_depth=2,
+                learning_rate=0.05,
+                subsample=0.8,
+                min_samples_leaf=3,
+                random_state=0,
+            ),
+        ),
+    ),
+)
+BY_NAME = {c.name: c for c in CANDIDATES}
