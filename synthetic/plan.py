@@ -17,7 +17,9 @@ import numpy as np
 from synthetic.catalogue import ALLO, BOS, BSL, CART, LVV, Process, Site
 from synthetic.model import CultureStart, GrowthParams
 
-FAULT_TYPES = ("do_control_loss", "temperature_excursion", "feed_failure")
+# temperature_drift: a slow cooling (a passing jacket valve): no point is alarming on its own
+FAULT_TYPES = ("do_control_loss", "temperature_excursion", "feed_failure", "temperature_drift")
+DRIFT_RATE_C_PER_H = (0.02, 0.04)
 TURNAROUND_H = 20.0  # cleaning and set-up between two cultures on one bioreactor
 HISTORIAN_PAD_H = 3.0  # the historian records the vessel this long before and after a culture
 RELEASE_TESTING_H = 96.0  # manufacturing end to QA disposition
@@ -276,7 +278,7 @@ def plan_plant(n_batches: int, seed: int, start_date: date, fault_fraction: floa
     n_faults = round(fault_fraction * n_batches) if fault_fraction > 0 else 0
     if n_faults:
         faulted = {int(i) for i in plan_rng.choice(n_batches, n_faults, replace=False)}
-    fault_types = {idx: FAULT_TYPES[k % 3] for k, idx in enumerate(sorted(faulted))}
+    fault_types = {idx: FAULT_TYPES[k % len(FAULT_TYPES)] for k, idx in enumerate(sorted(faulted))}
 
     counters: dict[str, int] = {}
     released_lots: list[tuple[datetime, str]] = []
@@ -347,6 +349,7 @@ def plan_plant(n_batches: int, seed: int, start_date: date, fault_fraction: floa
                 "do_control_loss": float(rng.uniform(14, 30)),
                 "temperature_excursion": float(rng.uniform(5, 10)),
                 "feed_failure": (cult.end - onset).total_seconds() / 3600.0,
+                "temperature_drift": (cult.end - onset).total_seconds() / 3600.0,
             }[ftype]
             fault = Fault(ftype, onset, round(duration, 2))
 

@@ -29,6 +29,10 @@ FAULT_DEVIATIONS = {
         "Culture temperature above high alarm limit; heating jacket controller fault.",
     ),
     "feed_failure": ("minor", "Feed pump stopped; discovered at daily walk-down."),
+    "temperature_drift": (
+        "minor",
+        "Culture temperature found below set-point at walk-down; jacket cooling valve passing.",
+    ),
 }
 
 

@@ -15,7 +15,7 @@ from scipy.signal import lfilter
 
 from synthetic.catalogue import ALLO, CART, LVV
 from synthetic.model import CultureTrajectory, growth_rate_factors, simulate_culture
-from synthetic.plan import HISTORIAN_PAD_H, BatchPlan, PhasePlan, batch_rng
+from synthetic.plan import DRIFT_RATE_C_PER_H, HISTORIAN_PAD_H, BatchPlan, PhasePlan, batch_rng
 
 
 def epoch_minute(t: datetime) -> int:
@@ -85,6 +85,9 @@ def culture_conditions(plan: BatchPlan, minutes: np.ndarray) -> dict[str, np.nda
             temperature[k] = temperature[k] * (1 - ramp) + (peak + _ar1(rng, len(k), 0.05)) * ramp
         elif plan.fault.fault_type == "feed_failure":
             feed[k] = 0.0
+        elif plan.fault.fault_type == "temperature_drift":
+            rate = float(rng.uniform(*DRIFT_RATE_C_PER_H))
+            temperature[k] -= rate * np.arange(len(k)) / 60.0  # °C per hour since the onset
     return {
         "temperature": temperature,
         "ph": ph,

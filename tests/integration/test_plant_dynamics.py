@@ -69,11 +69,23 @@ def test_oxygen_demand_tracks_the_cells(manifest, trajectories) -> None:
 
 
 FAULT_SIGNATURE = {
-    # (parameter, canonical threshold, comparison) visible in the files 2 h after onset
-    "do_control_loss": ("dissolved_oxygen", 10.0, "below"),
-    "temperature_excursion": ("temperature", 38.5, "above"),
-    "feed_failure": ("feed_rate", 0.01, "below"),
+    # (parameter, canonical threshold, comparison, hours after onset) visible in the files;
+    # "drop": the value fell by at least the threshold since the onset
+    "do_control_loss": ("dissolved_oxygen", 10.0, "below", 2.0),
+    "temperature_excursion": ("temperature", 38.5, "above", 2.0),
+    "feed_failure": ("feed_rate", 0.01, "below", 2.0),
+    "temperature_drift": ("temperature", 0.3, "drop", 24.0),
 }
+
+
+def _canonical(values: list[float], tag: dict) -> float | None:
+    """The median of raw historian values near a time, in the parameter's canonical unit."""
+    if not values:
+        return None
+    value = float(np.median(values))
+    if tag["source_unit"] == "degF":
+        return (value - 32) * 5 / 9
+    return value * 100 if tag["source_unit"] == "fraction" else value
 
 
 def test_injected_faults_are_visible_in_the_historian_files(plant_dir: Path, manifest) -> None:
@@ -83,7 +95,7 @@ def test_injected_faults_are_visible_in_the_historian_files(plant_dir: Path, man
         fault = b["fault"]
         if fault is None or not fault["observable_by_extract"]:
             continue
-        parameter, threshold, direction = FAULT_SIGNATURE[fault["type"]]
+        parameter, threshold, direction, after_h = FAULT_SIGNATURE[fault["type"]]
         tag = next(
             t
             for t in tags
@@ -92,20 +104,19 @@ def test_injected_faults_are_visible_in_the_historian_files(plant_dir: Path, man
             and t["parameter_id"] == parameter
         )
         onset = datetime.fromisoformat(fault["onset_utc"].replace("Z", "+00:00"))
-        probe = onset + timedelta(hours=2)
-        values = _values_near(plant_dir, b["site_id"], tag, probe)
-        if not values:
-            continue  # the probe time is after the extract
-        value = float(np.median(values))
-        if tag["source_unit"] == "degF":
-            value = (value - 32) * 5 / 9
-        elif tag["source_unit"] == "fraction":
-            value *= 100
-        assert (value < threshold) if direction == "below" else (value > threshold), (
-            b["batch_id"],
-            fault,
-            value,
+        if after_h > float(fault["duration_h"]):
+            continue  # the fault (the culture, for a drift) ends before the probe
+        probe = _canonical(
+            _values_near(plant_dir, b["site_id"], tag, onset + timedelta(hours=after_h)), tag
         )
+        if probe is None:
+            continue  # the probe time is after the extract or the culture
+        if direction == "drop":
+            before = _canonical(_values_near(plant_dir, b["site_id"], tag, onset), tag)
+            holds = before is not None and before - probe >= threshold
+        else:
+            holds = (probe < threshold) if direction == "below" else (probe > threshold)
+        assert holds, (b["batch_id"], fault, probe)
         seen += 1
     assert seen >= 1
 

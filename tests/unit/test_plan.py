@@ -46,6 +46,7 @@ def test_fault_fraction_and_onsets_inside_the_culture() -> None:
         "do_control_loss",
         "temperature_excursion",
         "feed_failure",
+        "temperature_drift",
     }
     for b in faulted:
         assert b.culture.start < b.fault.onset < b.culture_end
