@@ -363,6 +363,8 @@ class Process:
     mechanistic_model: str = ""  # the twin's growth model for what-if; "" = none
     # the recipe parameter that sets the culture length (the twin's planned-hours feature)
     duration_parameter_id: str = "harvest_day"
+    # recipe parameters planning the events monitoring aligns batches on ('|'-separated)
+    alignment_parameter_id: str = ""
 
 
 CART = Process(
@@ -441,6 +443,8 @@ MAB = Process(
     working_volume_l=200.0,
     doses_per_lot=0,
     duration_parameter_id="production_days",
+    # feed start, temperature shift (day 4, 5 or 6) and harvest (day 9-10) where they are planned
+    alignment_parameter_id="feed_start|temperature_shift_day|production_days",
 )
 
 PROCESSES: tuple[Process, ...] = (CART, ALLO, LVV)

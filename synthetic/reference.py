@@ -80,6 +80,7 @@ def reference_tables() -> dict[str, list[list[str]]]:
                 "grid_step_h",
                 "mechanistic_model",
                 "duration_parameter_id",
+                "alignment_parameter_id",
             ]
         ]
         + [
@@ -91,6 +92,7 @@ def reference_tables() -> dict[str, list[list[str]]]:
                 _num(p.grid_step_h),
                 p.mechanistic_model,
                 p.duration_parameter_id,
+                p.alignment_parameter_id,
             ]
             for p in (*PROCESSES, MAB)
         ],

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from biotwin.warehouse import connect, table_exists
+from twin.alignment import aligned_cube, planned_events, reference_events, to_elapsed
 from twin.process import Process, processes_from_reference
 
 
@@ -136,6 +137,31 @@ def batch_cube(trajectory: pd.DataFrame, process: Process, batch_ids: list[str])
     return cube
 
 
+def elapsed_at_steps(data: TwinData, process: Process, batch_ids: list[str]) -> np.ndarray:
+    """[batch, step]: the elapsed hour of each batch that each grid step stands for. The grid
+    itself where the process names no events to align on (`twin.alignment`)."""
+    if not process.alignment_parameters:
+        return np.tile(process.grid, (len(batch_ids), 1))
+    all_ids = sorted(data.batches(process.product_id)["batch_id"])
+    events = planned_events(data.setpoints, data.units, process, sorted({*all_ids, *batch_ids}))
+    reference = reference_events(events)
+    return (
+        np.stack([to_elapsed(process.grid, events.loc[b].to_numpy(), reference) for b in batch_ids])
+        if batch_ids
+        else np.empty((0, len(process.grid)))
+    )
+
+
+def measured_cube(data: TwinData, process: Process, batch_ids: list[str]) -> np.ndarray:
+    """Measured values as [batch, step, parameter] on the process's grid: elapsed time, or the
+    aligned grid where the process names events to align on."""
+    if not process.alignment_parameters:
+        return batch_cube(data.trajectory, process, batch_ids)
+    return aligned_cube(
+        data.trajectory, process, batch_ids, elapsed_at_steps(data, process, batch_ids)
+    )
+
+
 def monitoring_cube(data: TwinData, process: Process, batch_ids: list[str]) -> np.ndarray:
     """The cube monitoring sees: a controlled parameter (one with a set-point in the batch
     record) as its relative deviation from the batch's own set-point, (value − set-point) /
@@ -143,7 +169,7 @@ def monitoring_cube(data: TwinData, process: Process, batch_ids: list[str]) -> n
     50 %, feed 100 or 150 mL/h); a golden batch is one that holds *its* set-points, so the
     recipe's spread must not widen the envelope a failing controller is judged against. NaN
     for a controlled parameter of a batch that has no set-point for it."""
-    cube = batch_cube(data.trajectory, process, batch_ids)
+    cube = measured_cube(data, process, batch_ids)
     if not process.setpoint_parameters:
         return cube
     table = data.setpoints.pivot_table(

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 
-from twin.nan import quiet_empty_slices
+from twin.nan import nanmedian_last, quiet_empty_slices
 
 WINDOW_STEPS = 2  # SD pooled over ±2 grid steps
 BAND_SD = 3.0
@@ -59,13 +60,15 @@ def envelope(cube: np.ndarray, min_coverage: float = MIN_COVERAGE) -> Envelope:
     n_batches = np.sum(~np.isnan(cube), axis=0)
     covered = n_batches >= max(2, int(np.ceil(min_coverage * cube.shape[0])))
     with np.errstate(invalid="ignore"), quiet_empty_slices():
-        centre = np.nanmedian(cube, axis=0)
+        centre = nanmedian_last(np.moveaxis(cube, 0, -1))
         deviations = np.abs(cube - centre[None])
-        steps = cube.shape[1]
-        sd = np.full(centre.shape, np.nan)
-        for k in range(steps):
-            window = deviations[:, max(0, k - WINDOW_STEPS) : k + WINDOW_STEPS + 1, :]
-            sd[k] = MAD_TO_SD * np.nanmedian(window.reshape(-1, cube.shape[2]), axis=0)
+        # every step's window of ±WINDOW_STEPS at once: [step, parameter, batch x window]
+        padded = np.pad(
+            deviations, ((0, 0), (WINDOW_STEPS, WINDOW_STEPS), (0, 0)), constant_values=np.nan
+        )
+        windows = sliding_window_view(padded, 2 * WINDOW_STEPS + 1, axis=1)
+        pooled = windows.transpose(1, 2, 0, 3).reshape(cube.shape[1], cube.shape[2], -1)
+        sd = MAD_TO_SD * nanmedian_last(pooled)
     centre[~covered] = np.nan
     sd[~covered] = np.nan
     return Envelope(centre=centre, sd=sd, n_batches=n_batches)

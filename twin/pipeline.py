@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from twin import monitoring as mon
-from twin.data import TwinData, batch_cube, monitoring_cube
+from twin.data import TwinData, elapsed_at_steps, measured_cube, monitoring_cube
 from twin.golden import Envelope, envelope, reference_batches
 from twin.process import CHECKPOINTS, Process
 
@@ -39,6 +39,8 @@ MONITORING_COLUMNS = (
     "spe",
     "t2_limit",
     "spe_limit",
+    "drift",
+    "drift_limit",
     "beyond_limit",
     "is_first_alarm",
     "first_alarm_h",
@@ -109,16 +111,19 @@ def run_monitoring(
     reference = reference_batches(features, process.product_id, override)
     if len(reference) < 3 or not process.parameters:
         return None
-    model, kept, dropped = mon.fit_cleaned(monitoring_cube(data, process, reference), reference)
+    drifting = drift_parameters(process)
+    model, kept, dropped = mon.fit_cleaned(
+        monitoring_cube(data, process, reference), reference, drifting
+    )
     mid = model_id("golden_batch", process.product_id, kept, code_version)
-    golden = _envelope_rows(envelope(batch_cube(data.trajectory, process, kept)), process, mid)
+    golden = _envelope_rows(envelope(measured_cube(data, process, kept)), process, mid)
     batches = list(features["batch_id"])
     others = [b for b in batches if b not in kept]
-    rows = [_monitoring_rows(model, process, kept, model.held_out, mid, held_out=True)]
-    rows = [r for r in rows if len(r)]
+    rows = _reference_rows(data, process, model, kept, mid)
     if others:
         scores = mon.score(model, monitoring_cube(data, process, others))
-        rows.append(_monitoring_rows(model, process, others, scores, mid, held_out=False))
+        hours = elapsed_at_steps(data, process, others)
+        rows.append(_monitoring_rows(model, process, others, scores, hours, mid, held_out=False))
     rows = [r for r in rows if len(r)]
     monitoring = pd.concat(rows, ignore_index=True) if rows else empty(MONITORING_COLUMNS)
     alarmed = monitoring.loc[monitoring["is_first_alarm"], "batch_id"].nunique()
@@ -130,7 +135,10 @@ def run_monitoring(
         {
             "t2_limit": model.t2_limit,
             "spe_limit": model.spe_limit,
-            "limit_quantile": mon.LIMIT_QUANTILE,
+            "drift_limit": model.drift_limit,
+            "false_alarm_rate": mon.FALSE_ALARM_RATE,
+            "limit_basis": model.limit_basis,
+            "small_reference": model.small_reference,
             "consecutive": model.consecutive,
             "components": int(model.loadings.shape[1]),
             "reference_rule_batches": len(reference),
@@ -141,11 +149,46 @@ def run_monitoring(
         {
             "parameters": list(process.parameters),
             "relative_to_setpoint": list(process.setpoint_parameters),
+            "drift_watches": [p for p, d in zip(process.parameters, drifting, strict=True) if d],
             "grid_step_h": process.grid_step_h,
             "screen_sd": mon.SCREEN_SD,
+            "point_quantile": mon.POINT_QUANTILE,
+            "ewma_lambda": mon.EWMA_LAMBDA,
         },
     )
     return MonitoringResult(golden, monitoring, [registry])
+
+
+def drift_parameters(process: Process) -> np.ndarray:
+    """[parameter] what the drift statistic watches: the controlled parameters (held to a
+    set-point), or every monitored one where the process has none."""
+    controlled = np.array([p in process.setpoint_parameters for p in process.parameters])
+    return controlled if controlled.any() else np.ones(len(process.parameters), dtype=bool)
+
+
+def _reference_rows(
+    data: TwinData, process: Process, model: mon.MonitoringModel, kept: list[str], mid: str
+) -> list[pd.DataFrame]:
+    """The reference batches' rows, each batch judged as a new one would be: scored and
+    limited by the model of the other folds (`mon.cross_fitted`), so the false-alarm rate the
+    check reads is measured on batches its limits never saw. A batch no fold can hold out
+    (fewer than 3 others) is scored leave-one-out against the full model's limits."""
+    cube = monitoring_cube(data, process, kept)
+    rows, covered = [], set()
+    for fold, fold_model, scores in mon.cross_fitted(cube, model.drifting):
+        ids = [kept[i] for i in fold]
+        hours = elapsed_at_steps(data, process, ids)
+        rows.append(_monitoring_rows(fold_model, process, ids, scores, hours, mid, held_out=True))
+        covered |= set(ids)
+    rest = [i for i, b in enumerate(kept) if b not in covered]
+    if rest:
+        loo = mon.Scores(
+            *(getattr(model.held_out, f)[rest] for f in mon.Scores.__dataclass_fields__)
+        )
+        ids = [kept[i] for i in rest]
+        hours = elapsed_at_steps(data, process, ids)
+        rows.append(_monitoring_rows(model, process, ids, loo, hours, mid, held_out=True))
+    return [r for r in rows if len(r)]
 
 
 def _envelope_rows(env: Envelope, process: Process, mid: str) -> pd.DataFrame:
@@ -172,6 +215,7 @@ def _monitoring_rows(
     process: Process,
     batches: list[str],
     scores: mon.Scores,
+    hours: np.ndarray,  # [batch, step] the batch's elapsed hour at each grid step
     mid: str,
     held_out: bool,
 ) -> pd.DataFrame:
@@ -187,7 +231,7 @@ def _monitoring_rows(
         top = [
             ", ".join(
                 f"{p} {share:.0%}"
-                for p, share in mon.top_contributors(scores, b, k, process.parameters)
+                for p, share in mon.top_contributors(model, scores, b, k, process.parameters)
             )
             for k in steps
         ]
@@ -196,14 +240,16 @@ def _monitoring_rows(
                 {
                     "batch_id": batch,
                     "product_id": process.product_id,
-                    "elapsed_h": process.grid[steps],
+                    "elapsed_h": hours[b, steps],
                     "t2": scores.t2[b, steps],
                     "spe": scores.spe[b, steps],
                     "t2_limit": model.t2_limit,
                     "spe_limit": model.spe_limit,
+                    "drift": scores.drift[b, steps],
+                    "drift_limit": model.drift_limit,
                     "beyond_limit": beyond[b, steps],
                     "is_first_alarm": steps == first if first is not None else False,
-                    "first_alarm_h": np.nan if first is None else float(process.grid[first]),
+                    "first_alarm_h": np.nan if first is None else float(hours[b, first]),
                     "top_contributors": top,
                     "scored_held_out": held_out,
                     "model_id": mid,

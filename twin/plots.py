@@ -60,15 +60,17 @@ def envelope_plot(
 
 
 def monitoring_plot(monitoring: pd.DataFrame, batch_id: str) -> bytes:
-    """T² and SPE of one batch with their limits and the first alarm."""
+    """T², SPE and drift of one batch with their limits and the first alarm."""
     rows = monitoring[monitoring["batch_id"] == batch_id].sort_values("elapsed_h")
-    fig, axes = plt.subplots(2, 1, figsize=(6, 3.6), sharex=True)
-    for ax, stat, limit in ((axes[0], "t2", "t2_limit"), (axes[1], "spe", "spe_limit")):
+    panels = [("t2", "T² [no unit]"), ("spe", "SPE [no unit]"), ("drift", "drift [SD]")]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(6, 4.8), sharex=True)
+    for ax, (stat, label) in zip(axes, panels, strict=True):
         ax.plot(rows["elapsed_h"], rows[stat].clip(lower=1e-2), color="#2c3e50", lw=1)
         if len(rows):
-            ax.axhline(rows[limit].iloc[0], color="#c0392b", ls="--", lw=1, label="limit")
+            limit = rows[f"{stat}_limit"].iloc[0]
+            ax.axhline(limit, color="#c0392b", ls="--", lw=1, label="limit")
         ax.set_yscale("log")
-        ax.set_ylabel("T² [no unit]" if stat == "t2" else "SPE [no unit]")
+        ax.set_ylabel(label)
     alarm = rows.loc[rows["is_first_alarm"].astype(bool), "elapsed_h"]
     for ax in axes:
         for hour in alarm:

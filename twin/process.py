@@ -31,6 +31,8 @@ class Process:
     setpoint_parameters: tuple[str, ...] = ()  # monitored as deviation from the batch's set-point
     # recipe parameters (ref.parameters kind 'recipe') the batch records set: forecast inputs
     recipe_parameters: tuple[str, ...] = ()
+    # recipe parameters (h or d) planning events monitoring aligns batches on (twin.alignment)
+    alignment_parameters: tuple[str, ...] = ()
 
     @property
     def grid(self) -> np.ndarray:
@@ -115,5 +117,13 @@ def processes_from_reference(
             recipe_parameters=recipe_parameters(
                 parameter_kinds, trajectory, setpoints, row["product_id"]
             ),
+            alignment_parameters=_listed(row.get("alignment_parameter_id")),
         )
     return out
+
+
+def _listed(value: object) -> tuple[str, ...]:
+    """A '|'-separated reference cell as names; () when empty or missing."""
+    if not isinstance(value, str):
+        return ()
+    return tuple(name.strip() for name in value.split("|") if name.strip())

@@ -75,6 +75,9 @@ class Processes(pa.DataFrameModel):
     mechanistic_model: Optional[Series[str]] = pa.Field(nullable=True, isin=["logistic_monod"])  # noqa: UP045 - pandera reads Optional
     # the recipe parameter (kind recipe, unit h or d) that sets the culture length; optional
     duration_parameter_id: Optional[Series[str]] = pa.Field(nullable=True)  # noqa: UP045
+    # recipe parameters (unit h or d, '|'-separated, in time order) planning the events the
+    # twin's monitoring aligns batches on (twin/alignment.py); optional
+    alignment_parameter_id: Optional[Series[str]] = pa.Field(nullable=True)  # noqa: UP045
 
 
 class SiteFormats(pa.DataFrameModel):
