@@ -130,3 +130,38 @@ def monitoring_false_alarms(monitoring: pd.DataFrame) -> Verdict:
         or "no held-out batches"
     ) + " normal batches alarmed"
     return Verdict(not loud, summary, rows, len(loud))
+
+
+def soft_sensor_quality(metrics: Sequence[Mapping]) -> Verdict:
+    """Every soft sensor whose estimates are published (it beat the typical curve out of
+    fold): 90 % interval coverage within 0.90 ± allowance(batches). The summary names the
+    quantities the online data do not explain, which get no estimates."""
+    rows = []
+    for m in sorted(metrics, key=lambda m: (str(m.get("model")), m["parameter_id"])):
+        n = int(m.get("n_batches") or 0)
+        low = COVERAGE_LEVEL - allowance(COVERAGE_LEVEL, n)
+        high = COVERAGE_LEVEL + allowance(COVERAGE_LEVEL, n)
+        published = bool(m["explained_by_online_data"])
+        rows.append(
+            {
+                "model": m.get("model"),
+                "parameter_id": m["parameter_id"],
+                "mae_reduction": round(m["mae_reduction"], 3),
+                "coverage_90": round(m["coverage_90"], 3),
+                "published": published,
+                "in_range": (not published) or bool(low <= m["coverage_90"] <= high),
+            }
+        )
+    out = [r for r in rows if not r["in_range"]]
+    unexplained = sorted({r["parameter_id"] for r in rows if not r["published"]})
+    summary = (
+        f"{sum(r['published'] for r in rows)} of {len(rows)} sensors beat the typical curve"
+        + (f"; not explained by online data: {', '.join(unexplained)}" if unexplained else "")
+        + (
+            "; coverage out of range: "
+            + ", ".join(f"{r['parameter_id']} ({r['coverage_90']})" for r in out)
+            if out
+            else ""
+        )
+    )
+    return Verdict(not out, summary, rows, len(out))

@@ -388,3 +388,72 @@ def run_growth(
             },
         )
     ]
+
+
+SOFT_SENSOR_COLUMNS = (
+    "batch_id",
+    "product_id",
+    "elapsed_h",
+    "parameter_id",
+    "estimate",
+    "lower",
+    "upper",
+    "model_id",
+)
+
+
+@dataclass(frozen=True)
+class SoftSensorResult:
+    estimates: pd.DataFrame
+    registry: list[dict]
+
+
+def run_soft_sensors(data: TwinData, process: Process, code_version: str) -> SoftSensorResult:
+    """A sensor per lab quantity the process samples in process (`twin.soft_sensor`), trained
+    on every batch's lab results; estimates at every grid step of every batch from the sensors
+    that beat the typical curve out of fold. Every sensor is registered with its scores."""
+    from twin import soft_sensor  # sklearn: imported when a sensor is fitted
+
+    ids = sorted(data.batches(process.product_id)["batch_id"])
+    quantities = soft_sensor.sensed_quantities(process, data.labs, ids)
+    if not quantities or not process.parameters:
+        return SoftSensorResult(empty(SOFT_SENSOR_COLUMNS), [])
+    features = soft_sensor.online_features(process, ids, data.trajectory, data.recipe(process))
+    until = soft_sensor.last_steps(process, ids, data.trajectory)
+    trained = sorted(data.labs.loc[data.labs["batch_id"].isin(ids), "batch_id"].unique())
+    frames, registry = [], []
+    for quantity in quantities:
+        sensor = soft_sensor.fit_sensor(process, features, data.labs, ids, quantity)
+        m = sensor.metrics
+        kind = f"soft_sensor_{quantity}"
+        explained = m.mae < m.baseline_mae
+        registry.append(
+            registry_row(
+                kind,
+                process,
+                trained,
+                code_version,
+                {
+                    "parameter_id": quantity,
+                    "n_samples": m.n_samples,
+                    "n_batches": m.n_batches,
+                    "mae": m.mae,
+                    "typical_curve_mae": m.baseline_mae,
+                    "mae_reduction": m.reduction,
+                    "coverage_90": m.coverage,
+                    "explained_by_online_data": explained,
+                    "cv": "5-fold grouped by batch",
+                },
+                {"log_scale": sensor.log_scale, "half_width": sensor.half_width},
+            )
+        )
+        if explained:
+            rows = soft_sensor.estimates(sensor, features, ids, process.grid, until)
+            frames.append(
+                rows.assign(
+                    product_id=process.product_id,
+                    model_id=model_id(kind, process.product_id, trained, code_version),
+                )[list(SOFT_SENSOR_COLUMNS)]
+            )
+    estimates = pd.concat(frames, ignore_index=True) if frames else empty(SOFT_SENSOR_COLUMNS)
+    return SoftSensorResult(estimates, registry)

@@ -25,6 +25,7 @@ from twin.data import TwinData, from_frames, read_marts
 from twin.forecast import features_at, fit_forecaster
 from twin.pipeline import completed, run_forecasts, run_growth, run_monitoring
 from twin.simulate import as_run_value
+from twin.soft_sensor import online_features
 
 CART = "CART-CD19"
 
@@ -88,6 +89,15 @@ def test_no_look_ahead_in_monitoring_and_forecasts(data: TwinData) -> None:
     ).equals(
         features_at(process, [batch], changed.trajectory, changed.labs, data.recipe(process), later)
     )
+
+    # soft sensor of that batch: what it reads at every step up to the hour is unchanged, so a
+    # fitted sensor's estimates are too; later steps see the change
+    recipe = data.recipe(process)
+    step = int(hour / process.grid_step_h)
+    seen = online_features(process, [batch], data.trajectory, recipe)
+    seen_after = online_features(process, [batch], changed.trajectory, recipe)
+    np.testing.assert_array_equal(seen[:, : step + 1], seen_after[:, : step + 1])
+    assert not np.array_equal(seen[:, step + 1 :], seen_after[:, step + 1 :], equal_nan=True)
 
 
 def test_a_second_process_needs_reference_rows_only(data: TwinData, conformed: Path) -> None:
@@ -246,7 +256,9 @@ def test_twin_assets_write_tables_registry_audit_and_lineage(
     # the twin's checks are evaluated on every run, each verdict what its rule says about the
     # registered cross-validated metrics (twin/checks.py; planted failures in tests/unit)
     verdicts = {e.check_name: e for e in first.get_asset_check_evaluations()}
-    assert {"beats_naive", "interval_coverage", "false_alarm_rate"} <= set(verdicts)
+    assert {"beats_naive", "interval_coverage", "false_alarm_rate", "sensor_quality"} <= set(
+        verdicts
+    )
     with duckdb.connect(str(warehouse), read_only=True) as con:
         metrics = [
             json.loads(m)
@@ -272,8 +284,15 @@ def test_twin_assets_write_tables_registry_audit_and_lineage(
         trained = con.execute(
             "SELECT subject FROM audit.audit_log WHERE kind = 'model_trained'"
         ).fetchall()
-    assert tables == {"golden_envelope", "batch_monitoring", "outcome_forecast", "model_registry"}
+    assert tables == {
+        "golden_envelope",
+        "batch_monitoring",
+        "outcome_forecast",
+        "soft_sensor",
+        "model_registry",
+    }
     assert {"golden_batch", "forecast_40pct", "growth_logistic_monod"} <= set(registry["kind"])
+    assert "soft_sensor_vcd" in set(registry["kind"])  # cell density between lab counts
     # the fed-batch site's process (type other, reference rows only) has its models too; it
     # has no mechanistic model, so no growth fit
     fedbatch = set(registry.loc[registry["product_id"] == "MAB-CHO01", "kind"])
