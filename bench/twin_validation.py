@@ -27,7 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from twin.data import read_marts  # noqa: E402
-from twin.validation import forecast_metrics, manifest_faults, monitoring_detection  # noqa: E402
+from twin.validation import (  # noqa: E402
+    forecast_metrics,
+    manifest_faults,
+    monitoring_detection,
+    soft_sensor_metrics,
+)
 
 RESULTS = Path(__file__).parent / "results" / "twin_validation.jsonl"
 
@@ -51,6 +56,7 @@ def main() -> None:
                 f"  {m.share:4.0%} {m.hour:5.0f} {m.mape:6.1f} {m.naive_mape:6.1f} "
                 f"{m.mape_reduction:9.0%} {m.rmse:8.3g} {m.naive_rmse:7.3g} "
                 f"{m.coverage:7.2f} {m.naive_coverage:6.2f} {m.width:7.3g} {m.naive_width:6.3g}"
+                f"  chosen in outer folds: {m.chosen}"
             )
     rows = monitoring_detection(data, faults, hidden)
     record["monitoring"] = [asdict(r) | {"rate": r.rate} for r in rows]
@@ -58,6 +64,15 @@ def main() -> None:
     for r in rows:
         delay = "" if r.median_delay_h is None else f"{r.median_delay_h:.1f} / {r.max_delay_h:.1f}"
         print(f"  {r.kind:<22} {r.n_batches:4d} {r.n_alarmed:4d} {r.rate:6.1%}  {delay}")
+    record["soft_sensor"] = {}
+    print("\nsoft sensors, 5-fold by batch: samples, MAE, typical curve, reduction, cover90")
+    for product, sensors in soft_sensor_metrics(data).items():
+        record["soft_sensor"][product] = [asdict(s) | {"reduction": s.reduction} for s in sensors]
+        for s in sensors:
+            print(
+                f"  {product:<10} {s.parameter_id:<20} {s.n_samples:5d} {s.mae:9.3g} "
+                f"{s.baseline_mae:9.3g} {s.reduction:8.0%} {s.coverage:6.2f}"
+            )
     RESULTS.parent.mkdir(exist_ok=True)
     with RESULTS.open("a") as handle:
         handle.write(json.dumps(record, default=float) + "\n")

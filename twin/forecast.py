@@ -183,20 +183,25 @@ def _usable(x: pd.DataFrame) -> list[str]:
 
 @dataclass(frozen=True)
 class Forecaster:
-    """The model chosen for one checkpoint: point forecast and conformal half-width (log), the
-    candidate it is and every candidate's inner cross-validated MAPE."""
+    """The model of one checkpoint: the mean (in log) of its members' forecasts, the conformal
+    half-width (log), which candidates it averages (`chosen`, joined by '+') and every
+    candidate's inner cross-validated MAPE."""
 
     hour: float
     chosen: str
-    columns: list[str]
-    model: object
+    members: list[tuple[list[str], object]]  # (columns read, fitted model) per candidate
     half_width: float  # in log space
     n_train: int
     log_range: tuple[float, float]  # forecasts stay near the training outcomes (CLIP_LOG)
     candidate_mape: dict[str, float]  # inner CV, every candidate that could be fitted
 
+    @property
+    def columns(self) -> list[str]:
+        return sorted({c for columns, _ in self.members for c in columns})
+
     def predict(self, x: pd.DataFrame) -> pd.DataFrame:
-        log_pred = np.clip(self.model.predict(x.reindex(columns=self.columns)), *self.log_range)
+        logs = [model.predict(x.reindex(columns=columns)) for columns, model in self.members]
+        log_pred = np.clip(np.mean(logs, axis=0), *self.log_range)
         return pd.DataFrame(
             {
                 "predicted": np.exp(log_pred),
@@ -233,37 +238,28 @@ def _paired_margin(error: np.ndarray, other: np.ndarray) -> tuple[float, float]:
     return float(difference.mean()), float(se)
 
 
-def _choose(errors: dict[str, np.ndarray]) -> str:
-    """Which candidate a checkpoint gets, from each candidate's inner-CV errors per batch.
-
-    Only candidates that beat the training mean by more than one standard error of the paired
-    per-batch difference are eligible; then the simplest eligible one whose error is within
-    one standard error of the best eligible one (candidates are listed simplest first). The
-    training mean when none is eligible. Both margins keep the choice from chasing noise: with
-    five candidates scored on a few dozen batches, the best inner score is optimistic by about
-    that much, and the flexible models win inner folds they lose on new batches."""
+def _choose(errors: dict[str, np.ndarray]) -> tuple[str, ...]:
+    """Which candidates a checkpoint's forecast averages, from each candidate's inner-CV errors
+    per batch: every one that beats the training mean by more than SELECTION_SE standard errors
+    of the paired per-batch difference; the training mean alone when none does. Averaging
+    the clear winners instead of picking the best one keeps the choice from chasing noise:
+    with five candidates scored on a few dozen batches, which one scores best in inner folds
+    changes from fold to fold, and the best inner score is optimistic."""
     naive = errors[FALLBACK]
     eligible = []
     for name, error in errors.items():
         mean, se = _paired_margin(error, naive)
         if name != FALLBACK and mean + SELECTION_SE * se < 0:
             eligible.append(name)
-    if not eligible:
-        return FALLBACK
-    best = min(eligible, key=lambda name: errors[name].mean())
-    for name in eligible:  # simplest first
-        mean, se = _paired_margin(errors[name], errors[best])
-        if mean <= SELECTION_SE * se:
-            return name
-    return best
+    return tuple(eligible) or (FALLBACK,)
 
 
 def fit_forecaster(x: pd.DataFrame, y: np.ndarray, hour: float) -> Forecaster:
     """Choose and fit the model of one checkpoint on completed batches (rows of x, outcomes
-    y > 0). Every candidate (`twin.candidates`) is scored by inner cross-validation; the one with
-    the lowest MAPE is fitted on all batches, the training mean wherever nothing beats it. The
-    interval's half-width is the conformal quantile of the chosen candidate's out-of-fold
-    residuals."""
+    y > 0). Every candidate (`twin.candidates`) is scored by inner cross-validation; the
+    forecast is the mean (in log) of those that clearly beat the training mean, the training
+    mean wherever none does, each fitted on all batches. The interval's half-width is the
+    conformal quantile of that mean's out-of-fold residuals."""
     usable = _usable(x)
     log_y = np.log(y)
     log_range = (float(log_y.min()) - CLIP_LOG, float(log_y.max()) + CLIP_LOG)
@@ -275,12 +271,14 @@ def fit_forecaster(x: pd.DataFrame, y: np.ndarray, hour: float) -> Forecaster:
         residuals[candidate.name] = _inner_residuals(candidate, x[columns], log_y, log_range)
         errors[candidate.name] = np.abs(1.0 - np.exp(-residuals[candidate.name]))  # |y - ŷ| / y
         scores[candidate.name] = 100.0 * float(errors[candidate.name].mean())
-    chosen = _choose(errors) if len(y) >= MIN_BATCHES_TO_LEARN else FALLBACK
-    candidate = BY_NAME[chosen]
-    columns = [c for c in usable if candidate.reads(c)]
-    model = candidate.make().fit(x[columns], log_y)
-    half_width = _conformal_quantile(residuals[chosen], COVERAGE)
-    return Forecaster(hour, chosen, columns, model, half_width, len(y), log_range, scores)
+    chosen = _choose(errors) if len(y) >= MIN_BATCHES_TO_LEARN else (FALLBACK,)
+    members = []
+    for name in chosen:
+        columns = [c for c in usable if BY_NAME[name].reads(c)]
+        members.append((columns, BY_NAME[name].make().fit(x[columns], log_y)))
+    mean_residuals = np.mean([residuals[name] for name in chosen], axis=0)
+    half_width = _conformal_quantile(mean_residuals, COVERAGE)
+    return Forecaster(hour, "+".join(chosen), members, half_width, len(y), log_range, scores)
 
 
 @dataclass(frozen=True)
