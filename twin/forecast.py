@@ -254,11 +254,12 @@ def _choose(errors: dict[str, np.ndarray]) -> tuple[str, ...]:
     return tuple(eligible) or (FALLBACK,)
 
 
-def fit_forecaster(x: pd.DataFrame, y: np.ndarray, hour: float) -> Forecaster:
+def fit_forecaster(x: pd.DataFrame, y: np.ndarray, hour: float, learn: bool = True) -> Forecaster:
     """Choose and fit the model of one checkpoint on completed batches (rows of x, outcomes
     y > 0). Every candidate (`twin.candidates`) is scored by inner cross-validation; the
     forecast is the mean (in log) of those that clearly beat the training mean, the training
-    mean wherever none does, each fitted on all batches. The interval's half-width is the
+    mean wherever none does, each fitted on all batches (and wherever `learn` is False: the
+    checkpoint's learned forecasts lost to it out of fold). The interval's half-width is the
     conformal quantile of that mean's out-of-fold residuals."""
     usable = _usable(x)
     log_y = np.log(y)
@@ -271,7 +272,7 @@ def fit_forecaster(x: pd.DataFrame, y: np.ndarray, hour: float) -> Forecaster:
         residuals[candidate.name] = _inner_residuals(candidate, x[columns], log_y, log_range)
         errors[candidate.name] = np.abs(1.0 - np.exp(-residuals[candidate.name]))  # |y - ŷ| / y
         scores[candidate.name] = 100.0 * float(errors[candidate.name].mean())
-    chosen = _choose(errors) if len(y) >= MIN_BATCHES_TO_LEARN else (FALLBACK,)
+    chosen = _choose(errors) if learn and len(y) >= MIN_BATCHES_TO_LEARN else (FALLBACK,)
     members = []
     for name in chosen:
         columns = [c for c in usable if BY_NAME[name].reads(c)]
@@ -295,6 +296,8 @@ class CheckpointMetrics:
     width: float  # median width of the 90 % interval, outcome unit
     naive_width: float  # median width of the naive forecast's 5-95 % range
     chosen: dict[str, int] = field(default_factory=dict)  # candidate -> outer folds choosing it
+    learned_mape: float = float("nan")  # the learned forecasts' MAPE, before any fallback
+    fell_back: bool = False  # the learned forecasts lost to the training mean out of fold
 
     @property
     def mape_reduction(self) -> float:
@@ -311,24 +314,23 @@ def cross_validate(
     folds: int = 5,
 ) -> tuple[list[CheckpointMetrics], pd.DataFrame]:
     """Grouped K-fold (a batch is one group: never in training and test at once) per
-    checkpoint; returns metrics and the held-out predictions."""
+    checkpoint, the choice among candidates repeated inside every fold; returns metrics and
+    the held-out predictions. A checkpoint whose learned forecasts lose to the training mean
+    out of fold is measured, and deployed, as the training mean (`fell_back`)."""
     groups = np.array(batch_ids)
-    rows = []
-    metrics = []
+    splitter = GroupKFold(n_splits=min(folds, len(batch_ids)))
+    rows, metrics = [], []
     for share, hour in zip((0.2, 0.4, 0.6, 0.8), process.checkpoint_hours(), strict=True):
         x = features_at(process, batch_ids, trajectory, labs, recipe, hour)
-        pred = np.empty(len(batch_ids))
-        lower, upper = np.empty(len(batch_ids)), np.empty(len(batch_ids))
         naive, naive_lo, naive_hi = (np.empty(len(batch_ids)) for _ in range(3))
-        splitter = GroupKFold(n_splits=min(folds, len(batch_ids)))
-        chosen: Counter[str] = Counter()
         for train, test in splitter.split(x, outcomes, groups):
-            model = fit_forecaster(x.iloc[train], outcomes[train], hour)
-            chosen[model.chosen] += 1
-            out = model.predict(x.iloc[test])
-            pred[test], lower[test], upper[test] = out["predicted"], out["lower"], out["upper"]
             naive[test] = outcomes[train].mean()
             naive_lo[test], naive_hi[test] = np.quantile(outcomes[train], [0.05, 0.95])
+        pred, lower, upper, chosen = _outer(x, outcomes, groups, splitter, hour, learn=True)
+        learned_mape = _mape(outcomes, pred)
+        fell_back = learned_mape > _mape(outcomes, naive) + 1e-9
+        if fell_back:
+            pred, lower, upper, chosen = _outer(x, outcomes, groups, splitter, hour, learn=False)
         metrics.append(
             CheckpointMetrics(
                 hour=hour,
@@ -342,7 +344,9 @@ def cross_validate(
                 naive_coverage=float(np.mean((outcomes >= naive_lo) & (outcomes <= naive_hi))),
                 width=float(np.median(upper - lower)),
                 naive_width=float(np.median(naive_hi - naive_lo)),
-                chosen=dict(sorted(chosen.items())),
+                chosen=chosen,
+                learned_mape=learned_mape,
+                fell_back=fell_back,
             )
         )
         rows.append(
@@ -359,6 +363,25 @@ def cross_validate(
             )
         )
     return metrics, pd.concat(rows, ignore_index=True)
+
+
+def _outer(
+    x: pd.DataFrame,
+    outcomes: np.ndarray,
+    groups: np.ndarray,
+    splitter: GroupKFold,
+    hour: float,
+    learn: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+    """Held-out forecasts of every batch (point, lower, upper) and what each fold chose."""
+    pred, lower, upper = (np.empty(len(outcomes)) for _ in range(3))
+    chosen: Counter[str] = Counter()
+    for train, test in splitter.split(x, outcomes, groups):
+        model = fit_forecaster(x.iloc[train], outcomes[train], hour, learn)
+        chosen[model.chosen] += 1
+        out = model.predict(x.iloc[test])
+        pred[test], lower[test], upper[test] = out["predicted"], out["lower"], out["upper"]
+    return pred, lower, upper, dict(sorted(chosen.items()))
 
 
 def _mape(actual: np.ndarray, predicted: np.ndarray) -> float:

@@ -295,7 +295,10 @@ def run_forecasts(data: TwinData, process: Process, code_version: str) -> Foreca
         m = by_hour[hour]
         # the model in-progress batches get: chosen by inner CV on every completed batch
         model = fit_forecaster(
-            features_at(process, ids, data.trajectory, data.labs, recipe, hour), outcomes, hour
+            features_at(process, ids, data.trajectory, data.labs, recipe, hour),
+            outcomes,
+            hour,
+            learn=not m.fell_back,
         )
         registry.append(
             registry_row(
@@ -316,6 +319,8 @@ def run_forecasts(data: TwinData, process: Process, code_version: str) -> Foreca
                     "mape_reduction": m.mape_reduction,
                     "n_batches": m.n_batches,
                     "chosen_in_outer_folds": m.chosen,
+                    "learned_mape": m.learned_mape,
+                    "fell_back_out_of_fold": m.fell_back,
                     "cv": "5-fold grouped by batch; the choice repeated by inner 5-fold CV in "
                     "every fold",
                 },

@@ -51,19 +51,21 @@ def test_monitoring_detects_the_injected_faults_with_few_false_alarms(plant) -> 
         assert row.median_delay_h is not None and row.median_delay_h <= bound, kind
 
 
-def test_forecasts_stay_near_or_below_naive_and_cart_beats_it_at_40_percent(plant) -> None:
-    # measured on this plant (docs/twin.md): CART 20 % is 8 % above naive, CART 40 % 25 %
-    # below; the issue's targets (never above naive, 30 % below at 40 %) are not met yet
+def test_no_forecast_is_worse_than_naive_and_cart_beats_it_at_40_percent(plant) -> None:
+    # a checkpoint whose learned forecasts lose to the training mean out of fold forecasts the
+    # training mean (docs/twin.md); measured on this plant: CART 40 % is 27 % below naive (the
+    # issue asks 30 %), CART 20 % falls back
     data, _ = plant
     every = forecast_metrics(data)
     assert set(every) == {CART, "ALLO-NK01", "LVV-CD19", "MAB-CHO01"}
     for product, metrics in every.items():
         for m in metrics:
-            assert m.mape <= 1.1 * m.naive_mape, (product, m.share, m.mape, m.naive_mape)
+            assert m.mape <= m.naive_mape + 1e-9, (product, m.share, m.mape, m.naive_mape)
+            assert m.fell_back == (m.learned_mape > m.naive_mape + 1e-9)
     metrics = {round(m.share * 100): m for m in every[CART]}
     assert metrics[40].n_batches > 30
-    assert metrics[40].mape_reduction >= 0.20, metrics[40]
-    assert metrics[80].mape_reduction >= 0.35, metrics[80]
+    assert metrics[40].mape_reduction >= 0.25, metrics[40]
+    assert metrics[80].mape_reduction >= 0.40, metrics[80]
     for share, m in metrics.items():
         # conformal: >= 0.90 in expectation; on ~54 batches one batch is 0.019, and a
         # calibrated interval scatters by a binomial SD of about 0.04 (docs/twin.md)
