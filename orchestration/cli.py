@@ -529,6 +529,7 @@ def _cmd_twin_report(args: argparse.Namespace) -> int:
         read_twin_table(warehouse, "outcome_forecast", "WHERE batch_id = ?", [args.batch]),
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         code_version=code_version(),
+        soft_sensor=read_twin_table(warehouse, "soft_sensor", "WHERE batch_id = ?", [args.batch]),
     )
     Path(args.out).write_text(page, encoding="utf-8")
     print(f"wrote {args.out} ({len(page):,} bytes)")

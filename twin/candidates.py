@@ -83,7 +83,9 @@ class QuietLasso(BaseEstimator, RegressorMixin):
     def fit(self, x, log_y):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=ConvergenceWarning)
-            self.model_ = LassoCV(alphas=30, cv=5, max_iter=5000, random_state=0).fit(x, log_y)
+            folds = max(2, min(5, len(log_y)))  # a process's first few batches: fewer folds
+            self.model_ = LassoCV(alphas=30, cv=folds, max_iter=5000, random_state=0)
+            self.model_.fit(x, log_y)
         return self
 
     def predict(self, x):

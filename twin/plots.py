@@ -80,6 +80,31 @@ def monitoring_plot(monitoring: pd.DataFrame, batch_id: str) -> bytes:
     return _png(fig)
 
 
+def soft_sensor_plot(
+    estimates: pd.DataFrame,
+    labs: pd.DataFrame,
+    batch_id: str,
+    units: Mapping[str, str] | None = None,
+) -> bytes:
+    """One panel per lab quantity a soft sensor estimates: the estimate and its 90 % interval
+    at every step, and the lab results of the batch as points."""
+    rows = estimates[estimates["batch_id"] == batch_id]
+    quantities = sorted(rows["parameter_id"].unique())
+    fig, axes = plt.subplots(
+        len(quantities), 1, figsize=(6, 1.6 * len(quantities)), sharex=True, squeeze=False
+    )
+    for ax, quantity in zip(axes[:, 0], quantities, strict=True):
+        own = rows[rows["parameter_id"] == quantity].sort_values("elapsed_h")
+        ax.fill_between(own["elapsed_h"], own["lower"], own["upper"], color="#d5e8d4", label="90 %")
+        ax.plot(own["elapsed_h"], own["estimate"], color="#2e7d32", lw=1, label="soft sensor")
+        lab = labs[(labs["batch_id"] == batch_id) & (labs["parameter_id"] == quantity)]
+        ax.plot(lab["elapsed_h"], lab["value"], "o", color="#c0392b", ms=3, label="lab")
+        ax.set_ylabel(_label(quantity, (units or {}).get(quantity)), fontsize=8)
+    axes[0, 0].legend(fontsize=7, loc="upper left")
+    axes[-1, 0].set_xlabel("elapsed time since batch start [h]")
+    return _png(fig)
+
+
 def _label(name: str, unit: str | None) -> str:
     return f"{name} [{unit}]" if unit else name
 

@@ -29,6 +29,7 @@ def batch_report(
     forecasts: pd.DataFrame,
     generated_at: str = "",
     code_version: str = "",
+    soft_sensor: pd.DataFrame | None = None,
 ) -> str:
     """The page: batch against its envelope, T²/SPE with limits and alarm, forecasts. Its
     header says when it was generated, by which code, from which models, and every value
@@ -91,6 +92,13 @@ def batch_report(
             columns={c: f"{c} [{outcome_unit}]" for c in ("predicted", "lower", "upper", "actual")}
         )
     parts.append(_table(shown))
+    parts.append("<h2>Soft sensors (estimates between lab samples, 90 % interval)</h2>")
+    sensed = soft_sensor[soft_sensor["batch_id"] == batch_id] if soft_sensor is not None else None
+    if sensed is not None and len(sensed):
+        png = plots.soft_sensor_plot(sensed, data.labs, batch_id, data.units)
+        parts.append(f'<img alt="soft sensors" src="{plots.data_uri(png)}">')
+    else:
+        parts.append("<p>none (no lab quantity of this process is explained by online data)</p>")
     body = "\n".join(parts)
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(batch_id)}"

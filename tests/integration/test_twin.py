@@ -380,7 +380,9 @@ def test_twin_assets_write_tables_registry_audit_and_lineage(
     report = tmp_path / "report.html"
     assert main(["twin", "report", "--batch", cart[0], "--out", str(report)]) == 0
     page = report.read_text()
-    assert page.count("data:image/png;base64,") == 3 and cart[0] in page
+    # envelope, monitoring, forecast, and the soft sensors' estimates between lab samples
+    assert page.count("data:image/png;base64,") == 4 and cart[0] in page
+    assert 'alt="soft sensors"' in page
     # the header says when, by which code and from which models; values carry their unit
     assert "generated " in page and "by biotwin code " in page and "golden_batch:CART-CD19" in page
     assert "predicted [1e9 cells]" in page and "1e9 cells</p>" in page
