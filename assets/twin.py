@@ -471,7 +471,13 @@ def growth_model(context: AssetExecutionContext, paths: PlantPaths) -> Materiali
 )
 def soft_sensor(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
     def work(data: TwinData, code: str):
-        results = [run_soft_sensors(data, p, code) for p in data.processes.values()]
+        known = read_twin_table(paths.warehouse_path(), "model_registry")
+        registered = (
+            {r["model_id"]: json.loads(r["metrics"]) for r in known.to_dict("records")}
+            if len(known)
+            else {}
+        )
+        results = [run_soft_sensors(data, p, code, registered) for p in data.processes.values()]
         registry = [row for r in results for row in r.registry]
         frames = [r.estimates for r in results if len(r.estimates)]
         estimates = pd.concat(frames, ignore_index=True) if frames else empty(SOFT_SENSOR_COLUMNS)

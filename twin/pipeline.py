@@ -413,24 +413,47 @@ class SoftSensorResult:
     registry: list[dict]
 
 
-def run_soft_sensors(data: TwinData, process: Process, code_version: str) -> SoftSensorResult:
+def run_soft_sensors(
+    data: TwinData, process: Process, code_version: str, registered: dict | None = None
+) -> SoftSensorResult:
     """A sensor per lab quantity the process samples in process (`twin.soft_sensor`), trained
-    on every batch's lab results; estimates at every grid step of every batch from the sensors
-    that beat the typical curve out of fold. Every sensor is registered with its scores."""
+    on the lab results of its completed batches; estimates at every grid step of every batch
+    from the sensors that beat the typical curve out of fold. Every sensor is registered with
+    its scores. A sensor already `registered` (model id -> metrics: the same completed batches
+    and code) is not scored again, only refitted: a new historian file of a running batch
+    changes neither its training nor its scores, and scoring is five fits."""
     from twin import soft_sensor  # sklearn: imported when a sensor is fitted
 
     ids = sorted(data.batches(process.product_id)["batch_id"])
-    quantities = soft_sensor.sensed_quantities(process, data.labs, ids)
+    done = set(completed(data.batches(process.product_id))["batch_id"])
+    labs = data.labs[data.labs["batch_id"].isin(done)]
+    quantities = soft_sensor.sensed_quantities(process, labs, ids)
     if not quantities or not process.parameters:
         return SoftSensorResult(empty(SOFT_SENSOR_COLUMNS), [])
     features = soft_sensor.online_features(process, ids, data.trajectory, data.recipe(process))
     until = soft_sensor.last_steps(process, ids, data.trajectory)
-    trained = sorted(data.labs.loc[data.labs["batch_id"].isin(ids), "batch_id"].unique())
+    trained = sorted(labs["batch_id"].unique())
     frames, registry = [], []
     for quantity in quantities:
-        sensor = soft_sensor.fit_sensor(process, features, data.labs, ids, quantity)
-        m = sensor.metrics
         kind = f"soft_sensor_{quantity}"
+        mid = model_id(kind, process.product_id, trained, code_version)
+        known = (registered or {}).get(mid)
+        scored = None
+        if known is not None:
+            scored = (
+                soft_sensor.SensorMetrics(
+                    parameter_id=quantity,
+                    n_samples=int(known["n_samples"]),
+                    n_batches=int(known["n_batches"]),
+                    mae=float(known["mae"]),
+                    baseline_mae=float(known["typical_curve_mae"]),
+                    coverage=float(known["coverage_90"]),
+                    log_scale=bool(known["log_scale"]),
+                ),
+                float(known["half_width"]),
+            )
+        sensor = soft_sensor.fit_sensor(process, features, labs, ids, quantity, scored)
+        m = sensor.metrics
         explained = m.mae < m.baseline_mae
         registry.append(
             registry_row(
@@ -447,18 +470,17 @@ def run_soft_sensors(data: TwinData, process: Process, code_version: str) -> Sof
                     "mae_reduction": m.reduction,
                     "coverage_90": m.coverage,
                     "explained_by_online_data": explained,
-                    "cv": "5-fold grouped by batch",
+                    "log_scale": m.log_scale,
+                    "half_width": sensor.half_width,
+                    "cv": "5-fold grouped by batch, completed batches",
                 },
-                {"log_scale": sensor.log_scale, "half_width": sensor.half_width},
+                {"log_scale": m.log_scale, "half_width": sensor.half_width},
             )
         )
         if explained:
             rows = soft_sensor.estimates(sensor, features, ids, process.grid, until)
             frames.append(
-                rows.assign(
-                    product_id=process.product_id,
-                    model_id=model_id(kind, process.product_id, trained, code_version),
-                )[list(SOFT_SENSOR_COLUMNS)]
+                rows.assign(product_id=process.product_id, model_id=mid)[list(SOFT_SENSOR_COLUMNS)]
             )
     estimates = pd.concat(frames, ignore_index=True) if frames else empty(SOFT_SENSOR_COLUMNS)
     return SoftSensorResult(estimates, registry)

@@ -32,7 +32,7 @@ from twin.process import Process
 
 MIN_SAMPLES = 40
 MIN_SAMPLES_PER_BATCH = 3.0
-MIN_BATCHES = 8
+MIN_BATCHES = 5  # completed batches with samples, as a forecast needs
 TRAILING_H = 6.0
 FOLDS = 5
 COVERAGE = 0.9
@@ -98,6 +98,7 @@ class SensorMetrics:
     mae: float
     baseline_mae: float  # the typical curve's
     coverage: float  # of the 90 % interval, out of fold
+    log_scale: bool = True  # modelled in log (every value positive)
 
     @property
     def reduction(self) -> float:
@@ -146,7 +147,8 @@ class Sensor:
 def _samples(
     process: Process, features: np.ndarray, labs: pd.DataFrame, batch_ids: list[str], quantity: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Training rows of one quantity: features at the step of each sample, value, hour, batch."""
+    """Rows of one quantity in `labs`: features at the step of each sample (`features` has a
+    row per batch of `batch_ids`), value, hour, batch."""
     rows = labs[(labs["parameter_id"] == quantity) & labs["batch_id"].isin(batch_ids)]
     rows = rows[rows["elapsed_h"].between(0, process.grid[-1])]
     index = {b: i for i, b in enumerate(batch_ids)}
@@ -155,11 +157,12 @@ def _samples(
     return features[b, k], rows["value"].to_numpy(float), rows["elapsed_h"].to_numpy(float), b
 
 
-def fit_sensor(
+def score_sensor(
     process: Process, features: np.ndarray, labs: pd.DataFrame, batch_ids: list[str], quantity: str
-) -> Sensor:
-    """Fit one quantity's sensor on every sample; score it out of fold against the typical
-    curve; its interval from the out-of-fold residuals."""
+) -> tuple[SensorMetrics, float]:
+    """Out-of-fold scores of one quantity's sensor over the samples in `labs` (5 folds grouped
+    by batch) against the typical curve, and its interval's half-width (log where the values
+    are positive) from the out-of-fold residuals."""
     from sklearn.model_selection import GroupKFold
 
     x, y, hours, groups = _samples(process, features, labs, batch_ids, quantity)
@@ -184,8 +187,25 @@ def fit_sensor(
         mae=float(np.mean(np.abs(y - predicted))),
         baseline_mae=float(np.mean(np.abs(y - baseline))),
         coverage=float(np.mean((y >= lower) & (y <= upper))),
+        log_scale=log_scale,
     )
-    return Sensor(quantity, log_scale, half, _model().fit(x, target), metrics)
+    return metrics, half
+
+
+def fit_sensor(
+    process: Process,
+    features: np.ndarray,
+    labs: pd.DataFrame,
+    batch_ids: list[str],
+    quantity: str,
+    scored: tuple[SensorMetrics, float] | None = None,
+) -> Sensor:
+    """One quantity's sensor fitted on every sample in `labs`, with its scores (`scored`: the
+    scores of the same training, registered before; scored here when None)."""
+    metrics, half = scored or score_sensor(process, features, labs, batch_ids, quantity)
+    x, y, _, _ = _samples(process, features, labs, batch_ids, quantity)
+    target = np.log(y) if metrics.log_scale else y
+    return Sensor(quantity, metrics.log_scale, half, _model().fit(x, target), metrics)
 
 
 def last_steps(process: Process, batch_ids: list[str], trajectory: pd.DataFrame) -> np.ndarray:

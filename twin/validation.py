@@ -111,17 +111,19 @@ def forecast_metrics(data: TwinData) -> dict[str, list[CheckpointMetrics]]:
 
 
 def soft_sensor_metrics(data: TwinData) -> dict[str, list]:
-    """Per process: each soft sensor's out-of-fold scores against the typical curve."""
+    """Per process: each soft sensor's out-of-fold scores against the typical curve, on the
+    lab results of completed batches (what the pipeline trains on)."""
     from twin import soft_sensor
 
     out = {}
     for product, process in data.processes.items():
         ids = sorted(data.batches(product)["batch_id"])
-        quantities = soft_sensor.sensed_quantities(process, data.labs, ids)
+        labs = data.labs[data.labs["batch_id"].isin(completed(data.batches(product))["batch_id"])]
+        quantities = soft_sensor.sensed_quantities(process, labs, ids)
         if not quantities or not process.parameters:
             continue
         features = soft_sensor.online_features(process, ids, data.trajectory, data.recipe(process))
         out[product] = [
-            soft_sensor.fit_sensor(process, features, data.labs, ids, q).metrics for q in quantities
+            soft_sensor.score_sensor(process, features, labs, ids, q)[0] for q in quantities
         ]
     return out
