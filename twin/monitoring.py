@@ -40,6 +40,7 @@ POINT_QUANTILE = 0.99  # each statistic's unit: its 99th percentile over held-ou
 FALSE_ALARM_RATE = 0.05  # per batch: the share of normal batches that may alarm, at most
 CONSECUTIVE = 4
 EWMA_LAMBDA = 0.1  # weight of the newest step in the drift statistic (memory of ~20 steps)
+Z_CLIP = 30.0  # scaled values beyond this are far out: clipped before PCA and scoring
 EWMA_CLIP = 3.0  # scaled values enter the drift statistic clipped to ± this (the band)
 CLEANING_ROUNDS = 1
 CLEAN_MAD = 4.0  # a held-out reference batch this many robust SDs above the others is dropped
@@ -88,9 +89,17 @@ def _scale(env: Envelope) -> np.ndarray:
 
 
 def standardise(cube: np.ndarray, env: Envelope, scale: np.ndarray) -> np.ndarray:
-    """(value - centre) / scale per step; 0 where missing or not monitored."""
+    """(value - centre) / scale per step, clipped to ±Z_CLIP; 0 where missing or not monitored.
+
+    Why the clip: at a step where the reference batches agree almost exactly (a feed that is
+    off until hour 101 and on after it) the robust SD is tiny, and a batch whose feed started
+    minutes later is hundreds of SDs out for that one step. Unclipped, those few values were
+    most of the scaled data's variance on one plant (seed 3): the PCA kept one component, the
+    feed at that hour, and T² watched nothing else (5 components with the clip). Beyond Z_CLIP
+    a value is far out whatever its size; a clip at 10 hid temperature excursions of the small
+    processes behind their widened limits."""
     z = (cube - np.nan_to_num(env.centre)[None]) / scale[None]
-    return np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
+    return np.clip(np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0), -Z_CLIP, Z_CLIP)
 
 
 def _pca(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
