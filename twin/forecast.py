@@ -254,25 +254,32 @@ def _choose(errors: dict[str, np.ndarray]) -> tuple[str, ...]:
     return tuple(eligible) or (FALLBACK,)
 
 
-def fit_forecaster(x: pd.DataFrame, y: np.ndarray, hour: float, learn: bool = True) -> Forecaster:
+def fit_forecaster(
+    x: pd.DataFrame, y: np.ndarray, hour: float, learn: bool = True, score_all: bool = True
+) -> Forecaster:
     """Choose and fit the model of one checkpoint on completed batches (rows of x, outcomes
     y > 0). Every candidate (`twin.candidates`) is scored by inner cross-validation; the
     forecast is the mean (in log) of those that clearly beat the training mean, the training
     mean wherever none does, each fitted on all batches (and wherever `learn` is False: the
     checkpoint's learned forecasts lost to it out of fold). The interval's half-width is the
-    conformal quantile of that mean's out-of-fold residuals."""
+    conformal quantile of that mean's out-of-fold residuals. Where nothing may be learned
+    (`learn` False, or fewer than MIN_BATCHES_TO_LEARN batches) the other candidates are scored
+    only if `score_all` (the registry's record of the final model; not inside outer folds)."""
     usable = _usable(x)
     log_y = np.log(y)
     log_range = (float(log_y.min()) - CLIP_LOG, float(log_y.max()) + CLIP_LOG)
+    may_learn = learn and len(y) >= MIN_BATCHES_TO_LEARN
     scores, residuals, errors = {}, {}, {}
     for candidate in CANDIDATES:
         columns = [c for c in usable if candidate.reads(c)]
         if not columns and candidate.name != FALLBACK:
             continue  # nothing this model reads is known at this checkpoint
+        if candidate.name != FALLBACK and not (may_learn or score_all):
+            continue
         residuals[candidate.name] = _inner_residuals(candidate, x[columns], log_y, log_range)
         errors[candidate.name] = np.abs(1.0 - np.exp(-residuals[candidate.name]))  # |y - ŷ| / y
         scores[candidate.name] = 100.0 * float(errors[candidate.name].mean())
-    chosen = _choose(errors) if learn and len(y) >= MIN_BATCHES_TO_LEARN else (FALLBACK,)
+    chosen = _choose(errors) if may_learn else (FALLBACK,)
     members = []
     for name in chosen:
         columns = [c for c in usable if BY_NAME[name].reads(c)]
@@ -377,7 +384,7 @@ def _outer(
     pred, lower, upper = (np.empty(len(outcomes)) for _ in range(3))
     chosen: Counter[str] = Counter()
     for train, test in splitter.split(x, outcomes, groups):
-        model = fit_forecaster(x.iloc[train], outcomes[train], hour, learn)
+        model = fit_forecaster(x.iloc[train], outcomes[train], hour, learn, score_all=False)
         chosen[model.chosen] += 1
         out = model.predict(x.iloc[test])
         pred[test], lower[test], upper[test] = out["predicted"], out["lower"], out["upper"]
