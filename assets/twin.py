@@ -197,6 +197,12 @@ def _outcome_of(data: TwinData, forecasts: pd.DataFrame, batch: str) -> str:
     return data.processes[product].outcome_parameter_id
 
 
+def _registered(paths: PlantPaths) -> dict[str, dict]:
+    """Model id -> registered metrics: what a twin op need not compute again."""
+    known = read_twin_table(paths.warehouse_path(), "model_registry")
+    return {r["model_id"]: json.loads(r["metrics"]) for r in known.to_dict("records")}
+
+
 def _forecast_metrics(registry: list[dict]) -> list[dict]:
     return [
         {"model": r["model_id"], **json.loads(r["metrics"])}
@@ -380,7 +386,11 @@ def outcome_forecast(context: AssetExecutionContext, paths: PlantPaths) -> Mater
     def work(data: TwinData, code: str):
         from twin import plots  # matplotlib: imported when plotting
 
-        results = [run_forecasts(data, p, code) for p in data.processes.values()]
+        registered = _registered(paths)
+        previous = read_twin_table(paths.warehouse_path(), "outcome_forecast")
+        results = [
+            run_forecasts(data, p, code, registered, previous) for p in data.processes.values()
+        ]
         results = [r for r in results if r is not None]
         if not results:  # no process has 5 completed batches yet
             return {"outcome_forecast": empty(FORECAST_COLUMNS)}, [], {}
@@ -471,12 +481,7 @@ def growth_model(context: AssetExecutionContext, paths: PlantPaths) -> Materiali
 )
 def soft_sensor(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
     def work(data: TwinData, code: str):
-        known = read_twin_table(paths.warehouse_path(), "model_registry")
-        registered = (
-            {r["model_id"]: json.loads(r["metrics"]) for r in known.to_dict("records")}
-            if len(known)
-            else {}
-        )
+        registered = _registered(paths)
         results = [run_soft_sensors(data, p, code, registered) for p in data.processes.values()]
         registry = [row for r in results for row in r.registry]
         frames = [r.estimates for r in results if len(r.estimates)]

@@ -254,8 +254,19 @@ def _choose(errors: dict[str, np.ndarray]) -> tuple[str, ...]:
     return tuple(eligible) or (FALLBACK,)
 
 
+def _fitted(name: str, x: pd.DataFrame, usable: list[str], log_y: np.ndarray) -> tuple:
+    """One candidate fitted on every batch: (the columns it reads, the model)."""
+    columns = [c for c in usable if BY_NAME[name].reads(c)]
+    return columns, BY_NAME[name].make().fit(x[columns], log_y)
+
+
 def fit_forecaster(
-    x: pd.DataFrame, y: np.ndarray, hour: float, learn: bool = True, score_all: bool = True
+    x: pd.DataFrame,
+    y: np.ndarray,
+    hour: float,
+    learn: bool = True,
+    score_all: bool = True,
+    given: tuple[tuple[str, ...], float] | None = None,
 ) -> Forecaster:
     """Choose and fit the model of one checkpoint on completed batches (rows of x, outcomes
     y > 0). Every candidate (`twin.candidates`) is scored by inner cross-validation; the
@@ -264,10 +275,14 @@ def fit_forecaster(
     checkpoint's learned forecasts lost to it out of fold). The interval's half-width is the
     conformal quantile of that mean's out-of-fold residuals. Where nothing may be learned
     (`learn` False, or fewer than MIN_BATCHES_TO_LEARN batches) the other candidates are scored
-    only if `score_all` (the registry's record of the final model; not inside outer folds)."""
+    only if `score_all` (the registry's record of the final model; not inside outer folds).
+    `given` (candidates, half-width) refits a choice made before on the same batches."""
     usable = _usable(x)
     log_y = np.log(y)
     log_range = (float(log_y.min()) - CLIP_LOG, float(log_y.max()) + CLIP_LOG)
+    if given is not None:
+        members = [_fitted(name, x, usable, log_y) for name in given[0]]
+        return Forecaster(hour, "+".join(given[0]), members, given[1], len(y), log_range, {})
     may_learn = learn and len(y) >= MIN_BATCHES_TO_LEARN
     scores, residuals, errors = {}, {}, {}
     for candidate in CANDIDATES:
@@ -280,10 +295,7 @@ def fit_forecaster(
         errors[candidate.name] = np.abs(1.0 - np.exp(-residuals[candidate.name]))  # |y - ŷ| / y
         scores[candidate.name] = 100.0 * float(errors[candidate.name].mean())
     chosen = _choose(errors) if may_learn else (FALLBACK,)
-    members = []
-    for name in chosen:
-        columns = [c for c in usable if BY_NAME[name].reads(c)]
-        members.append((columns, BY_NAME[name].make().fit(x[columns], log_y)))
+    members = [_fitted(name, x, usable, log_y) for name in chosen]
     mean_residuals = np.mean([residuals[name] for name in chosen], axis=0)
     half_width = _conformal_quantile(mean_residuals, COVERAGE)
     return Forecaster(hour, "+".join(chosen), members, half_width, len(y), log_range, scores)

@@ -271,9 +271,19 @@ class ForecastResult:
     registry: list[dict]
 
 
-def run_forecasts(data: TwinData, process: Process, code_version: str) -> ForecastResult | None:
+def run_forecasts(
+    data: TwinData,
+    process: Process,
+    code_version: str,
+    registered: dict | None = None,
+    previous: pd.DataFrame | None = None,
+) -> ForecastResult | None:
     """Cross-validated metrics and held-out forecasts of completed batches, and forecasts at
-    every checkpoint an in-progress batch has passed, from models fitted on all completed."""
+    every checkpoint an in-progress batch has passed, from models chosen and fitted on all
+    completed. Where every checkpoint's model is `registered` (model id -> metrics: the same
+    completed batches and code) and `previous` (the last twin.outcome_forecast) holds its
+    held-out forecasts, neither the cross-validation nor the choice is repeated: the registered
+    choice is refitted (a new historian file of a running batch changes neither)."""
     from twin.forecast import cross_validate, features_at, fit_forecaster  # sklearn: ~1 s
 
     features = data.batches(process.product_id)
@@ -282,63 +292,43 @@ def run_forecasts(data: TwinData, process: Process, code_version: str) -> Foreca
         return None
     ids = list(done["batch_id"])
     outcomes = done["outcome_value"].astype(float).to_numpy()
-    metrics, held_out = cross_validate(
-        process, ids, outcomes, data.trajectory, data.labs, data.recipe(process)
-    )
-    by_hour = {m.hour: m for m in metrics}
-    running = features[features["is_in_progress"].astype(bool)]
     recipe = data.recipe(process)
+    mids = {
+        share: model_id(f"forecast_{round(share * 100)}pct", process.product_id, ids, code_version)
+        for share in CHECKPOINTS
+    }
+    reused = _registered_forecasts(mids, registered or {}, previous, len(ids))
+    if reused is None:
+        metrics, held_out = cross_validate(
+            process, ids, outcomes, data.trajectory, data.labs, recipe
+        )
+        by_hour = {m.hour: m for m in metrics}
+    running = features[features["is_in_progress"].astype(bool)]
     rows, registry = [], []
     for share, hour in zip(CHECKPOINTS, process.checkpoint_hours(), strict=True):
-        kind = f"forecast_{round(share * 100)}pct"
-        mid = model_id(kind, process.product_id, ids, code_version)
-        m = by_hour[hour]
-        # the model in-progress batches get: chosen by inner CV on every completed batch
-        model = fit_forecaster(
-            features_at(process, ids, data.trajectory, data.labs, recipe, hour),
-            outcomes,
-            hour,
-            learn=not m.fell_back,
-        )
-        registry.append(
-            registry_row(
-                kind,
-                process,
-                ids,
-                code_version,
-                {
-                    "checkpoint_h": hour,
-                    "chosen": model.chosen,
-                    "candidate_cv_mape": model.candidate_mape,
-                    "mape": m.mape,
-                    "rmse": m.rmse,
-                    "coverage_90": m.coverage,
-                    "naive_mape": m.naive_mape,
-                    "naive_rmse": m.naive_rmse,
-                    "naive_coverage_90": m.naive_coverage,
-                    "mape_reduction": m.mape_reduction,
-                    "n_batches": m.n_batches,
-                    "chosen_in_outer_folds": m.chosen,
-                    "learned_mape": m.learned_mape,
-                    "fell_back_out_of_fold": m.fell_back,
-                    "cv": "5-fold grouped by batch; the choice repeated by inner 5-fold CV in "
-                    "every fold",
-                },
-                {
-                    "outcome_parameter_id": process.outcome_parameter_id,
-                    "features": model.columns,
-                },
+        kind, mid = f"forecast_{round(share * 100)}pct", mids[share]
+        x = features_at(process, ids, data.trajectory, data.labs, recipe, hour)
+        if reused is not None:
+            known = registered[mid]
+            model = fit_forecaster(
+                x, outcomes, hour, given=(tuple(known["chosen"].split("+")), known["half_width"])
             )
-        )
-        cv = held_out[held_out["checkpoint_h"] == hour]
-        rows.append(
-            cv.assign(
-                product_id=process.product_id,
-                checkpoint_share=share,
-                kind="cross_validated",
-                model_id=mid,
-            )[list(FORECAST_COLUMNS[:-1])]
-        )
+            registry.append(registry_row(kind, process, ids, code_version, known, {}))
+            rows.append(reused[reused["model_id"] == mid][list(FORECAST_COLUMNS[:-1])])
+        else:
+            m = by_hour[hour]
+            # the model in-progress batches get: chosen by inner CV on every completed batch
+            model = fit_forecaster(x, outcomes, hour, learn=not m.fell_back)
+            registry.append(_forecast_registry_row(kind, process, ids, code_version, m, model))
+            cv = held_out[held_out["checkpoint_h"] == hour]
+            rows.append(
+                cv.assign(
+                    product_id=process.product_id,
+                    checkpoint_share=share,
+                    kind="cross_validated",
+                    model_id=mid,
+                )[list(FORECAST_COLUMNS[:-1])]
+            )
         now = running[running["observed_h"].astype(float) >= hour]
         if len(now):
             x_now = features_at(
@@ -358,6 +348,49 @@ def run_forecasts(data: TwinData, process: Process, code_version: str) -> Foreca
     forecasts = pd.concat(rows, ignore_index=True)
     forecasts["outcome_parameter_id"] = process.outcome_parameter_id
     return ForecastResult(forecasts, registry)
+
+
+def _registered_forecasts(
+    mids: dict, registered: dict, previous: pd.DataFrame | None, n_batches: int
+) -> pd.DataFrame | None:
+    """The previous held-out forecasts of these models, when every one is registered with its
+    choice and all its held-out rows are there; else None (cross-validate again)."""
+    if previous is None or previous.empty or "model_id" not in previous:
+        return None
+    if not all("half_width" in registered.get(mid, {}) for mid in mids.values()):
+        return None
+    rows = previous[
+        previous["model_id"].isin(mids.values()) & (previous["kind"] == "cross_validated")
+    ]
+    return rows if len(rows) == len(mids) * n_batches else None
+
+
+def _forecast_registry_row(kind, process, ids, code_version, m, model) -> dict:
+    return registry_row(
+        kind,
+        process,
+        ids,
+        code_version,
+        {
+            "checkpoint_h": m.hour,
+            "chosen": model.chosen,
+            "half_width": model.half_width,
+            "candidate_cv_mape": model.candidate_mape,
+            "mape": m.mape,
+            "rmse": m.rmse,
+            "coverage_90": m.coverage,
+            "naive_mape": m.naive_mape,
+            "naive_rmse": m.naive_rmse,
+            "naive_coverage_90": m.naive_coverage,
+            "mape_reduction": m.mape_reduction,
+            "n_batches": m.n_batches,
+            "chosen_in_outer_folds": m.chosen,
+            "learned_mape": m.learned_mape,
+            "fell_back_out_of_fold": m.fell_back,
+            "cv": "5-fold grouped by batch; the choice repeated by inner 5-fold CV in every fold",
+        },
+        {"outcome_parameter_id": process.outcome_parameter_id, "features": model.columns},
+    )
 
 
 def run_growth(

@@ -306,10 +306,19 @@ def test_twin_assets_write_tables_registry_audit_and_lineage(
     def not_again(*args, **kwargs):
         raise AssertionError("a plot whose data did not change was drawn again")
 
+    def forecasts() -> pd.DataFrame:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            frame = con.execute("SELECT * FROM twin.outcome_forecast").df()
+        return frame.sort_values(["batch_id", "checkpoint_h", "kind"]).reset_index(drop=True)
+
+    before_again = forecasts()
     with monkeypatch.context() as patched:
         for name in ("envelope_plot", "monitoring_plot", "forecast_plot"):
             patched.setattr(plots, name, not_again)
+        # registered forecasts are not cross-validated again: their choice is refitted
+        patched.setattr("twin.forecast.cross_validate", not_again)
         again = run()
+    pd.testing.assert_frame_equal(forecasts(), before_again)
     for asset in ("golden_envelope", "batch_monitoring", "outcome_forecast"):
         before = tmp_path / "reports" / "twin" / asset / first.run_id
         after = tmp_path / "reports" / "twin" / asset / again.run_id
