@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import textwrap
 from collections.abc import Mapping
 
 import matplotlib
@@ -99,7 +100,8 @@ def soft_sensor_plot(
         ax.plot(own["elapsed_h"], own["estimate"], color="#2e7d32", lw=1, label="soft sensor")
         lab = labs[(labs["batch_id"] == batch_id) & (labs["parameter_id"] == quantity)]
         ax.plot(lab["elapsed_h"], lab["value"], "o", color="#c0392b", ms=3, label="lab")
-        ax.set_ylabel(_label(quantity, (units or {}).get(quantity)), fontsize=8)
+        label = _label(quantity.replace("_", " "), (units or {}).get(quantity))
+        ax.set_ylabel(textwrap.fill(label, 16), fontsize=7)
     axes[0, 0].legend(fontsize=7, loc="upper left")
     axes[-1, 0].set_xlabel("elapsed time since batch start [h]")
     return _png(fig)

@@ -142,6 +142,7 @@ class Sensor:
     half_width: float
     model: object
     metrics: SensorMetrics
+    hours: tuple[float, float]  # the elapsed hours its training samples span: where it estimates
 
 
 def _samples(
@@ -203,9 +204,10 @@ def fit_sensor(
     """One quantity's sensor fitted on every sample in `labs`, with its scores (`scored`: the
     scores of the same training, registered before; scored here when None)."""
     metrics, half = scored or score_sensor(process, features, labs, batch_ids, quantity)
-    x, y, _, _ = _samples(process, features, labs, batch_ids, quantity)
+    x, y, hours, _ = _samples(process, features, labs, batch_ids, quantity)
     target = np.log(y) if metrics.log_scale else y
-    return Sensor(quantity, metrics.log_scale, half, _model().fit(x, target), metrics)
+    span = (float(hours.min()), float(hours.max()))
+    return Sensor(quantity, metrics.log_scale, half, _model().fit(x, target), metrics, span)
 
 
 def last_steps(process: Process, batch_ids: list[str], trajectory: pd.DataFrame) -> np.ndarray:
@@ -219,7 +221,8 @@ def estimates(
     sensor: Sensor, features: np.ndarray, batch_ids: list[str], grid: np.ndarray, until: np.ndarray
 ) -> pd.DataFrame:
     """The sensor's estimate with its 90 % interval at every grid step of every batch, up to
-    the last step the batch has recorded (`until`, from `last_steps`)."""
+    the last step the batch has recorded (`until`, from `last_steps`), within the hours its
+    training samples span."""
     flat = features.reshape(-1, features.shape[2])
     out = sensor.model.predict(flat)
     if sensor.log_scale:
@@ -238,5 +241,7 @@ def estimates(
             "upper": upper,
         }
     )
-    known = steps <= np.repeat(until, len(grid))
+    # up to what the batch has recorded, and only over the hours the lab sampled in training:
+    # before the first sample (a culture not yet in the bioreactor) it has learnt nothing
+    known = (steps <= np.repeat(until, len(grid))) & frame["elapsed_h"].between(*sensor.hours)
     return frame[known].reset_index(drop=True)
