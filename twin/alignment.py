@@ -60,25 +60,24 @@ def _knots(own: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return np.array(xs), np.array(ys)
 
 
-def to_aligned(hours: np.ndarray, own: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """A batch's elapsed hours on the aligned grid (piecewise linear; the last stretch's rate
-    continues past the last event; identity when the batch has no usable event)."""
-    xs, ys = _knots(own, reference)
+def _warp(values: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Piecewise linear through knots (xs, ys); the last stretch's rate continues past the last
+    knot; the identity when there is no knot beyond the start."""
     if len(xs) == 1:
-        return np.asarray(hours, dtype=float)
+        return np.asarray(values, dtype=float)
     rate = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
-    return np.where(hours <= xs[-1], np.interp(hours, xs, ys), ys[-1] + (hours - xs[-1]) * rate)
+    return np.where(values <= xs[-1], np.interp(values, xs, ys), ys[-1] + (values - xs[-1]) * rate)
+
+
+def to_aligned(hours: np.ndarray, own: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """A batch's elapsed hours on the aligned grid (identity when it has no usable event)."""
+    return _warp(hours, *_knots(own, reference))
 
 
 def to_elapsed(aligned: np.ndarray, own: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """The inverse of `to_aligned`: which of the batch's elapsed hours an aligned hour is."""
     xs, ys = _knots(own, reference)
-    if len(xs) == 1:
-        return np.asarray(aligned, dtype=float)
-    rate = (xs[-1] - xs[-2]) / (ys[-1] - ys[-2])
-    return np.where(
-        aligned <= ys[-1], np.interp(aligned, ys, xs), xs[-1] + (aligned - ys[-1]) * rate
-    )
+    return _warp(aligned, ys, xs)
 
 
 def aligned_cube(

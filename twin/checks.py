@@ -36,6 +36,13 @@ def allowance(rate: float, n: int) -> float:
     return 2.0 * math.sqrt(rate * (1.0 - rate) / max(n, 1))
 
 
+def coverage_bounds(n: int) -> tuple[float, float]:
+    """The 90 % interval coverage a calibrated model shows on `n` batches: 0.90 ± allowance."""
+    return COVERAGE_LEVEL - allowance(COVERAGE_LEVEL, n), COVERAGE_LEVEL + allowance(
+        COVERAGE_LEVEL, n
+    )
+
+
 def _checkpoints(metrics: Sequence[Mapping]) -> list[dict]:
     return sorted(
         (dict(m) for m in metrics), key=lambda m: (str(m.get("model")), m["checkpoint_h"])
@@ -78,8 +85,7 @@ def forecast_coverage(metrics: Sequence[Mapping]) -> Verdict:
     rows = []
     for m in _checkpoints(metrics):
         n = int(m.get("n_batches") or 0)
-        floor = COVERAGE_LEVEL - allowance(COVERAGE_LEVEL, n)
-        ceiling = COVERAGE_LEVEL + allowance(COVERAGE_LEVEL, n)
+        floor, ceiling = coverage_bounds(n)
         coverage = m["coverage_90"]
         rows.append(
             {
@@ -138,9 +144,7 @@ def soft_sensor_quality(metrics: Sequence[Mapping]) -> Verdict:
     quantities the online data do not explain, which get no estimates."""
     rows = []
     for m in sorted(metrics, key=lambda m: (str(m.get("model")), m["parameter_id"])):
-        n = int(m.get("n_batches") or 0)
-        low = COVERAGE_LEVEL - allowance(COVERAGE_LEVEL, n)
-        high = COVERAGE_LEVEL + allowance(COVERAGE_LEVEL, n)
+        low, high = coverage_bounds(int(m.get("n_batches") or 0))
         published = bool(m["explained_by_online_data"])
         rows.append(
             {

@@ -212,7 +212,9 @@ class Forecaster:
         )
 
 
-def _conformal_quantile(residuals: np.ndarray, coverage: float) -> float:
+def conformal_half_width(residuals: np.ndarray, coverage: float = COVERAGE) -> float:
+    """The ⌈(n+1)·coverage⌉/n quantile of absolute out-of-fold residuals: a split-conformal
+    half-width, covering at least `coverage` of exchangeable new cases."""
     n = len(residuals)
     level = min(1.0, np.ceil((n + 1) * coverage) / n)
     return float(np.quantile(np.abs(residuals), level, method="higher"))
@@ -297,7 +299,7 @@ def fit_forecaster(
     chosen = _choose(errors) if may_learn else (FALLBACK,)
     members = [_fitted(name, x, usable, log_y) for name in chosen]
     mean_residuals = np.mean([residuals[name] for name in chosen], axis=0)
-    half_width = _conformal_quantile(mean_residuals, COVERAGE)
+    half_width = conformal_half_width(mean_residuals, COVERAGE)
     return Forecaster(hour, "+".join(chosen), members, half_width, len(y), log_range, scores)
 
 

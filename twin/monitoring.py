@@ -6,10 +6,7 @@ Each observation (batch, step) is centred and scaled by the golden envelope *at 
 only the batch's values at step k: no look-ahead by construction. A PCA model of the reference
 batches' scaled observations gives T² (distance inside the model plane) and SPE (distance from
 it). A slow drift stays inside per-step limits for hours, so beside them the drift statistic
-is the largest exponentially weighted mean (EWMA, up to step k only) of a scaled controlled
-parameter: a set-point that is not held drifts (a cooling valve passing, a probe ageing), while
-the growth-driven parameters of a slow or a fast batch diverge from the centre by nature, which
-T² judges.
+is the largest exponentially weighted mean (EWMA, up to step k only) of a scaled parameter.
 
 Limits are per batch, not per point. Each reference batch is scored by the model fitted
 without it; each statistic is put in units of its 99th percentile over those steps; a batch's
@@ -74,9 +71,7 @@ class MonitoringModel:
     held_out: Scores  # each reference batch scored by the model fitted without it
     batch_limit: float  # the per-batch limit on the common scale (units of POINT_QUANTILE)
     limit_basis: str  # how the limit was set, in words (registry, report)
-    small_reference: bool  # too few reference batches for the rank: limits widened
-    n_reference: int
-    drifting: np.ndarray  # [parameter] the parameters the drift statistic watches
+    small_reference: bool  # fewer than SMALL_REFERENCE reference batches: limits widened
     consecutive: int = CONSECUTIVE
 
 
@@ -143,7 +138,6 @@ def _statistics(
     scale: np.ndarray,
     loadings: np.ndarray,
     eig: np.ndarray,
-    drifting: np.ndarray,
 ) -> Scores:
     z = standardise(cube, env, scale)
     t = z @ loadings  # [batch, step, component]
@@ -154,7 +148,7 @@ def _statistics(
     # a slow drift stays inside the per-step limits for hours; its running mean does not. Each
     # step enters clipped to the band: one spike (a feed starting an hour late) must not hold
     # the mean up for the steps it takes to fade, which T² and SPE would judge as a blip
-    clipped = np.clip(z, -EWMA_CLIP, EWMA_CLIP) * drifting[None, None, :]
+    clipped = np.clip(z, -EWMA_CLIP, EWMA_CLIP)
     ewma = _ewma(clipped, observed) / np.sqrt(EWMA_LAMBDA / (2.0 - EWMA_LAMBDA))
     t2 = np.where(observed, np.sum(t**2 / eig, axis=2), np.nan)
     spe = np.where(observed, np.sum(spe_contrib, axis=2), np.nan)
@@ -179,14 +173,20 @@ def _common(scores: Scores, units: tuple[float, float, float]) -> np.ndarray:
         )
 
 
+def _held(a: np.ndarray, consecutive: int) -> np.ndarray:
+    """[batch, window, ...]: the level `a` [batch, step, ...] holds over each run of
+    `consecutive` steps (its minimum there); NaN counts as 0. Empty when too few steps."""
+    a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+    n = a.shape[1] - consecutive + 1
+    if n <= 0:
+        return np.zeros((a.shape[0], 1, *a.shape[2:]))
+    return np.min(np.stack([a[:, i : i + n] for i in range(consecutive)]), axis=0)
+
+
 def held_levels(common: np.ndarray, consecutive: int = CONSECUTIVE) -> np.ndarray:
     """[batch]: the highest level a batch holds for `consecutive` steps in a row. A batch alarms
     exactly when this exceeds the limit, so limits on it are limits per batch."""
-    a = np.nan_to_num(common, nan=0.0)
-    n = a.shape[1] - consecutive + 1
-    if n <= 0:
-        return np.zeros(a.shape[0])
-    return np.min(np.stack([a[:, i : i + n] for i in range(consecutive)]), axis=0).max(axis=1)
+    return _held(common, consecutive).max(axis=1)
 
 
 def batch_limit(levels: np.ndarray, rate: float = FALSE_ALARM_RATE) -> tuple[float, str, bool]:
@@ -223,16 +223,9 @@ def batch_limit(levels: np.ndarray, rate: float = FALSE_ALARM_RATE) -> tuple[flo
     )
 
 
-def fit(
-    reference_cube: np.ndarray,
-    drifting: np.ndarray | None = None,
-    rate: float = FALSE_ALARM_RATE,
-) -> MonitoringModel:
+def fit(reference_cube: np.ndarray, rate: float = FALSE_ALARM_RATE) -> MonitoringModel:
     """Fit on the reference batches [batch, step, parameter]. Limits from the reference batches
-    scored leave-one-batch-out, set per batch to the false-alarm `rate`. `drifting` [parameter]:
-    the parameters the drift statistic watches (all when None)."""
-    if drifting is None:
-        drifting = np.ones(reference_cube.shape[2], dtype=bool)
+    scored leave-one-batch-out, set per batch to the false-alarm `rate`."""
     if reference_cube.shape[0] < 3:
         raise ValueError(
             f"monitoring needs at least 3 reference batches, got {reference_cube.shape[0]}"
@@ -241,7 +234,6 @@ def fit(
         _statistics(
             reference_cube[i : i + 1],
             *_fit_plane(np.delete(reference_cube, i, axis=0)),
-            drifting,
         )
         for i in range(reference_cube.shape[0])
     ]
@@ -263,15 +255,11 @@ def fit(
         batch_limit=limit,
         limit_basis=basis,
         small_reference=small,
-        n_reference=int(reference_cube.shape[0]),
-        drifting=drifting,
     )
 
 
 def score(model: MonitoringModel, cube: np.ndarray) -> Scores:
-    return _statistics(
-        cube, model.envelope, model.scale, model.loadings, model.eigenvalues, model.drifting
-    )
+    return _statistics(cube, model.envelope, model.scale, model.loadings, model.eigenvalues)
 
 
 def beyond_limits(model: MonitoringModel, scores: Scores) -> np.ndarray:
@@ -322,12 +310,7 @@ def top_contributors(
 
 def _longest_excursion(z: np.ndarray, consecutive: int) -> np.ndarray:
     """[batch]: the largest |z| held for `consecutive` steps in a row, over steps and parameters."""
-    a = np.nan_to_num(np.abs(z), nan=0.0, posinf=0.0, neginf=0.0)
-    n = a.shape[1] - consecutive + 1
-    if n <= 0:
-        return np.zeros(a.shape[0])
-    held = np.min(np.stack([a[:, i : i + n, :] for i in range(consecutive)]), axis=0)
-    return held.max(axis=(1, 2))
+    return _held(np.abs(z), consecutive).max(axis=(1, 2))
 
 
 def screen(reference_cube: np.ndarray, consecutive: int = CONSECUTIVE) -> list[int]:
@@ -352,7 +335,6 @@ def _outliers(levels: np.ndarray) -> list[int]:
 def fit_cleaned(
     reference_cube: np.ndarray,
     batch_ids: list[str],
-    drifting: np.ndarray | None = None,
     rounds: int = CLEANING_ROUNDS,
 ) -> tuple[MonitoringModel, list[str], list[str]]:
     """Screen the reference; fit; drop the reference batches whose held-out level is far above
@@ -363,7 +345,7 @@ def fit_cleaned(
     keep_rows = np.array([i for i in range(len(batch_ids)) if i not in screened], dtype=int)
     kept = [batch_ids[i] for i in keep_rows]
     dropped = [batch_ids[i] for i in sorted(screened)]
-    model = fit(reference_cube[keep_rows], drifting)
+    model = fit(reference_cube[keep_rows])
     for _ in range(rounds):
         units = (model.t2_limit, model.spe_limit, model.drift_limit)
         out = _outliers(held_levels(_common(model.held_out, units)))
@@ -372,12 +354,12 @@ def fit_cleaned(
         dropped += [kept[i] for i in out]
         keep_rows = np.delete(keep_rows, out)
         kept = [kept[i] for i in range(len(kept)) if i not in set(out)]
-        model = fit(reference_cube[keep_rows], drifting)
+        model = fit(reference_cube[keep_rows])
     return model, kept, dropped
 
 
 def cross_fitted(
-    reference_cube: np.ndarray, drifting: np.ndarray | None = None, folds: int = 5
+    reference_cube: np.ndarray, folds: int = 5
 ) -> list[tuple[np.ndarray, MonitoringModel, Scores]]:
     """Each reference batch judged as a new batch would be: per fold (batch rows), the model and
     its limits fitted on the other folds, and the fold's scores. What the false-alarm rate of
@@ -391,6 +373,6 @@ def cross_fitted(
         rest = np.delete(np.arange(n), rows)
         if len(rest) < 3:
             continue
-        model = fit(reference_cube[rest], drifting)
+        model = fit(reference_cube[rest])
         out.append((rows, model, score(model, reference_cube[rows])))
     return out

@@ -111,15 +111,14 @@ def run_monitoring(
     reference = reference_batches(features, process.product_id, override)
     if len(reference) < 3 or not process.parameters:
         return None
-    drifting = drift_parameters(process)
-    model, kept, dropped = mon.fit_cleaned(
-        monitoring_cube(data, process, reference), reference, drifting
-    )
+    reference_cube = monitoring_cube(data, process, reference)
+    model, kept, dropped = mon.fit_cleaned(reference_cube, reference)
     mid = model_id("golden_batch", process.product_id, kept, code_version)
     golden = _envelope_rows(envelope(measured_cube(data, process, kept)), process, mid)
     batches = list(features["batch_id"])
     others = [b for b in batches if b not in kept]
-    rows = _reference_rows(data, process, model, kept, mid)
+    kept_cube = reference_cube[[reference.index(b) for b in kept]]
+    rows = _reference_rows(data, process, model, kept, kept_cube, mid)
     if others:
         scores = mon.score(model, monitoring_cube(data, process, others))
         hours = elapsed_at_steps(data, process, others)
@@ -149,7 +148,6 @@ def run_monitoring(
         {
             "parameters": list(process.parameters),
             "relative_to_setpoint": list(process.setpoint_parameters),
-            "drift_watches": [p for p, d in zip(process.parameters, drifting, strict=True) if d],
             "grid_step_h": process.grid_step_h,
             "screen_sd": mon.SCREEN_SD,
             "point_quantile": mon.POINT_QUANTILE,
@@ -159,23 +157,20 @@ def run_monitoring(
     return MonitoringResult(golden, monitoring, [registry])
 
 
-def drift_parameters(process: Process) -> np.ndarray:
-    """[parameter] what the drift statistic watches: the controlled parameters (held to a
-    set-point), or every monitored one where the process has none."""
-    controlled = np.array([p in process.setpoint_parameters for p in process.parameters])
-    return controlled if controlled.any() else np.ones(len(process.parameters), dtype=bool)
-
-
 def _reference_rows(
-    data: TwinData, process: Process, model: mon.MonitoringModel, kept: list[str], mid: str
+    data: TwinData,
+    process: Process,
+    model: mon.MonitoringModel,
+    kept: list[str],
+    cube: np.ndarray,  # the monitoring cube of `kept`
+    mid: str,
 ) -> list[pd.DataFrame]:
     """The reference batches' rows, each batch judged as a new one would be: scored and
     limited by the model of the other folds (`mon.cross_fitted`), so the false-alarm rate the
     check reads is measured on batches its limits never saw. A batch no fold can hold out
     (fewer than 3 others) is scored leave-one-out against the full model's limits."""
-    cube = monitoring_cube(data, process, kept)
     rows, covered = [], set()
-    for fold, fold_model, scores in mon.cross_fitted(cube, model.drifting):
+    for fold, fold_model, scores in mon.cross_fitted(cube):
         ids = [kept[i] for i in fold]
         hours = elapsed_at_steps(data, process, ids)
         rows.append(_monitoring_rows(fold_model, process, ids, scores, hours, mid, held_out=True))

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from twin.data import batch_cube
-from twin.forecast import recipe_at
+from twin.forecast import conformal_half_width, recipe_at
 from twin.process import Process
 
 MIN_SAMPLES = 40
@@ -110,8 +110,8 @@ def _model():
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
 
-    # exact boosting, one thread: on a few hundred samples the histogram variant's thread
-    # start-up costs more than it saves on a shared two-core machine
+    # exact boosting: the histogram variant (200 iterations) took 0.9 s a fit against 0.6 s for
+    # exact boosting with 150 trees, on 421 samples (one run, busy machine)
     return make_pipeline(
         SimpleImputer(strategy="median", keep_empty_features=True),
         GradientBoostingRegressor(
@@ -127,12 +127,6 @@ def _typical_curve(
     bins = np.round(hours / bin_h)
     means = pd.Series(values).groupby(bins).mean()
     return np.interp(np.round(at / bin_h), means.index.to_numpy(float), means.to_numpy(float))
-
-
-def _conformal(residuals: np.ndarray) -> float:
-    n = len(residuals)
-    level = min(1.0, np.ceil((n + 1) * COVERAGE) / n)
-    return float(np.quantile(np.abs(residuals), level, method="higher"))
 
 
 @dataclass(frozen=True)
@@ -178,7 +172,7 @@ def score_sensor(
         residuals[test] = target[test] - out
         predicted[test] = np.exp(out) if log_scale else out
         baseline[test] = _typical_curve(hours[train], y[train], hours[test], bin_h)
-    half = _conformal(residuals)
+    half = conformal_half_width(residuals, COVERAGE)
     lower = np.exp(np.log(predicted) - half) if log_scale else predicted - half
     upper = np.exp(np.log(predicted) + half) if log_scale else predicted + half
     metrics = SensorMetrics(

@@ -5,8 +5,11 @@ from __future__ import annotations
 import itertools
 from datetime import date, timedelta
 
+import numpy as np
+
 from synthetic.catalogue import CART, LVV
-from synthetic.plan import TURNAROUND_H, plan_plant
+from synthetic.plan import DRIFT_RATE_C_PER_H, TURNAROUND_H, plan_plant
+from synthetic.series import culture_conditions, epoch_minute
 
 START = date(2026, 10, 19)
 
@@ -59,3 +62,18 @@ def test_two_sites_in_different_time_zones_one_a_cdmo() -> None:
     assert len(sites) >= 2
     assert len({s.timezone for s in sites.values()}) >= 2
     assert any(s.is_cdmo for s in sites.values()) and not all(s.is_cdmo for s in sites.values())
+
+
+def test_a_temperature_drift_cools_slowly_from_its_onset_to_harvest() -> None:
+    plant = plan_plant(40, 5, START, 0.2)
+    batch = next(b for b in plant.batches if b.fault and b.fault.fault_type == "temperature_drift")
+    minutes = np.arange(epoch_minute(batch.culture.start), epoch_minute(batch.culture_end))
+    temperature = culture_conditions(batch, minutes)["temperature"]
+    onset = epoch_minute(batch.fault.onset) - minutes[0]
+    before = temperature[onset - 60 : onset].mean()
+    low, high = DRIFT_RATE_C_PER_H
+    # 24 h after the onset it is 0.48-0.96 degC cooler (0.02-0.04 degC/h), not a step
+    day_later = temperature[onset + 23 * 60 : onset + 24 * 60].mean()
+    assert 24 * low - 0.2 <= before - day_later <= 24 * high + 0.2
+    hour_later = temperature[onset + 50 : onset + 60].mean()
+    assert before - hour_later < 0.15  # no single reading alarms

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from twin.checks import forecast_beats_naive, forecast_coverage, monitoring_false_alarms
+from twin.checks import (
+    forecast_beats_naive,
+    forecast_coverage,
+    monitoring_false_alarms,
+    soft_sensor_quality,
+)
 from twin.process import NAIVE_FORECAST
 
 
@@ -61,3 +66,21 @@ def test_monitoring_that_alarms_on_normal_batches_fails() -> None:
     assert monitoring_false_alarms(monitoring(2, 20)).passed
     verdict = monitoring_false_alarms(monitoring(4, 20))
     assert not verdict.passed and "P 4/20" in verdict.summary
+
+
+def test_soft_sensors_out_of_coverage_fail_and_unexplained_quantities_are_named() -> None:
+    def sensor(quantity: str, coverage: float, explained: bool) -> dict:
+        return {
+            "model": f"soft_sensor_{quantity}",
+            "parameter_id": quantity,
+            "mae_reduction": 0.5 if explained else -0.1,
+            "coverage_90": coverage,
+            "explained_by_online_data": explained,
+            "n_batches": 40,
+        }
+
+    good = [sensor("vcd", 0.91, True), sensor("cell_diameter", 0.5, False)]
+    verdict = soft_sensor_quality(good)  # an unpublished sensor's coverage does not count
+    assert verdict.passed and "not explained by online data: cell_diameter" in verdict.summary
+    verdict = soft_sensor_quality([*good, sensor("lactate", 0.70, True)])
+    assert not verdict.passed and verdict.failing == 1 and "lactate (0.7)" in verdict.summary
