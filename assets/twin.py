@@ -378,9 +378,10 @@ def twin_monitoring(context: AssetExecutionContext, paths: PlantPaths):
     pool=TWIN_POOL,
     owners=OWNERS,
     kinds=TWIN_KINDS,
-    deps=MART_KEYS,
+    deps=[SOFT_SENSOR_KEY, *MART_KEYS],
     description="Outcome forecasts with 90 % intervals at 20/40/60/80 % of the expected "
-    "duration: in-progress batches, and cross-validated ones for completed batches.",
+    "duration: in-progress batches, and cross-validated ones for completed batches. The soft "
+    "sensors' estimates at each checkpoint are among their features.",
 )
 def outcome_forecast(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
     def work(data: TwinData, code: str):
@@ -388,8 +389,10 @@ def outcome_forecast(context: AssetExecutionContext, paths: PlantPaths) -> Mater
 
         registered = _registered(paths)
         previous = read_twin_table(paths.warehouse_path(), "outcome_forecast")
+        soft = read_twin_table(paths.warehouse_path(), "soft_sensor")
         results = [
-            run_forecasts(data, p, code, registered, previous) for p in data.processes.values()
+            run_forecasts(data, p, code, registered, previous, soft)
+            for p in data.processes.values()
         ]
         results = [r for r in results if r is not None]
         if not results:  # no process has 5 completed batches yet
@@ -482,7 +485,10 @@ def growth_model(context: AssetExecutionContext, paths: PlantPaths) -> Materiali
 def soft_sensor(context: AssetExecutionContext, paths: PlantPaths) -> MaterializeResult:
     def work(data: TwinData, code: str):
         registered = _registered(paths)
-        results = [run_soft_sensors(data, p, code, registered) for p in data.processes.values()]
+        previous = read_twin_table(paths.warehouse_path(), "soft_sensor")
+        results = [
+            run_soft_sensors(data, p, code, registered, previous) for p in data.processes.values()
+        ]
         registry = [row for r in results for row in r.registry]
         frames = [r.estimates for r in results if len(r.estimates)]
         estimates = pd.concat(frames, ignore_index=True) if frames else empty(SOFT_SENSOR_COLUMNS)

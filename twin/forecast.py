@@ -10,7 +10,9 @@ only by what was known at hour t:
   observed steps, its specific rate over the last day, and its means over segments of the
   elapsed grid (the trajectory so far, for PLS);
 - per lab parameter, the latest result sampled at or before t and its rate since the sample
-  before (a result counts from its sample time; docs/twin.md says why).
+  before (a result counts from its sample time; docs/twin.md says why);
+- per lab quantity a soft sensor estimates (`twin.soft_sensor`), its estimate at t: the
+  current value, where the latest result may be a day old (held out for training batches).
 Which model maps these to the log of the outcome is chosen per process and checkpoint among
 `twin.candidates` by inner cross-validation, the training mean (the naive forecast) where
 nothing beats it. The 90 % interval is conformal on the chosen candidate's out-of-fold
@@ -35,6 +37,7 @@ from twin.candidates import (
     CANDIDATES,
     FALLBACK,
     LAB_RATE_PREFIX,
+    SOFT_PREFIX,
     TRAJECTORY_PREFIX,
     Candidate,
 )
@@ -61,9 +64,11 @@ def features_at(
     labs: pd.DataFrame,
     recipe: pd.DataFrame,
     hour: float,
+    soft: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per batch: what was known at `hour` (NaN where nothing was). `recipe` holds the
-    batch records' recipe rows (TwinData.recipe)."""
+    batch records' recipe rows (TwinData.recipe), `soft` the soft sensors' estimates
+    (twin.soft_sensor rows)."""
     cube = batch_cube(trajectory, process, batch_ids)
     upto = cube[:, : round(hour / process.grid_step_h) + 1, :]
     out = pd.DataFrame(index=pd.Index(batch_ids, name="batch_id"))
@@ -80,6 +85,8 @@ def features_at(
         out[f"lab__{parameter}"] = columns["latest"]
         out[f"{LAB_RATE_PREFIX}{parameter}__rate"] = columns["rate"]
         out[f"{LAB_RATE_PREFIX}{parameter}__logslope"] = columns["logslope"]
+    for quantity, estimate in _soft_estimates(soft, batch_ids, hour).items():
+        out[f"{SOFT_PREFIX}{quantity}"] = estimate
     planned = recipe_at(recipe, hour).reindex(batch_ids)
     for column in process.recipe_parameters:
         if column in planned:
@@ -124,6 +131,20 @@ def _lab_features(
             "logslope": logslope.xs(parameter, level="parameter_id").reindex(batch_ids),
         }
     return out
+
+
+def _soft_estimates(
+    soft: pd.DataFrame | None, batch_ids: list[str], hour: float
+) -> dict[str, np.ndarray]:
+    """Per soft-sensed quantity, each batch's latest estimate at or before `hour`."""
+    if soft is None or soft.empty:
+        return {}
+    known = soft[soft["batch_id"].isin(batch_ids) & (soft["elapsed_h"] <= hour + 1e-9)]
+    latest = known.sort_values("elapsed_h").groupby(["parameter_id", "batch_id"])["estimate"].last()
+    return {
+        quantity: latest.xs(quantity).reindex(batch_ids).to_numpy(float)
+        for quantity in sorted(known["parameter_id"].unique())
+    }
 
 
 def _trajectory_segments(process: Process, upto: np.ndarray, index: pd.Index) -> pd.DataFrame:
@@ -333,6 +354,7 @@ def cross_validate(
     labs: pd.DataFrame,
     recipe: pd.DataFrame,
     folds: int = 5,
+    soft: pd.DataFrame | None = None,
 ) -> tuple[list[CheckpointMetrics], pd.DataFrame]:
     """Grouped K-fold (a batch is one group: never in training and test at once) per
     checkpoint, the choice among candidates repeated inside every fold; returns metrics and
@@ -342,7 +364,7 @@ def cross_validate(
     splitter = GroupKFold(n_splits=min(folds, len(batch_ids)))
     rows, metrics = [], []
     for share, hour in zip((0.2, 0.4, 0.6, 0.8), process.checkpoint_hours(), strict=True):
-        x = features_at(process, batch_ids, trajectory, labs, recipe, hour)
+        x = features_at(process, batch_ids, trajectory, labs, recipe, hour, soft)
         naive, naive_lo, naive_hi = (np.empty(len(batch_ids)) for _ in range(3))
         for train, test in splitter.split(x, outcomes, groups):
             naive[test] = outcomes[train].mean()

@@ -272,13 +272,15 @@ def run_forecasts(
     code_version: str,
     registered: dict | None = None,
     previous: pd.DataFrame | None = None,
+    soft: pd.DataFrame | None = None,
 ) -> ForecastResult | None:
     """Cross-validated metrics and held-out forecasts of completed batches, and forecasts at
     every checkpoint an in-progress batch has passed, from models chosen and fitted on all
     completed. Where every checkpoint's model is `registered` (model id -> metrics: the same
     completed batches and code) and `previous` (the last twin.outcome_forecast) holds its
     held-out forecasts, neither the cross-validation nor the choice is repeated: the registered
-    choice is refitted (a new historian file of a running batch changes neither)."""
+    choice is refitted (a new historian file of a running batch changes neither). `soft`: the
+    soft sensors' estimates (twin.soft_sensor), features of every checkpoint."""
     from twin.forecast import cross_validate, features_at, fit_forecaster  # sklearn: ~1 s
 
     features = data.batches(process.product_id)
@@ -295,14 +297,14 @@ def run_forecasts(
     reused = _registered_forecasts(mids, registered or {}, previous, len(ids))
     if reused is None:
         metrics, held_out = cross_validate(
-            process, ids, outcomes, data.trajectory, data.labs, recipe
+            process, ids, outcomes, data.trajectory, data.labs, recipe, soft=soft
         )
         by_hour = {m.hour: m for m in metrics}
     running = features[features["is_in_progress"].astype(bool)]
     rows, registry = [], []
     for share, hour in zip(CHECKPOINTS, process.checkpoint_hours(), strict=True):
         kind, mid = f"forecast_{round(share * 100)}pct", mids[share]
-        x = features_at(process, ids, data.trajectory, data.labs, recipe, hour)
+        x = features_at(process, ids, data.trajectory, data.labs, recipe, hour, soft)
         if reused is not None:
             known = registered[mid]
             model = fit_forecaster(
@@ -327,7 +329,7 @@ def run_forecasts(
         now = running[running["observed_h"].astype(float) >= hour]
         if len(now):
             x_now = features_at(
-                process, list(now["batch_id"]), data.trajectory, data.labs, recipe, hour
+                process, list(now["batch_id"]), data.trajectory, data.labs, recipe, hour, soft
             )
             out = model.predict(x_now).reset_index()
             rows.append(
@@ -431,6 +433,7 @@ SOFT_SENSOR_COLUMNS = (
     "estimate",
     "lower",
     "upper",
+    "kind",
     "model_id",
 )
 
@@ -442,14 +445,20 @@ class SoftSensorResult:
 
 
 def run_soft_sensors(
-    data: TwinData, process: Process, code_version: str, registered: dict | None = None
+    data: TwinData,
+    process: Process,
+    code_version: str,
+    registered: dict | None = None,
+    previous: pd.DataFrame | None = None,
 ) -> SoftSensorResult:
     """A sensor per lab quantity the process samples in process (`twin.soft_sensor`), trained
     on the lab results of its completed batches; estimates at every grid step of every batch
-    from the sensors that beat the typical curve out of fold. Every sensor is registered with
-    its scores. A sensor already `registered` (model id -> metrics: the same completed batches
-    and code) is not scored again, only refitted: a new historian file of a running batch
-    changes neither its training nor its scores, and scoring is five fits."""
+    from the sensors that beat the typical curve out of fold (held out for the batches it was
+    scored on). Every sensor is registered with its scores. A sensor already `registered`
+    (model id -> metrics: the same completed batches and code) whose held-out estimates are
+    in `previous` (the last twin.soft_sensor) is not scored again, only refitted: a new
+    historian file of a running batch changes neither its training nor its scores, and
+    scoring is five fits."""
     from twin import soft_sensor  # sklearn: imported when a sensor is fitted
 
     ids = sorted(data.batches(process.product_id)["batch_id"])
@@ -465,21 +474,11 @@ def run_soft_sensors(
     for quantity in quantities:
         kind = f"soft_sensor_{quantity}"
         mid = model_id(kind, process.product_id, trained, code_version)
-        known = (registered or {}).get(mid)
-        scored = None
-        if known is not None:
-            scored = (
-                soft_sensor.SensorMetrics(
-                    parameter_id=quantity,
-                    n_samples=int(known["n_samples"]),
-                    n_batches=int(known["n_batches"]),
-                    mae=float(known["mae"]),
-                    baseline_mae=float(known["typical_curve_mae"]),
-                    coverage=float(known["coverage_90"]),
-                    log_scale=bool(known["log_scale"]),
-                ),
-                float(known["half_width"]),
-            )
+        scored = _registered_sensor(
+            (registered or {}).get(mid), previous, mid, quantity, trained, ids, process.grid
+        )
+        if scored is None:
+            scored = soft_sensor.score_sensor(process, features, labs, ids, quantity)
         sensor = soft_sensor.fit_sensor(process, features, labs, ids, quantity, scored)
         m = sensor.metrics
         explained = m.mae < m.baseline_mae
@@ -506,9 +505,46 @@ def run_soft_sensors(
             )
         )
         if explained:
-            rows = soft_sensor.estimates(sensor, features, ids, process.grid, until)
+            rows = soft_sensor.estimates(
+                sensor, features, ids, process.grid, until, scored.held_out
+            )
             frames.append(
                 rows.assign(product_id=process.product_id, model_id=mid)[list(SOFT_SENSOR_COLUMNS)]
             )
     estimates = pd.concat(frames, ignore_index=True) if frames else empty(SOFT_SENSOR_COLUMNS)
     return SoftSensorResult(estimates, registry)
+
+
+def _registered_sensor(
+    known: dict | None,
+    previous: pd.DataFrame | None,
+    mid: str,
+    quantity: str,
+    trained: list[str],
+    ids: list[str],
+    grid: np.ndarray,
+):
+    """A registered sensor's scores with its held-out estimates from the previous run's rows;
+    None (score it again) unless it is registered and it published held-out rows of every
+    batch it trained on, or, not explained by online data, published nothing."""
+    from twin import soft_sensor
+
+    if known is None or previous is None or "kind" not in previous:
+        return None
+    log_scale = bool(known["log_scale"])
+    rows = previous[previous["model_id"] == mid]
+    explained = bool(known["explained_by_online_data"])
+    held = rows[rows["kind"] == "cross_validated"]
+    if explained and not set(trained) <= set(held["batch_id"]):
+        return None
+    metrics = soft_sensor.SensorMetrics(
+        parameter_id=quantity,
+        n_samples=int(known["n_samples"]),
+        n_batches=int(known["n_batches"]),
+        mae=float(known["mae"]),
+        baseline_mae=float(known["typical_curve_mae"]),
+        coverage=float(known["coverage_90"]),
+        log_scale=log_scale,
+    )
+    held_out = soft_sensor.held_out_from(held, ids, grid, log_scale)
+    return soft_sensor.Scored(metrics, float(known["half_width"]), held_out)

@@ -17,6 +17,12 @@ batch) against the typical curve: the mean of the training batches' results at t
 hour (binned to the sampling interval), which is what a process scientist would assume without
 it. A quantity the online signals do not explain (its sensor no better than the typical curve
 out of fold) gets no estimates, only its registry row saying so; the check warns about it.
+
+A batch the sensor was scored on (a completed batch with lab results) is estimated by the fold
+model that did not train on it (`kind` cross_validated), every other batch (running, or without
+lab results) by the sensor fitted on all (`kind` live). The outcome forecasts read these
+estimates at each checkpoint: a training batch's estimate is then as good as a running batch's,
+not fitted to its own lab results (stacking without the optimism of in-sample estimates).
 """
 
 from __future__ import annotations
@@ -152,12 +158,23 @@ def _samples(
     return features[b, k], rows["value"].to_numpy(float), rows["elapsed_h"].to_numpy(float), b
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A sensor's out-of-fold scores, its interval half-width (log where the values are
+    positive) and the held-out estimates ([batch, step], in the model's scale: log or not; NaN
+    for batches without lab results, which no fold held out)."""
+
+    metrics: SensorMetrics
+    half_width: float
+    held_out: np.ndarray
+
+
 def score_sensor(
     process: Process, features: np.ndarray, labs: pd.DataFrame, batch_ids: list[str], quantity: str
-) -> tuple[SensorMetrics, float]:
+) -> Scored:
     """Out-of-fold scores of one quantity's sensor over the samples in `labs` (5 folds grouped
-    by batch) against the typical curve, and its interval's half-width (log where the values
-    are positive) from the out-of-fold residuals."""
+    by batch) against the typical curve, its interval's half-width from the out-of-fold
+    residuals, and every held-out batch's estimates at every step by its fold's model."""
     from sklearn.model_selection import GroupKFold
 
     x, y, hours, groups = _samples(process, features, labs, batch_ids, quantity)
@@ -166,8 +183,11 @@ def score_sensor(
     spacing = float(np.median(np.diff(np.sort(np.unique(np.round(hours))))) or process.grid_step_h)
     bin_h = max(process.grid_step_h, min(24.0, spacing))
     predicted, baseline, residuals = np.empty(len(y)), np.empty(len(y)), np.empty(len(y))
+    held_out = np.full(features.shape[:2], np.nan)
     for train, test in GroupKFold(n_splits=min(FOLDS, len(set(groups)))).split(x, y, groups):
         model = _model().fit(x[train], target[train])
+        batches = np.unique(groups[test])
+        held_out[batches] = _predicted(model, features[batches])
         out = model.predict(x[test])
         residuals[test] = target[test] - out
         predicted[test] = np.exp(out) if log_scale else out
@@ -184,7 +204,13 @@ def score_sensor(
         coverage=float(np.mean((y >= lower) & (y <= upper))),
         log_scale=log_scale,
     )
-    return metrics, half
+    return Scored(metrics, half, held_out)
+
+
+def _predicted(model, features: np.ndarray) -> np.ndarray:
+    """[batch, step]: a model's output at every step of every batch of `features`."""
+    flat = features.reshape(-1, features.shape[2])
+    return model.predict(flat).reshape(features.shape[:2])
 
 
 def fit_sensor(
@@ -193,11 +219,12 @@ def fit_sensor(
     labs: pd.DataFrame,
     batch_ids: list[str],
     quantity: str,
-    scored: tuple[SensorMetrics, float] | None = None,
+    scored: Scored | None = None,
 ) -> Sensor:
     """One quantity's sensor fitted on every sample in `labs`, with its scores (`scored`: the
     scores of the same training, registered before; scored here when None)."""
-    metrics, half = scored or score_sensor(process, features, labs, batch_ids, quantity)
+    scored = scored or score_sensor(process, features, labs, batch_ids, quantity)
+    metrics, half = scored.metrics, scored.half_width
     x, y, hours, _ = _samples(process, features, labs, batch_ids, quantity)
     target = np.log(y) if metrics.log_scale else y
     span = (float(hours.min()), float(hours.max()))
@@ -212,13 +239,23 @@ def last_steps(process: Process, batch_ids: list[str], trajectory: pd.DataFrame)
 
 
 def estimates(
-    sensor: Sensor, features: np.ndarray, batch_ids: list[str], grid: np.ndarray, until: np.ndarray
+    sensor: Sensor,
+    features: np.ndarray,
+    batch_ids: list[str],
+    grid: np.ndarray,
+    until: np.ndarray,
+    held_out: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The sensor's estimate with its 90 % interval at every grid step of every batch, up to
     the last step the batch has recorded (`until`, from `last_steps`), within the hours its
-    training samples span."""
-    flat = features.reshape(-1, features.shape[2])
-    out = sensor.model.predict(flat)
+    training samples span. A batch with `held_out` estimates (the scoring's, in the model's
+    scale) gets those (`kind` cross_validated), every other the fitted sensor's (live)."""
+    out = _predicted(sensor.model, features)
+    scored = np.zeros(len(batch_ids), dtype=bool)
+    if held_out is not None:
+        scored = ~np.all(np.isnan(held_out), axis=1)
+        out = np.where(scored[:, None], held_out, out)
+    out = out.ravel()
     if sensor.log_scale:
         centre = np.exp(out)
         lower, upper = np.exp(out - sensor.half_width), np.exp(out + sensor.half_width)
@@ -233,9 +270,26 @@ def estimates(
             "estimate": centre,
             "lower": lower,
             "upper": upper,
+            "kind": np.repeat(np.where(scored, "cross_validated", "live"), len(grid)),
         }
     )
     # up to what the batch has recorded, and only over the hours the lab sampled in training:
     # before the first sample (a culture not yet in the bioreactor) it has learnt nothing
     known = (steps <= np.repeat(until, len(grid))) & frame["elapsed_h"].between(*sensor.hours)
     return frame[known].reset_index(drop=True)
+
+
+def held_out_from(
+    rows: pd.DataFrame, batch_ids: list[str], grid: np.ndarray, log_scale: bool
+) -> np.ndarray:
+    """[batch, step] held-out estimates in the model's scale, back from a previous run's
+    cross_validated rows of one sensor (NaN where it published none)."""
+    out = np.full((len(batch_ids), len(grid)), np.nan)
+    rows = rows[rows["kind"] == "cross_validated"]
+    index = {b: i for i, b in enumerate(batch_ids)}
+    b = rows["batch_id"].map(index)
+    keep = b.notna().to_numpy()
+    k = np.searchsorted(grid, rows["elapsed_h"].to_numpy(float)[keep])
+    values = rows["estimate"].to_numpy(float)[keep]
+    out[b[keep].astype(int).to_numpy(), k] = np.log(values) if log_scale else values
+    return out

@@ -18,7 +18,7 @@ import pandas as pd
 
 from twin.data import TwinData
 from twin.forecast import CheckpointMetrics, cross_validate
-from twin.pipeline import completed, run_monitoring
+from twin.pipeline import completed, run_monitoring, run_soft_sensors
 
 
 @dataclass(frozen=True)
@@ -93,12 +93,14 @@ def monitoring_detection(
 
 
 def forecast_metrics(data: TwinData) -> dict[str, list[CheckpointMetrics]]:
-    """Per process with at least 5 completed batches: grouped-CV metrics per checkpoint."""
+    """Per process with at least 5 completed batches: grouped-CV metrics per checkpoint, with
+    the soft sensors' estimates among the features as the pipeline runs them."""
     out = {}
     for product, process in data.processes.items():
         done = completed(data.batches(product))
         if len(done) < 5:
             continue
+        soft = run_soft_sensors(data, process, code_version="validation").estimates
         out[product], _ = cross_validate(
             process,
             list(done["batch_id"]),
@@ -106,6 +108,7 @@ def forecast_metrics(data: TwinData) -> dict[str, list[CheckpointMetrics]]:
             data.trajectory,
             data.labs,
             data.recipe(process),
+            soft=soft,
         )
     return out
 
@@ -124,6 +127,6 @@ def soft_sensor_metrics(data: TwinData) -> dict[str, list]:
             continue
         features = soft_sensor.online_features(process, ids, data.trajectory, data.recipe(process))
         out[product] = [
-            soft_sensor.score_sensor(process, features, labs, ids, q)[0] for q in quantities
+            soft_sensor.score_sensor(process, features, labs, ids, q).metrics for q in quantities
         ]
     return out

@@ -23,7 +23,13 @@ from tests.conftest import PLANT_BATCHES, PLANT_SEED, lineage_dir, publish_for_r
 from twin import growth
 from twin.data import TwinData, from_frames, read_marts
 from twin.forecast import features_at, fit_forecaster
-from twin.pipeline import completed, run_forecasts, run_growth, run_monitoring
+from twin.pipeline import (
+    completed,
+    run_forecasts,
+    run_growth,
+    run_monitoring,
+    run_soft_sensors,
+)
 from twin.simulate import as_run_value
 from twin.soft_sensor import online_features
 
@@ -98,6 +104,19 @@ def test_no_look_ahead_in_monitoring_and_forecasts(data: TwinData) -> None:
     seen_after = online_features(process, [batch], changed.trajectory, recipe)
     np.testing.assert_array_equal(seen[:, : step + 1], seen_after[:, : step + 1])
     assert not np.array_equal(seen[:, step + 1 :], seen_after[:, step + 1 :], equal_nan=True)
+
+    # the soft sensors' estimates the forecast reads at the hour: the same for that batch
+    # (which quantities are published may differ: the batch's later lab results train the
+    # other folds' sensors; compared where both runs publish one)
+    soft = run_soft_sensors(data, process, "code").estimates
+    soft_after = run_soft_sensors(changed, process, "code").estimates
+    x_soft = features_at(process, [batch], data.trajectory, data.labs, recipe, hour, soft)
+    x_soft_after = features_at(
+        process, [batch], changed.trajectory, changed.labs, recipe, hour, soft_after
+    )
+    both = [c for c in x_soft.columns if c in x_soft_after.columns]
+    assert "soft__vcd" in both and x_soft["soft__vcd"].notna().all()
+    pd.testing.assert_frame_equal(x_soft[both], x_soft_after[both])
 
 
 def test_a_second_process_needs_reference_rows_only(data: TwinData, conformed: Path) -> None:
@@ -251,7 +270,19 @@ def test_twin_assets_write_tables_registry_audit_and_lineage(
         return result
 
     monkeypatch.setenv("BIOTWIN_REPORTS_DIR", str(tmp_path / "reports"))
-    first = run()
+    from twin import forecast
+
+    read_by_forecasts: set[str] = set()  # the soft-sensed quantities the forecasts were given
+    soft_estimates = forecast._soft_estimates
+
+    def spy(*args):
+        found = soft_estimates(*args)
+        read_by_forecasts.update(q for q, v in found.items() if np.isfinite(v).any())
+        return found
+
+    with monkeypatch.context() as patched:
+        patched.setattr(forecast, "_soft_estimates", spy)
+        first = run()
     _every_scored_batch_is_plotted(first, warehouse, tmp_path / "reports")
     # the twin's checks are evaluated on every run, each verdict what its rule says about the
     # registered cross-validated metrics (twin/checks.py; planted failures in tests/unit)
@@ -293,6 +324,14 @@ def test_twin_assets_write_tables_registry_audit_and_lineage(
     }
     assert {"golden_batch", "forecast_40pct", "growth_logistic_monod"} <= set(registry["kind"])
     assert "soft_sensor_vcd" in set(registry["kind"])  # cell density between lab counts
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        soft_kinds = con.execute(
+            "SELECT kind, count(DISTINCT batch_id) FROM twin.soft_sensor GROUP BY kind"
+        ).fetchall()
+    # completed batches get the estimates of the fold that did not train on them, and those
+    # are among what the forecasts learn from
+    assert dict(soft_kinds)["cross_validated"] > 0
+    assert "vcd" in read_by_forecasts
     # the fed-batch site's process (type other, reference rows only) has its models too; it
     # has no mechanistic model, so no growth fit
     fedbatch = set(registry.loc[registry["product_id"] == "MAB-CHO01", "kind"])
@@ -317,6 +356,7 @@ def test_twin_assets_write_tables_registry_audit_and_lineage(
             patched.setattr(plots, name, not_again)
         # registered forecasts are not cross-validated again: their choice is refitted
         patched.setattr("twin.forecast.cross_validate", not_again)
+        patched.setattr("twin.soft_sensor.score_sensor", not_again)  # registered sensors too
         again = run()
     pd.testing.assert_frame_equal(forecasts(), before_again)
     for asset in ("golden_envelope", "batch_monitoring", "outcome_forecast"):
