@@ -5,6 +5,8 @@ TOOLS := .uv
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
+# allotropy in an environment of its own (instrument_parser/; docs/ingestion.md says why)
+PARSER_VENV := .parser-venv
 DEMO_BATCHES ?= 24
 DEMO_SEED ?= 7
 export BIOTWIN_HOME ?= $(CURDIR)/.biotwin
@@ -15,13 +17,18 @@ export UV_SYSTEM_CERTS ?= 1
 
 
 .PHONY: postgres postgres-stop
-.PHONY: install manifest demo test test-validation test-postgres test-repeat ui docs lint format bench bench-ingest bench-ingest-json bench-pipeline bench-incremental bench-twin-latency bench-twin-validation bench-growth bench-demo bench-peer bench-definitions clean
+.PHONY: install manifest demo test test-validation test-postgres test-repeat ui docs lint format bench bench-ingest bench-ingest-instruments bench-ingest-json bench-pipeline bench-incremental bench-twin-latency bench-twin-validation bench-growth bench-demo bench-peer bench-definitions clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.installed: $(UV) pyproject.toml uv.lock
+$(PARSER_VENV)/.installed: $(UV) instrument_parser/pyproject.toml instrument_parser/uv.lock
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/$(PARSER_VENV) $(UV) sync --frozen --project instrument_parser \
+		--python "$$(command -v $(PYTHON))"
+	touch $@
+
+$(VENV)/.installed: $(UV) pyproject.toml uv.lock $(PARSER_VENV)/.installed
 	$(UV) sync --frozen --python "$$(command -v $(PYTHON))"
 	touch $@
 
@@ -84,7 +91,7 @@ postgres-stop:
 	scripts/postgres.sh stop
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .biotwin .pytest_cache
+	rm -rf $(VENV) $(PARSER_VENV) $(TOOLS) .biotwin .pytest_cache
 
 bench: install
 	$(BIN)/python bench/generate.py --batches $${BENCH_BATCHES:-400}
@@ -93,6 +100,11 @@ bench: install
 # ~4 min) under $$BENCH_PLANT (default /tmp/biotwin-bench-csv400) the first time
 bench-ingest: install
 	$(BIN)/python bench/ingest_historian.py $${BENCH_PLANT:+--plant $$BENCH_PLANT}
+
+# instrument files per second through the parser workers (PLANT: a plant_builder home)
+bench-ingest-instruments: install
+	$(BIN)/python bench/ingest_instruments.py --plant $(PLANT)
+	$(BIN)/python bench/ingest_instruments.py --plant $(PLANT) --workers 1
 
 # the PI Web API responses of the demo's Basel site against a plain DuckDB read_json (make demo first)
 bench-ingest-json: install

@@ -90,3 +90,21 @@ def dbt_cli(args: list[str], warehouse: Path, tmp_path: Path) -> subprocess.Comp
         timeout=600,
         check=False,
     )
+
+
+def asm_documents(files: list[tuple[Path, str, str]]) -> dict[str, dict]:
+    """allotropy's whole ASM document of each (path, vendor, time zone), by path; a file it
+    refuses maps to {"error": ...}. Run with the parser's interpreter (tests/allotropy_asm.py):
+    allotropy is not in the project's environment."""
+    from assets.ingest.parser_pool import parser_python
+
+    script = Path(__file__).with_name("allotropy_asm.py")
+    request = json.dumps([[str(p), vendor, zone] for p, vendor, zone in files])
+    done = subprocess.run(
+        [str(parser_python()), str(script)],
+        input=request,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)

@@ -8,7 +8,6 @@ is recorded as `duplicate` and loads nothing.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -16,7 +15,6 @@ from concurrent.futures import (
     BrokenExecutor,
     Executor,
     Future,
-    ProcessPoolExecutor,
     ThreadPoolExecutor,
 )
 from dataclasses import dataclass, field
@@ -87,8 +85,8 @@ def _one_at_a_time(ctx: FileContext) -> bool:
 class Loader:
     """What ingestion needs of a source system: its contract and how to load one file;
     optionally how to load many in one go (`load_group`, for the files `groupable` accepts),
-    and a `parse` that needs no warehouse (a module-level function, so that worker processes
-    can run it ahead of the load: `load` then finds its result in `ctx.parsed`)."""
+    and a `parse` that needs no warehouse and is safe on threads (threads run it ahead of
+    the load: `load` then finds its result in `ctx.parsed`)."""
 
     system: str
     contract: Contract
@@ -262,14 +260,14 @@ ENVIRONMENT_ERRORS = (OSError, MemoryError, duckdb.IOException, duckdb.FatalExce
 
 GROUP_BYTES = 128 * 1024 * 1024  # one transaction per ~128 MB of grouped files
 GROUP_FILES = 400
-# fewer new files than this are parsed in the ingesting process: a worker's start (allotropy's
-# import) costs about 4 s, a file's parse about 25 ms, so two workers win from ~150 files on
-POOL_MIN_FILES = 200
+# fewer new files than this are parsed on the ingesting thread alone: each parsing thread
+# starts a parser worker (allotropy's import, about 2 s), a file's parse takes ~25 ms
+POOL_MIN_FILES = 20
 
 
 def parse_workers(env: Mapping[str, str] | None = None) -> int:
-    """Worker processes that parse files ahead of the load (BIOTWIN_PARSE_WORKERS; default:
-    one per core; 1 or less parses in the ingesting process)."""
+    """Threads that parse files ahead of the load (BIOTWIN_PARSE_WORKERS; default: one per
+    core; 1 or less parses on the ingesting thread)."""
     value = (os.environ if env is None else env).get("BIOTWIN_PARSE_WORKERS", "")
     try:
         return int(value) if value else (os.cpu_count() or 1)
@@ -278,14 +276,14 @@ def parse_workers(env: Mapping[str, str] | None = None) -> int:
 
 
 def parse_pool(loader: Loader, new_files: int) -> tuple[Executor | None, int]:
-    """A pool of worker processes for a loader's `parse` and its size, or (None, 0) when the
-    loader has none, when there are too few new files to pay the workers' start, or when
-    workers are turned off. Workers are spawned, never forked: a fork of a process holding
-    DuckDB's and Dagster's threads can inherit a held lock and hang."""
+    """Threads for a loader's `parse` and how many, or (None, 0) when the loader has none,
+    when there are too few new files to pay the workers' start, or when they are turned off.
+    Threads, not processes: the instrument parse waits on its worker process's pipe
+    (assets/ingest/parser_pool.py), so each thread keeps one core busy elsewhere."""
     workers = min(parse_workers(), new_files)
     if loader.parse is None or workers < 2 or new_files < POOL_MIN_FILES:
         return None, 0
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")), workers
+    return ThreadPoolExecutor(workers, thread_name_prefix=f"parse-{loader.system}"), workers
 
 
 def parsed_ahead_or_here(ctx: FileContext, parse: Parse):

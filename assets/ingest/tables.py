@@ -177,6 +177,9 @@ RAW_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("censor", "VARCHAR"),
         ("flag", "VARCHAR"),
         ("parser", "VARCHAR"),
+        # what a field was measured on: a PCR well's DNA target, a flow population's gate path
+        ("target", "VARCHAR"),
+        ("well", "VARCHAR"),
     ),
     "custody_event": (
         ("site_id", "VARCHAR"),

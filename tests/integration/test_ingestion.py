@@ -443,9 +443,9 @@ def test_instrument_times_with_a_utc_offset_or_z_keep_their_instant(
 def test_instrument_files_parsed_by_worker_processes_load_as_parsed_here(
     plant_dir: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    """Parsing in a pool of worker processes changes nothing a reader sees: the same rows and
-    record ids, the same quarantine reasons (a file allotropy refuses, raised in a worker), the
-    same ledger, as parsing one file after another in the ingesting process."""
+    """Parsing ahead on two threads, each with its own parser process, changes nothing a
+    reader sees: the same rows and record ids, the same quarantine reasons (a file allotropy
+    refuses), the same ledger, as parsing one file after another on the ingesting thread."""
     from assets.ingest import core
     from assets.ingest.core import parse_pool
     from assets.ingest.instruments import LOADER
