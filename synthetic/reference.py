@@ -65,8 +65,8 @@ def reference_tables() -> dict[str, list[list[str]]]:
         + [[f, t, repr(factor), repr(offset)] for f, t, factor, offset in UNIT_CONVERSIONS],
         "tags.csv": tags,
         "lab_tests.csv": lab_tests,
-        "instrument_fields.csv": [["vendor", "field", "parameter_id"]]
-        + [list(r) for r in INSTRUMENT_FIELDS],
+        "instrument_fields.csv": [["vendor", "field", "parameter_id", "target"]]
+        + [[*r, ""] for r in INSTRUMENT_FIELDS],
         "specifications.csv": [
             ["product_id", "parameter_id", "sample_point", "spec_min", "spec_max", "criticality"]
         ]

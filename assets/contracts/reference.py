@@ -53,6 +53,10 @@ class InstrumentFields(pa.DataFrameModel):
     vendor: Series[str]
     field: Series[str]
     parameter_id: Series[str]
+    # what the field was measured on, where one file holds many: a PCR target (`WPRE`), a
+    # flow-cytometry gate path (`Lymphocytes/Single Cells/CD3+`); empty: any (a column a
+    # folder written before it existed does without)
+    target: Series[str] = pa.Field(nullable=True, required=False)
 
 
 class Specifications(pa.DataFrameModel):

@@ -1,4 +1,5 @@
--- Instrument readings of mapped fields, linked to a batch through the site's sample-id pattern
+-- Instrument readings of mapped fields (and, where the mapping names one, of its target: a PCR
+-- target, a flow gate path), linked to a batch through the site's sample-id pattern
 -- and converted to canonical units. Below-range readings keep their censor and the reported
 -- limit (allotropy's -0.0 is not a measurement). Fields not in instrument_fields are
 -- instrument diagnostics and stay in staging. An export re-sent under the same name with other
@@ -9,7 +10,7 @@ with measurements as (
 ),
 
 fields as (
-    select vendor, field, parameter_id from {{ ref('stg_ref__instrument_fields') }}
+    select vendor, field, parameter_id, target from {{ ref('stg_ref__instrument_fields') }}
 ),
 
 parameters as (
@@ -51,6 +52,8 @@ mapped as (
     inner join fields
         on measurements.vendor = fields.vendor
         and measurements.field = fields.field
+        -- a mapping that names a target (PCR target, flow gate path) takes only its rows
+        and (fields.target is null or fields.target = measurements.target)
     left join parameters on fields.parameter_id = parameters.parameter_id
     left join sites on measurements.site_id = sites.site_id
 )
@@ -69,6 +72,8 @@ select
     upper(nullif(mapped.sample_suffix, '')) as sample_point,
     mapped.vendor,
     mapped.field,
+    mapped.target,
+    mapped.well,
     mapped.parameter_id,
     'measured' as status,
     coalesce(mapped.value_raw, {{ dbt.safe_cast('mapped.value', api.Column.translate_type('string')) }})

@@ -16,7 +16,9 @@ renamed as (
         value,
         value_raw,
         unit,
-        censor
+        censor,
+        target,
+        well
     from source
 )
 

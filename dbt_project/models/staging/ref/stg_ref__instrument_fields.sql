@@ -6,7 +6,8 @@ renamed as (
     select
         vendor,
         field,
-        parameter_id
+        parameter_id,
+        nullif(trim(target), '') as target
     from source
 )
 
