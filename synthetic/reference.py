@@ -101,6 +101,10 @@ def reference_tables() -> dict[str, list[list[str]]]:
             ["site_id", "system", "datetime_formats", "decimal_separator", "field_separator"]
         ]
         + [[CRK.site_id, *row] for row in CRK_FORMATS],
+        # none yet: the demo plant writes no PCR or flow-cytometry exports
+        "derived_parameters.csv": [
+            ["parameter_id", "numerator_parameter_id", "denominator_parameter_id", "factor"]
+        ],
     }
 
 

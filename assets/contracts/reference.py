@@ -99,6 +99,21 @@ class SiteFormats(pa.DataFrameModel):
         unique = ["site_id", "system"]  # noqa: RUF012 - pandera reads a list
 
 
+class DerivedParameters(pa.DataFrameModel):
+    """A result computed from two results of one sample in one instrument file: value =
+    factor x numerator / denominator, each the mean over its wells or replicates. Vector copy
+    number by dPCR or qPCR is 2 x (vector target copies) / (reference gene copies); % CAR+ is
+    100 x (CAR+ gate count) / (parent gate count)."""
+
+    parameter_id: Series[str]
+    numerator_parameter_id: Series[str]
+    denominator_parameter_id: Series[str]
+    factor: Series[float] = pa.Field(gt=0)
+
+    class Config:
+        unique = ["parameter_id"]  # noqa: RUF012 - pandera reads a list
+
+
 MODELS: dict[str, type[pa.DataFrameModel]] = {
     "sites.csv": Sites,
     "parameters.csv": Parameters,
@@ -109,6 +124,7 @@ MODELS: dict[str, type[pa.DataFrameModel]] = {
     "specifications.csv": Specifications,
     "processes.csv": Processes,
     "site_formats.csv": SiteFormats,
+    "derived_parameters.csv": DerivedParameters,
 }
 # reference folders written before these files existed still load (an empty table)
-OPTIONAL = {"site_formats.csv"}
+OPTIONAL = {"site_formats.csv", "derived_parameters.csv"}

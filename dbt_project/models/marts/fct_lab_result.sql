@@ -1,5 +1,6 @@
--- Every version of every lab result: LIMS results (versioned) and instrument readings (one
--- version each), with the batch they belong to (null if unlinked), the specification of the
+-- Every version of every lab result: LIMS results (versioned), instrument readings (one
+-- version each) and results computed from two readings of one sample (vector copy number,
+-- % CAR+: int_instruments__derived_results), with the batch they belong to (null if unlinked), the specification of the
 -- batch's product at that sample point, and whether the result is outside it. A censored
 -- result is out of specification only when its limit decides it; otherwise out_of_spec is null.
 with lims as (
@@ -48,10 +49,35 @@ instruments as (
     from {{ ref('int_instruments__results_linked') }}
 ),
 
+derived as (
+    select
+        result_id,
+        source_system,
+        site_id,
+        batch_id,
+        link_method,
+        sample_id,
+        sample_point,
+        parameter_id,
+        value,
+        unit,
+        censor,
+        result_text,
+        status,
+        1 as version,
+        not _file_superseded as is_current,
+        sampled_at_utc,
+        {{ dbt.safe_cast('null', api.Column.translate_type('string')) }} as change_reason,
+        _record_id
+    from {{ ref('int_instruments__derived_results') }}
+),
+
 results as (
     select * from lims
     union all
     select * from instruments
+    union all
+    select * from derived
 ),
 
 batches as (
