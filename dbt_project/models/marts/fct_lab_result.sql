@@ -27,6 +27,8 @@ with lims as (
 ),
 
 instruments as (
+    -- readings, and results computed from two readings of one sample
+    {% for model in ['int_instruments__results_linked', 'int_instruments__derived_results'] %}
     select
         result_id,
         source_system,
@@ -46,38 +48,15 @@ instruments as (
         sampled_at_utc,
         {{ dbt.safe_cast('null', api.Column.translate_type('string')) }} as change_reason,
         _record_id
-    from {{ ref('int_instruments__results_linked') }}
-),
-
-derived as (
-    select
-        result_id,
-        source_system,
-        site_id,
-        batch_id,
-        link_method,
-        sample_id,
-        sample_point,
-        parameter_id,
-        value,
-        unit,
-        censor,
-        result_text,
-        status,
-        1 as version,
-        not _file_superseded as is_current,
-        sampled_at_utc,
-        {{ dbt.safe_cast('null', api.Column.translate_type('string')) }} as change_reason,
-        _record_id
-    from {{ ref('int_instruments__derived_results') }}
+    from {{ ref(model) }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 ),
 
 results as (
     select * from lims
     union all
     select * from instruments
-    union all
-    select * from derived
 ),
 
 batches as (
