@@ -257,6 +257,39 @@ MAPPINGS = {
 }
 
 
+def _derived_findings(ref: dict[str, pd.DataFrame]) -> list[Finding]:
+    """A derived result whose parameter is not in parameters.csv, or whose numerator or
+    denominator no instrument_fields row maps, would never get a value: say which row."""
+    derived = ref.get("derived_parameters")
+    if derived is None or derived.empty:
+        return []
+    known = set(ref["parameters"]["parameter_id"])
+    mapped = set(ref["instrument_fields"]["parameter_id"])
+    out = []
+    for row in derived.itertuples(index=False):
+        if row.parameter_id not in known:
+            out.append(
+                Finding(
+                    "reference",
+                    "unmapped",
+                    f"derived_parameters.csv: {row.parameter_id} is not a parameter",
+                    fix=f"parameters.csv: {row.parameter_id},<name>,<canonical unit>,lab,,",
+                )
+            )
+        for component in (row.numerator_parameter_id, row.denominator_parameter_id):
+            if component not in mapped:
+                out.append(
+                    Finding(
+                        "reference",
+                        "unmapped",
+                        f"derived_parameters.csv: {row.parameter_id} needs {component}, which "
+                        "no instrument field maps (it would never get a value)",
+                        fix=f"instrument_fields.csv: <vendor>,<field>,{component},<target>",
+                    )
+                )
+    return out
+
+
 def check_site(
     landing: Path, reference: Path, site: str | None = None, every: bool = False
 ) -> Report:
@@ -268,6 +301,7 @@ def check_site(
     except ReferenceError as exc:
         report.findings.append(Finding("reference", "blocking", str(exc)))
         return report
+    report.findings += _derived_findings(ref)
     sites = set(ref["sites"]["site_id"])
     if site is not None and site not in sites:
         report.findings.append(

@@ -99,3 +99,31 @@ def test_a_unit_without_conversion_names_the_units_row(plant_dir: Path, tmp_path
     found = [f for f in report.findings if "furlongs" in f.what]
     assert len(found) == 1 and found[0].system == "lims" and not report.blocking
     assert found[0].fix.startswith("units.csv: furlongs,")
+
+
+def test_a_derived_result_whose_parts_no_instrument_maps_is_named(
+    plant_dir: Path, tmp_path: Path
+) -> None:
+    from assets.onboard import check_site
+
+    landing = tmp_path / "landing"
+    for system in SYSTEMS:
+        (landing / system / "BOS").mkdir(parents=True)
+    reference = tmp_path / "reference"
+    shutil.copytree(plant_dir / "reference", reference)
+    with (reference / "derived_parameters.csv").open("a", encoding="utf-8") as out:
+        out.write("vcn,vector_copies,reference_copies,2\n")  # vcn exists; its parts are unmapped
+    report = check_site(landing, reference, "BOS")
+    found = sorted(f.what for f in report.findings if f.what.startswith("derived_parameters"))
+    assert found == [
+        "derived_parameters.csv: vcn needs reference_copies, which no instrument field maps "
+        "(it would never get a value)",
+        "derived_parameters.csv: vcn needs vector_copies, which no instrument field maps "
+        "(it would never get a value)",
+    ]
+    assert not report.blocking
+    with (reference / "instrument_fields.csv").open("a", encoding="utf-8") as out:
+        out.write("qiacuity_dpcr,number concentration,vector_copies,WPRE\n")
+        out.write("qiacuity_dpcr,number concentration,reference_copies,RPP30\n")
+    report = check_site(landing, reference, "BOS")
+    assert not [f for f in report.findings if f.what.startswith("derived_parameters")]
