@@ -32,6 +32,7 @@ from twin.validation import (  # noqa: E402
     manifest_faults,
     monitoring_detection,
     soft_sensor_metrics,
+    soft_sensors,
 )
 
 RESULTS = Path(__file__).parent / "results" / "twin_validation.jsonl"
@@ -44,7 +45,8 @@ def main() -> None:
     data = read_marts(args.home / "warehouse.duckdb")
     faults, hidden = manifest_faults(json.loads((args.home / "manifest.json").read_text()))
     record = {"at": datetime.now(UTC).isoformat(), "home": str(args.home), "forecast": {}}
-    for product, metrics in forecast_metrics(data).items():
+    sensors = soft_sensors(data)  # scored once: the forecasts read them, their scores below
+    for product, metrics in forecast_metrics(data, sensors).items():
         outcome = data.processes[product].outcome_parameter_id
         record["forecast"][product] = [asdict(m) for m in metrics]
         print(f"\n{product}: forecast of {outcome}, {metrics[0].n_batches} batches")
@@ -66,9 +68,9 @@ def main() -> None:
         print(f"  {r.kind:<22} {r.n_batches:4d} {r.n_alarmed:4d} {r.rate:6.1%}  {delay}")
     record["soft_sensor"] = {}
     print("\nsoft sensors, 5-fold by batch: samples, MAE, typical curve, reduction, cover90")
-    for product, sensors in soft_sensor_metrics(data).items():
-        record["soft_sensor"][product] = [asdict(s) | {"reduction": s.reduction} for s in sensors]
-        for s in sensors:
+    for product, scores in soft_sensor_metrics(data, sensors).items():
+        record["soft_sensor"][product] = [asdict(s) | {"reduction": s.reduction} for s in scores]
+        for s in scores:
             print(
                 f"  {product:<10} {s.parameter_id:<20} {s.n_samples:5d} {s.mae:9.3g} "
                 f"{s.baseline_mae:9.3g} {s.reduction:8.0%} {s.coverage:6.2f}"

@@ -475,7 +475,7 @@ def run_soft_sensors(
         kind = f"soft_sensor_{quantity}"
         mid = model_id(kind, process.product_id, trained, code_version)
         scored = _registered_sensor(
-            (registered or {}).get(mid), previous, mid, quantity, trained, ids, process.grid
+            (registered or {}).get(mid), previous, mid, trained, ids, process.grid
         )
         if scored is None:
             scored = soft_sensor.score_sensor(process, features, labs, ids, quantity)
@@ -519,7 +519,6 @@ def _registered_sensor(
     known: dict | None,
     previous: pd.DataFrame | None,
     mid: str,
-    quantity: str,
     trained: list[str],
     ids: list[str],
     grid: np.ndarray,
@@ -531,20 +530,10 @@ def _registered_sensor(
 
     if known is None or previous is None or "kind" not in previous:
         return None
-    log_scale = bool(known["log_scale"])
     rows = previous[previous["model_id"] == mid]
-    explained = bool(known["explained_by_online_data"])
     held = rows[rows["kind"] == "cross_validated"]
-    if explained and not set(trained) <= set(held["batch_id"]):
+    if bool(known["explained_by_online_data"]) and not set(trained) <= set(held["batch_id"]):
         return None
-    metrics = soft_sensor.SensorMetrics(
-        parameter_id=quantity,
-        n_samples=int(known["n_samples"]),
-        n_batches=int(known["n_batches"]),
-        mae=float(known["mae"]),
-        baseline_mae=float(known["typical_curve_mae"]),
-        coverage=float(known["coverage_90"]),
-        log_scale=log_scale,
-    )
-    held_out = soft_sensor.held_out_from(held, ids, grid, log_scale)
+    metrics = soft_sensor.SensorMetrics.from_registry(known)
+    held_out = soft_sensor.held_out_from(held, ids, grid, metrics.log_scale)
     return soft_sensor.Scored(metrics, float(known["half_width"]), held_out)

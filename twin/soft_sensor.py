@@ -110,6 +110,19 @@ class SensorMetrics:
     def reduction(self) -> float:
         return 1.0 - self.mae / self.baseline_mae if self.baseline_mae > 0 else float("nan")
 
+    @classmethod
+    def from_registry(cls, metrics: dict) -> SensorMetrics:
+        """The scores a registry row of a sensor holds (twin.pipeline.run_soft_sensors)."""
+        return cls(
+            parameter_id=str(metrics["parameter_id"]),
+            n_samples=int(metrics["n_samples"]),
+            n_batches=int(metrics["n_batches"]),
+            mae=float(metrics["mae"]),
+            baseline_mae=float(metrics["typical_curve_mae"]),
+            coverage=float(metrics["coverage_90"]),
+            log_scale=bool(metrics["log_scale"]),
+        )
+
 
 def _model():
     from sklearn.ensemble import GradientBoostingRegressor

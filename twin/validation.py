@@ -10,6 +10,7 @@ Used by `bench/twin_validation.py` and by the test that holds the twin to its ta
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,7 +19,8 @@ import pandas as pd
 
 from twin.data import TwinData
 from twin.forecast import CheckpointMetrics, cross_validate
-from twin.pipeline import completed, run_monitoring, run_soft_sensors
+from twin.pipeline import SoftSensorResult, completed, run_monitoring, run_soft_sensors
+from twin.soft_sensor import SensorMetrics
 
 
 @dataclass(frozen=True)
@@ -92,15 +94,28 @@ def monitoring_detection(
     return detection_table(alarms, {b: f for b, f in faults.items() if b in alarms})
 
 
-def forecast_metrics(data: TwinData) -> dict[str, list[CheckpointMetrics]]:
+def soft_sensors(data: TwinData) -> dict[str, SoftSensorResult]:
+    """Per process: its soft sensors as the pipeline runs them (`run_soft_sensors`): their
+    estimates, which the forecasts read, and their out-of-fold scores. Computed once and
+    handed to `forecast_metrics` and `soft_sensor_metrics` (scoring is five fits a sensor)."""
+    return {
+        product: run_soft_sensors(data, process, code_version="validation")
+        for product, process in data.processes.items()
+    }
+
+
+def forecast_metrics(
+    data: TwinData, sensors: Mapping[str, SoftSensorResult] | None = None
+) -> dict[str, list[CheckpointMetrics]]:
     """Per process with at least 5 completed batches: grouped-CV metrics per checkpoint, with
-    the soft sensors' estimates among the features as the pipeline runs them."""
+    the soft sensors' estimates among the features as the pipeline runs them (`sensors`, from
+    `soft_sensors`; computed here when None)."""
+    sensors = soft_sensors(data) if sensors is None else sensors
     out = {}
     for product, process in data.processes.items():
         done = completed(data.batches(product))
         if len(done) < 5:
             continue
-        soft = run_soft_sensors(data, process, code_version="validation").estimates
         out[product], _ = cross_validate(
             process,
             list(done["batch_id"]),
@@ -108,25 +123,22 @@ def forecast_metrics(data: TwinData) -> dict[str, list[CheckpointMetrics]]:
             data.trajectory,
             data.labs,
             data.recipe(process),
-            soft=soft,
+            soft=sensors[product].estimates,
         )
     return out
 
 
-def soft_sensor_metrics(data: TwinData) -> dict[str, list]:
-    """Per process: each soft sensor's out-of-fold scores against the typical curve, on the
-    lab results of completed batches (what the pipeline trains on)."""
-    from twin import soft_sensor
-
+def soft_sensor_metrics(
+    data: TwinData, sensors: Mapping[str, SoftSensorResult] | None = None
+) -> dict[str, list[SensorMetrics]]:
+    """Per process with sensors: each one's out-of-fold scores against the typical curve, on
+    the lab results of completed batches (what the pipeline trains on), from its registry
+    row (`sensors`, from `soft_sensors`; computed here when None)."""
+    sensors = soft_sensors(data) if sensors is None else sensors
     out = {}
-    for product, process in data.processes.items():
-        ids = sorted(data.batches(product)["batch_id"])
-        labs = data.labs[data.labs["batch_id"].isin(completed(data.batches(product))["batch_id"])]
-        quantities = soft_sensor.sensed_quantities(process, labs, ids)
-        if not quantities or not process.parameters:
-            continue
-        features = soft_sensor.online_features(process, ids, data.trajectory, data.recipe(process))
-        out[product] = [
-            soft_sensor.score_sensor(process, features, labs, ids, q).metrics for q in quantities
-        ]
+    for product, result in sensors.items():
+        if result.registry:
+            out[product] = [
+                SensorMetrics.from_registry(json.loads(row["metrics"])) for row in result.registry
+            ]
     return out

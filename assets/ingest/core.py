@@ -12,7 +12,6 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import (
-    BrokenExecutor,
     Executor,
     Future,
     ThreadPoolExecutor,
@@ -287,14 +286,9 @@ def parse_pool(loader: Loader, new_files: int) -> tuple[Executor | None, int]:
 
 
 def parsed_ahead_or_here(ctx: FileContext, parse: Parse):
-    """What a loader's `parse` gave for this file: a worker's result when one parsed it ahead,
-    else (no worker took it, or the pool broke because a worker died) parsed here."""
-    if ctx.parsed is not None:
-        try:
-            return ctx.parsed.result()
-        except BrokenExecutor:
-            pass
-    return parse(ctx)
+    """What a loader's `parse` gave for this file: a thread's result when one parsed it
+    ahead (its exception, e.g. a refusal, raised here), else parsed here."""
+    return ctx.parsed.result() if ctx.parsed is not None else parse(ctx)
 
 
 def _ahead(items: Iterable, size: int, on_enter: Callable) -> Iterator:
@@ -414,7 +408,7 @@ def ingest_system(
         )
         try:
             parsing[path] = pool.submit(loader.parse, request)
-        except (BrokenExecutor, RuntimeError):  # the pool broke or cannot start: parse here
+        except RuntimeError:  # the pool cannot start a thread: parse here
             prefetching = False
 
     try:

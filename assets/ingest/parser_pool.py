@@ -2,7 +2,8 @@
 
 allotropy since 0.1.135 caps jsonschema below 4.18, dbt-core 1.11 needs 4.19.1 or later, and
 forcing the newer jsonschema on allotropy breaks its schema validation (measured: the QIAcuity
-dPCR example fails "Unresolvable JSON pointer" with every jsonschema from 4.19 to 4.26). So
+dPCR example fails "Unresolvable JSON pointer" with each one tried: 4.19.2, 4.21.1, 4.23.0,
+4.25.1 and 4.26.0). So
 allotropy lives in `.parser-venv` (instrument_parser/pyproject.toml and its uv.lock, installed
 by `make install`) and is called as `instrument_parser/worker.py`: one long-lived process per
 thread that parses, answering one JSON line per file (protocol in the worker's docstring).

@@ -120,9 +120,10 @@ def test_a_worker_that_dies_is_replaced_and_the_file_still_parses(shared_dir: Pa
     worker._process.wait()
     with pytest.raises(parser_pool.ParserCrashed):  # a dead worker is noticed, not waited on
         worker.parse({"path": str(example), "vendor": "qiacuity_dpcr", "timezone": "UTC"})
-    parser_pool._release(worker)  # handed back dead: the next parse must not take it
+    parser_pool._release(worker)  # handed back dead: the next parse still gets a live one
     again, _ = parser_pool.parse_file(example, "qiacuity_dpcr", "UTC")
     assert again == first
+    assert worker not in parser_pool._idle  # the dead one is dropped, not kept idle
 
 
 def test_a_missing_parser_environment_stops_ingestion_and_leaves_the_files(
