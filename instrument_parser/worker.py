@@ -9,7 +9,7 @@ Protocol, one JSON object per line: first the worker says {"ready": true, "allot
 version}; then for each request {"path", "vendor" (an allotropy Vendor name, lower case),
 "timezone" (the site's IANA zone: instrument clocks are naive local time)} it answers either
 {"ok": true, "measurements": [...]} or {"ok": false, "check": rule, "reason": text}. A
-measurement is {"sample_id", "batch_id", "measured_at", "well", "fields": [[name, value, unit,
+measurement is {"sample_id", "batch_id", "measured_at" (null: the file holds no time), "well", "fields": [[name, value, unit,
 flag, target], ...]} in file order (target: a PCR measurement's DNA target, a flow-cytometry
 population's gate path, else null): the ASM flattened to what the loader keeps,
 so a 500 kB flow-cytometry document does not cross the pipe. Values are as allotropy wrote
@@ -106,10 +106,15 @@ def populations(node, out: dict, parent: str | None) -> None:
             populations(population["population aggregate document"], out, below)
 
 
-def measured_at(m: dict, timezone: str) -> str:
+EPOCH = "1970-01-01T00:00:00"  # allotropy's placeholder for a file that holds no time
+
+
+def measured_at(m: dict, timezone: str) -> str | None:
     """When it was measured: the measurement time; else (flow cytometry) the acquisition
-    (the FCS keywords $DATE and $BTIM, in the site's zone), else the data processing time."""
-    if m.get("measurement time"):
+    (the FCS keywords $DATE and $BTIM, in the site's zone), else the data processing time;
+    None when the file says none (a QIAcuity plate export: allotropy's 1970 placeholder is
+    not a time)."""
+    if m.get("measurement time") and not str(m["measurement time"]).startswith(EPOCH):
         return str(m["measurement time"])
     keywords = m.get("custom information document") or {}
     if keywords.get("$DATE") and keywords.get("$BTIM"):
@@ -124,7 +129,7 @@ def measured_at(m: dict, timezone: str) -> str:
         at = (node.get("data processing document") or {}).get("data processing time")
         if at:
             return str(at)
-    return ""
+    return None
 
 
 def flattened(doc: dict, timezone: str) -> list[dict]:
@@ -135,10 +140,16 @@ def flattened(doc: dict, timezone: str) -> list[dict]:
         fields(m, values, m.get("target DNA description"))
         rows.append(
             {
-                "sample_id": str(sample.get("sample identifier") or ""),
+                # the lab's name for the sample: a flow workspace's specimen ($SRC, allotropy's
+                # written name; its sample identifier is FlowJo's tube number), else the id
+                "sample_id": str(
+                    sample.get("written name") or sample.get("sample identifier") or ""
+                ),
                 "batch_id": sample.get("batch identifier"),
                 "measured_at": measured_at(m, timezone),
-                "well": sample.get("well location identifier"),
+                # a plate's well; a flow workspace's tube (several tubes of one specimen)
+                "well": sample.get("well location identifier")
+                or (sample.get("custom information document") or {}).get("TUBE NAME"),
                 "fields": [
                     [name, value, unit, flag, target]
                     for (name, target), (value, unit, flag) in sorted(

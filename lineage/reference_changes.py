@@ -10,18 +10,6 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-KEYS: Mapping[str, tuple[str, ...]] = {
-    "sites": ("site_id",),
-    "parameters": ("parameter_id",),
-    "units": ("from_unit", "to_unit"),
-    "tags": ("site_id", "tag"),
-    "lab_tests": ("site_id", "analysis", "component"),
-    "instrument_fields": ("vendor", "field"),
-    "specifications": ("product_id", "parameter_id", "sample_point"),
-    "processes": ("product_id",),
-    "site_formats": ("site_id", "system"),
-}
-
 Row = Mapping[str, Any]
 
 
@@ -32,16 +20,18 @@ def _value(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else v
 
 
-def _key(table: str, row: Row) -> str:
-    return "|".join(str(_value(row[c])) for c in KEYS[table])
+def _key(key: Sequence[str], row: Row) -> str:
+    # a key column a table written before it existed does not hold is empty
+    return "|".join(str(_value(row.get(c))) for c in key)
 
 
 def reference_changes(
-    table: str, old: Sequence[Row], new: Sequence[Row], source: str
+    table: str, key: Sequence[str], old: Sequence[Row], new: Sequence[Row], source: str
 ) -> list[dict[str, Any]]:
-    """Audit entries (kind reference_added / _removed / _changed) for one table."""
-    before = {_key(table, r): {k: _value(v) for k, v in r.items()} for r in old}
-    after = {_key(table, r): {k: _value(v) for k, v in r.items()} for r in new}
+    """Audit entries (kind reference_added / _removed / _changed) for one table, its rows
+    identified by the `key` columns (assets/contracts/reference.py: KEYS)."""
+    before = {_key(key, r): {k: _value(v) for k, v in r.items()} for r in old}
+    after = {_key(key, r): {k: _value(v) for k, v in r.items()} for r in new}
     entries = []
     for key in sorted(before.keys() | after.keys()):
         was, now = before.get(key), after.get(key)

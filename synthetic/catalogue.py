@@ -62,6 +62,21 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("identity", "Identity", "", "lab", 0.0, 0.0),
     Parameter("rcl", "Replication-competent lentivirus", "", "lab", 0.0, 0.0),
     Parameter("p24", "p24 antigen", "ng/mL", "lab", 0.0, 1.0e5),
+    # release-assay readings (dPCR copies, flow gate counts): components of derived results
+    Parameter("vector_copies", "Vector copies (dPCR, WPRE)", "copies/uL", "lab", 0.0, 1.0e5),
+    Parameter(
+        "reference_copies", "Reference gene copies (dPCR, RPP30)", "copies/uL", "lab", 0.0, 1.0e5
+    ),
+    Parameter("flow_single_cells", "Single cells (flow)", "events", "lab", 0.0, 1.0e7),
+    Parameter("flow_live_cells", "Live single cells (flow)", "events", "lab", 0.0, 1.0e7),
+    Parameter("flow_cd3_cells", "Live CD3+ cells (flow)", "events", "lab", 0.0, 1.0e7),
+    Parameter("flow_car_cd3_cells", "CAR+ of live CD3+ cells (flow)", "events", "lab", 0.0, 1.0e7),
+    Parameter(
+        "flow_titer_live_cells", "Live cells, titer assay (flow)", "events", "lab", 0.0, 1.0e7
+    ),
+    Parameter(
+        "flow_titer_car_cells", "CAR+ live cells, titer assay (flow)", "events", "lab", 0.0, 1.0e7
+    ),
     # outcomes
     Parameter("harvest_tvc", "Total viable cells at harvest", "1e9 cells", "outcome", 0.0, 500.0),
     Parameter("fold_expansion", "Fold expansion seed to harvest", "ratio", "outcome", 0.0, 5000.0),
@@ -109,6 +124,8 @@ UNIT_CONVERSIONS: tuple[tuple[str, str, float, float], ...] = (
     ("TU/L", "TU/mL", 1.0e-3, 0.0),
     ("pg/mL", "pg/mL", 1.0, 0.0),
     ("µm", "um", 1.0, 0.0),  # allotropy writes the micro sign; the catalogue spells it in ASCII
+    ("#/\u03bcL", "copies/uL", 1.0, 0.0),  # allotropy's dPCR concentration unit (Greek mu)
+    ("Counts", "events", 1.0, 0.0),  # allotropy's flow-cytometry population count
     ("d", "h", 24.0, 0.0),  # a planned duration in days, as hours (batch_features)
     ("L/h", "mL/h", 1000.0, 0.0),
 )

@@ -25,7 +25,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from synthetic import custody, fedbatch, historian, instruments, lims, records, truth
+from synthetic import (
+    custody,
+    fedbatch,
+    historian,
+    instruments,
+    lims,
+    records,
+    release_assays,
+    truth,
+)
 from synthetic.catalogue import CRK, LVV, SITES
 from synthetic.lab import LabResult, instrument_samples, lims_results
 from synthetic.manifest import Manifest
@@ -70,6 +79,7 @@ def generate(
     samples_by_site: dict[str, list[instruments.CellCount]] = defaultdict(list)
     metabolites_by_site: dict[str, list[instruments.Metabolites]] = defaultdict(list)
     events_by_site: dict[str, list[custody.CustodyEvent]] = defaultdict(list)
+    assays_by_site: dict[str, list[release_assays.ReleaseAssays]] = defaultdict(list)
     counters = {s.site_id: [10_000 * (1 + k)] for k, s in enumerate(SITES)}
     extra_deviation_batch = records.extra_deviation_batch(plant)
 
@@ -96,7 +106,14 @@ def generate(
             for t in samples.truth
             if datetime.fromisoformat(t["measured_at_utc"]) <= plant.extract_at
         ]
-        results = lims_results(run, counters[plan.site.site_id])
+        assays = release_assays.assays(run)
+        assays_by_site[plan.site.site_id].append(assays)
+        instrument_truth += [
+            t
+            for t in assays.truth
+            if datetime.fromisoformat(t["measured_at_utc"]) <= plant.extract_at
+        ]
+        results = lims_results(run, counters[plan.site.site_id], assays.measured)
         lab_by_site[plan.site.site_id] += results
         events_by_site[plan.site.site_id] += [
             e for e in custody.chain(plan, released) if e.at <= plant.extract_at
@@ -112,6 +129,9 @@ def generate(
             plant,
             landing,
             manifest,
+        )
+        release_assays.write_site(
+            site, assays_by_site[site.site_id], plant.extract_at, landing, manifest
         )
         results = lims.plant_mess(
             site, lab_by_site[site.site_id], plant, manifest, counters[site.site_id]

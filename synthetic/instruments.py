@@ -72,7 +72,7 @@ class Metabolites:
     temperature: float  # degC
 
 
-def _local(at: datetime, tz: str) -> datetime:
+def local_time(at: datetime, tz: str) -> datetime:
     return at.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
 
 
@@ -80,7 +80,7 @@ def write_vicell(path: Path, tz: str, counts: list[CellCount], analyst: str = "V
     """Vi-CELL BLU CSV export: quoted fields, CRLF, the trailing empty field of the real files."""
     lines = [VICELL_HEADER]
     for c in counts:
-        local = _local(c.at, tz)
+        local = local_time(c.at, tz)
         images = 100
         per_image = c.total_density * 26.5  # the instrument sees ~26 cells per image per 1e6/mL
         total = round(per_image * images * 0.6)
@@ -137,7 +137,7 @@ def write_cedex(
     path: Path, tz: str, samples: list[Metabolites], serial: str, processed_at: datetime
 ) -> None:
     """Cedex BioHT tab-separated result file (software 6.x layout)."""
-    p = _local(processed_at, tz)
+    p = local_time(processed_at, tz)
     lines = [
         "\t".join(
             [
@@ -155,7 +155,7 @@ def write_cedex(
         )
     ]
     for s in samples:
-        base = _local(s.at, tz)
+        base = local_time(s.at, tz)
         for k, (analyte, code, unit) in enumerate(CEDEX_ANALYTES):
             flag, text = cedex_value(analyte, getattr(s, analyte))
             t = base.replace(second=0) if k == 0 else base.replace(second=min(59, 10 * k))
@@ -182,7 +182,7 @@ def write_cedex(
 
 
 def nova_file_name(processed_at: datetime, tz: str) -> str:
-    p = _local(processed_at, tz)
+    p = local_time(processed_at, tz)
     return f"SampleResults{p:%Y-%m-%d_%H%M%S}.csv"
 
 
@@ -190,7 +190,7 @@ def write_nova(path: Path, tz: str, samples: list[Metabolites], operator: str) -
     """Nova Bioprofile Flex2 CSV (the analyzer's own m-d-Y clock format)."""
     lines = [NOVA_HEADER]
     for s in samples:
-        t = _local(s.at, tz)
+        t = local_time(s.at, tz)
         stamp = f"{t.month}-{t.day}-{t.year}  {t:%H:%M:%S}"
         stamp2 = f"{t.day}-{t.month}-{t.year}  {t:%H:%M:%S}"
         fields = [
@@ -233,7 +233,7 @@ def write_nova(path: Path, tz: str, samples: list[Metabolites], operator: str) -
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _local_day(t: datetime, tz: str) -> date:
+def local_day(t: datetime, tz: str) -> date:
     return t.astimezone(ZoneInfo(tz)).date()
 
 
@@ -253,7 +253,7 @@ def write_site(
     vicell_dir.mkdir(parents=True, exist_ok=True)
     by_day: dict[date, list[CellCount]] = defaultdict(list)
     for c in sorted(counts, key=lambda c: (c.at, c.sample_id)):
-        by_day[_local_day(c.at, tz)].append(c)
+        by_day[local_day(c.at, tz)].append(c)
     first_path = None
     for k, (day, day_counts) in enumerate(sorted(by_day.items())):
         if k % 5 == 0:  # the daily bead control: a sample that belongs to no batch
@@ -295,7 +295,7 @@ def write_site(
     met_dir.mkdir(parents=True, exist_ok=True)
     met_by_day: dict[date, list[Metabolites]] = defaultdict(list)
     for m in sorted(metabolites, key=lambda m: (m.at, m.sample_id)):
-        met_by_day[_local_day(m.at, tz)].append(m)
+        met_by_day[local_day(m.at, tz)].append(m)
     below = 0
     for day, day_samples in sorted(met_by_day.items()):
         processed = day_samples[-1].at + timedelta(minutes=15)

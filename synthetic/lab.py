@@ -136,6 +136,7 @@ def _instrument_truth(
         "measured_at_utc": at.isoformat(),
         "elapsed_h": round((at - plan.start).total_seconds() / 3600.0, 4),
         "value": value,
+        "target": "",
     }
 
 
@@ -270,8 +271,15 @@ def _spec(plan: BatchPlan, pid: str, point: str, unit: str) -> tuple[str, str]:
     return "", ""
 
 
-def lims_results(run: BatchRun, sample_numbers: list[int]) -> list[LabResult]:
-    """The batch's LIMS results; `sample_numbers` is the site-wide LIMS counter (mutated)."""
+def lims_results(
+    run: BatchRun,
+    sample_numbers: list[int],
+    measured: dict[tuple[str, str], float] | None = None,
+) -> list[LabResult]:
+    """The batch's LIMS results; `sample_numbers` is the site-wide LIMS counter (mutated).
+    `measured` holds what an instrument file measured, per (sample point, parameter): the
+    LIMS reports that value (release_assays: VCN, % CAR+, titer)."""
+    measured = measured or {}
     plan = run.plan
     site = plan.site
     rng = batch_rng(plan.seed, plan.index, "lims")
@@ -291,7 +299,7 @@ def lims_results(run: BatchRun, sample_numbers: list[int]) -> list[LabResult]:
             numbers[point] = sample_numbers[0]
         analysis, component, unit = site.lims_tests[pid]
         canon_unit = PARAMETER_BY_ID[pid].canonical_unit
-        value = true_lab_value(run, point, pid)
+        value = measured.get((point, pid), true_lab_value(run, point, pid))
         censor, numeric = "", ""
         if pid in TEXT_RESULTS[site.site_id]:
             entry, censor, canonical = TEXT_RESULTS[site.site_id][pid], "text", None

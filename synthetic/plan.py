@@ -8,7 +8,7 @@ the same plant, and a batch's content does not depend on how many other batches 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -74,6 +74,7 @@ class BatchPlan:
     lims_batch_ref: str
     vector_lot: str | None = None
     operators: tuple[str, ...] = field(default_factory=tuple)
+    vector_added_ml: float | None = None  # CAR-T: what was added, if not the set-point
 
     @property
     def end(self) -> datetime:
@@ -87,6 +88,13 @@ class BatchPlan:
     @property
     def culture_end(self) -> datetime:
         return max(p.end for p in self.phases if p.equipment_id.startswith("BR-"))
+
+    @property
+    def vector_volume_added(self) -> float:
+        """The vector volume the operator added (the batch record's actual)."""
+        if self.vector_added_ml is None:
+            return self.setpoints.vector_volume_ml
+        return self.vector_added_ml
 
     @property
     def release_at(self) -> datetime:
@@ -390,7 +398,23 @@ def plan_plant(n_batches: int, seed: int, start_date: date, fault_fraction: floa
     last = max(batches, key=lambda b: b.start)
     extract_at = last.start + timedelta(hours=0.6 * last.process.expected_duration_h)
     extract_at = extract_at.replace(second=0, microsecond=0, minute=0)
-    return PlantPlan(tuple(batches), extract_at, seed, start_date)
+    return PlantPlan(tuple(_overdosed(batches, extract_at)), extract_at, seed, start_date)
+
+
+OVERDOSE = 5.0  # vector added as 5x the calculated volume (a mis-set pump, a whole vial)
+
+
+def _overdosed(batches: list[BatchPlan], extract_at: datetime) -> list[BatchPlan]:
+    """One CAR-T batch whose operator added 5x the set-point vector volume: its vector copy
+    number comes out above the 5 copies/cell limit. Of the CAR-T batches whose release
+    results are in by the extract, the one with the most susceptible cells and the largest
+    set-point (so that every plant's overdose is out of specification)."""
+    tested = [b for b in batches if b.process is CART and b.end + timedelta(hours=80) <= extract_at]
+    if not tested:
+        return batches
+    chosen = max(tested, key=lambda b: (b.donor_factor * b.setpoints.vector_volume_ml, b.index))
+    added = round(OVERDOSE * chosen.setpoints.vector_volume_ml, 1)
+    return [replace(b, vector_added_ml=added) if b is chosen else b for b in batches]
 
 
 def _culture_index(proc: Process) -> int:

@@ -122,7 +122,7 @@ def _parameters(run: BatchRun) -> list[dict]:
     if plan.process is not LVV:
         rows.append(("harvest_day", sp.culture_days, sp.culture_days, "d"))
     if plan.process is CART:
-        rows.append(("vector_volume", sp.vector_volume_ml, sp.vector_volume_ml, "mL"))
+        rows.append(("vector_volume", sp.vector_volume_ml, plan.vector_volume_added, "mL"))
     return [
         {
             "phase": plan.culture.phase,
@@ -171,7 +171,7 @@ def _materials(run: BatchRun) -> list[dict]:
                 "phase": "Transduction",
                 "material_id": "LVV-CD19",
                 "lot": plan.vector_lot,
-                "quantity": plan.setpoints.vector_volume_ml,
+                "quantity": plan.vector_volume_added,
                 "unit": "mL",
                 "consumed_at": _iso(tr.start + timedelta(minutes=30), tz),
             }

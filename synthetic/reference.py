@@ -19,6 +19,8 @@ from synthetic.catalogue import (
     equipment_parameters,
     format_tag,
 )
+from synthetic.release_assays import DERIVED_PARAMETERS
+from synthetic.release_assays import INSTRUMENT_FIELDS as RELEASE_ASSAY_FIELDS
 
 
 def _num(v: float | None) -> str:
@@ -66,7 +68,8 @@ def reference_tables() -> dict[str, list[list[str]]]:
         "tags.csv": tags,
         "lab_tests.csv": lab_tests,
         "instrument_fields.csv": [["vendor", "field", "parameter_id", "target"]]
-        + [[*r, ""] for r in INSTRUMENT_FIELDS],
+        + [[*r, ""] for r in INSTRUMENT_FIELDS]
+        + [list(r) for r in RELEASE_ASSAY_FIELDS],
         "specifications.csv": [
             ["product_id", "parameter_id", "sample_point", "spec_min", "spec_max", "criticality"]
         ]
@@ -101,10 +104,11 @@ def reference_tables() -> dict[str, list[list[str]]]:
             ["site_id", "system", "datetime_formats", "decimal_separator", "field_separator"]
         ]
         + [[CRK.site_id, *row] for row in CRK_FORMATS],
-        # none yet: the demo plant writes no PCR or flow-cytometry exports
+        # release results computed from two readings of one sample (VCN, % CAR+ ...)
         "derived_parameters.csv": [
             ["parameter_id", "numerator_parameter_id", "denominator_parameter_id", "factor"]
-        ],
+        ]
+        + [[d, n, den, _num(f)] for d, n, den, f in DERIVED_PARAMETERS],
     }
 
 

@@ -176,7 +176,7 @@ def batch_outcomes(
         titer = vector_titers.get(plan.vector_lot or "", 4.0e7)
         # the cells seeded into the bioreactor are the cells that were transduced
         cells_at_transduction = seeded * 1.0e9
-        moi = titer * plan.setpoints.vector_volume_ml / cells_at_transduction
+        moi = titer * plan.vector_volume_added / cells_at_transduction
         hit = 0.5 * moi * plan.donor_factor  # mean integrations per cell (Poisson)
         te = 100.0 * (1.0 - np.exp(-hit))
         out["moi"] = moi

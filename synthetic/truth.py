@@ -71,6 +71,7 @@ def batch_summary(run: BatchRun, plant: PlantPlan) -> dict:
             "culture_days": sp.culture_days,
             "vector_volume_ml": sp.vector_volume_ml,
         },
+        "vector_added_ml": plan.vector_volume_added if plan.setpoints.vector_volume_ml else None,
         "culture_start": {
             "viable_density": plan.culture_start.viable_density,
             "viability": plan.culture_start.viability,

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from assets.contracts.rules import NON_EMPTY, Contract, matches, required
+from assets.contracts.rules import NON_EMPTY, Contract, matches, optional, required
 
 CONTRACT = Contract(
     name="instruments",
-    version="1.0",
+    version="1.1",
     records={
         "measurement": (
             required("sample_id", NON_EMPTY),
-            required("measured_at_raw", matches(r"^\d{4}-\d{2}-\d{2}T")),
+            # a dPCR plate export holds no time: the reading stays, with no time
+            optional("measured_at_raw", matches(r"^\d{4}-\d{2}-\d{2}T")),
             required("field", NON_EMPTY),
         )
     },

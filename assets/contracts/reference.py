@@ -12,14 +12,14 @@ VERSION = "1.0"
 
 
 class Sites(pa.DataFrameModel):
-    site_id: Series[str] = pa.Field(unique=True, str_matches=r"^[A-Z0-9_]+$")
+    site_id: Series[str] = pa.Field(str_matches=r"^[A-Z0-9_]+$")
     name: Series[str]
     timezone: Series[str]
     sample_id_pattern: Series[str] = pa.Field(str_contains=r"\(\?P<batch>")
 
 
 class Parameters(pa.DataFrameModel):
-    parameter_id: Series[str] = pa.Field(unique=True, str_matches=r"^[a-z0-9_]+$")
+    parameter_id: Series[str] = pa.Field(str_matches=r"^[a-z0-9_]+$")
     name: Series[str]
     canonical_unit: Series[str] = pa.Field(nullable=True)
     kind: Series[str] = pa.Field(isin=["process", "lab", "outcome", "recipe"])
@@ -69,7 +69,7 @@ class Specifications(pa.DataFrameModel):
 
 
 class Processes(pa.DataFrameModel):
-    product_id: Series[str] = pa.Field(unique=True)
+    product_id: Series[str]
     process_type: Series[str] = pa.Field(isin=["autologous", "allogeneic", "vector", "other"])
     expected_duration_h: Series[float] = pa.Field(gt=0)
     outcome_parameter_id: Series[str]
@@ -95,9 +95,6 @@ class SiteFormats(pa.DataFrameModel):
     decimal_separator: Series[str] = pa.Field(nullable=True, isin=["", ".", ","])
     field_separator: Series[str] = pa.Field(nullable=True, isin=["", ",", ";", "tab", "|"])
 
-    class Config:
-        unique = ["site_id", "system"]  # noqa: RUF012 - pandera reads a list
-
 
 class DerivedParameters(pa.DataFrameModel):
     """A result computed from two results of one sample in one instrument file: value =
@@ -109,9 +106,6 @@ class DerivedParameters(pa.DataFrameModel):
     numerator_parameter_id: Series[str]
     denominator_parameter_id: Series[str]
     factor: Series[float] = pa.Field(gt=0)
-
-    class Config:
-        unique = ["parameter_id"]  # noqa: RUF012 - pandera reads a list
 
 
 MODELS: dict[str, type[pa.DataFrameModel]] = {
@@ -128,3 +122,18 @@ MODELS: dict[str, type[pa.DataFrameModel]] = {
 }
 # reference folders written before these files existed still load (an empty table)
 OPTIONAL = {"site_formats.csv", "derived_parameters.csv"}
+
+# What identifies a row of each file: two rows with one key are refused (which one would a
+# result use?), and the audit trail says which row was added, removed or changed by it.
+KEYS: dict[str, tuple[str, ...]] = {
+    "sites.csv": ("site_id",),
+    "parameters.csv": ("parameter_id",),
+    "units.csv": ("from_unit", "to_unit"),
+    "tags.csv": ("site_id", "tag"),
+    "lab_tests.csv": ("site_id", "analysis", "component"),
+    "instrument_fields.csv": ("vendor", "field", "target"),
+    "specifications.csv": ("product_id", "parameter_id", "sample_point"),
+    "processes.csv": ("product_id",),
+    "site_formats.csv": ("site_id", "system"),
+    "derived_parameters.csv": ("parameter_id",),
+}

@@ -75,12 +75,29 @@ def read_reference(folder: Path) -> list[ReferenceTable]:
             continue
         for index, (check, reason) in sorted(failures.items()):
             problems.append(f"{path} row {index + 1}: {reason} [{check}]")
+        problems += _check_keys(path, frame, contract.KEYS[name])
         if name == "sites.csv":
             problems += _check_timezones(path, frame)
         tables.append(ReferenceTable(name, frame))
     if problems:
         raise ReferenceError("reference data breaks its contract:\n  " + "\n  ".join(problems))
     return tables
+
+
+def _check_keys(path: Path, frame: pd.DataFrame, key: tuple[str, ...]) -> list[str]:
+    """A row whose key an earlier row already has (an empty key column counts as a value)."""
+    first: dict[tuple, int] = {}
+    out = []
+    for i, values in enumerate(frame[list(key)].itertuples(index=False), start=1):
+        k = tuple(None if pd.isna(v) else v for v in values)
+        if k in first:
+            out.append(
+                f"{path} row {i}: {', '.join(key)} = {', '.join(str(v or '') for v in k)} "
+                f"is already row {first[k]} [unique_key]"
+            )
+        else:
+            first[k] = i
+    return out
 
 
 def _check_timezones(path: Path, frame: pd.DataFrame) -> list[str]:
@@ -139,7 +156,7 @@ def load_reference(
             source = f"{path} sha256 {sha256_of(path)}" if path.is_file() else f"{path} (absent)"
             old = _current_rows(con, name)
             new = table.frame.to_dict("records")
-            entries += reference_changes(name, old, new, source)
+            entries += reference_changes(name, contract.KEYS[table.name], old, new, source)
             # an empty text column would become DuckDB's NULL type: say it is text
             frame = table.frame.astype(
                 {c: "string" for c in table.frame.columns if table.frame[c].dtype == object}

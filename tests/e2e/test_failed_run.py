@@ -76,12 +76,18 @@ def test_a_broken_reference_row_is_named_and_the_summary_still_works(
     rows = (reference / "processes.csv").read_text(encoding="utf-8").splitlines()
     with (reference / "processes.csv").open("a", encoding="utf-8") as handle:
         handle.write("BROKEN-01,other,-5,harvest_tvc,1,\n")
+    # a mapping twice (same vendor, field and target): which would a reading take?
+    fields = (reference / "instrument_fields.csv").read_text(encoding="utf-8").splitlines()
+    with (reference / "instrument_fields.csv").open("a", encoding="utf-8") as handle:
+        handle.write(fields[-1].replace(fields[-1].split(",")[2], "viability") + "\n")
     done = _run(home, BIOTWIN_REFERENCE=str(reference))
     assert done.returncode == 1
     ending = _ending(done)
     assert "Traceback" not in ending
     assert "step ref__reference_data" in ending and f"processes.csv row {len(rows)}" in ending
     assert "expected_duration_h" in ending
+    assert f"instrument_fields.csv row {len(fields)}: vendor, field, target = " in ending
+    assert f"is already row {len(fields) - 1} [unique_key]" in ending
     skipped = ending.split("not run because of it: ")[1].splitlines()[0]
     assert skipped.startswith("dbt_models, ") and "raw__custody" in skipped
     assert "file ledger: empty" in done.stdout

@@ -100,24 +100,42 @@ def _parse_instruments(paths: list[Path]) -> dict[Path, dict]:
     }
 
 
-def _asm_values(doc: dict) -> dict[tuple[str, str], float]:
-    """(sample id, ASM field or analyte name) -> value, from any measurement document."""
-    out: dict[tuple[str, str], float] = {}
+def _asm_values(doc: dict) -> dict[tuple[str, str, str], list[float]]:
+    """(sample, ASM field or analyte name, target) -> values, from every measurement document:
+    a PCR well's quantities under its DNA target, a flow population's count under its gate
+    path from the root (`Lymphocytes/Single Cells`), else target ''. The sample is the lab's
+    name for it: a flow specimen's written name, else the sample identifier."""
+    out: dict[tuple[str, str, str], list[float]] = {}
 
-    def walk(node, sid: str) -> None:
+    def walk(node, sid: str, target: str) -> None:
         if isinstance(node, dict):
             if "analyte name" in node:
                 conc = node.get("mass concentration") or node.get("molar concentration")
-                out[(sid, node["analyte name"])] = conc["value"]
+                out.setdefault((sid, node["analyte name"], target), []).append(conc["value"])
                 return
             for key, value in node.items():
-                if isinstance(value, dict) and set(value) == {"value", "unit"}:
-                    out[(sid, key)] = value["value"]
-                else:
-                    walk(value, sid)
+                if key == "population aggregate document":
+                    gates(value, sid, None)
+                elif isinstance(value, dict) and set(value) == {"value", "unit"}:
+                    out.setdefault((sid, key, target), []).append(value["value"])
+                elif key != "sample document":
+                    walk(value, sid, target)
         elif isinstance(node, list):
             for child in node:
-                walk(child, sid)
+                walk(child, sid, target)
+
+    def gates(node, sid: str, parent: str | None) -> None:
+        parts = node if isinstance(node, list) else [node]
+        for population in (d for part in parts for d in part.get("population document", [])):
+            path = (
+                ""
+                if parent is None
+                else "/".join(p for p in (parent, population["written name"]) if p)
+            )
+            if parent is not None:
+                out.setdefault((sid, "count", path), []).append(population["count"]["value"])
+            if "population aggregate document" in population:
+                gates(population["population aggregate document"], sid, path)
 
     def measurements(node):
         if isinstance(node, dict):
@@ -130,20 +148,24 @@ def _asm_values(doc: dict) -> dict[tuple[str, str], float]:
                 yield from measurements(child)
 
     for m in measurements(doc):
-        walk(m, m["sample document"]["sample identifier"])
+        sample = m["sample document"]
+        sid = sample.get("written name") or sample["sample identifier"]
+        walk(m, sid, m.get("target DNA description") or "")
     return out
 
 
 def test_instrument_files_parse_with_allotropy_and_say_what_was_meant(
     plant_dir: Path, manifest: dict
 ) -> None:
+    """Every truth value is in its file as allotropy reads it, dPCR wells and flow gates
+    included (a sample's replicate wells compared as a set)."""
     malformed = {i["path"] for i in manifest["mess"] if i["kind"] == "malformed_file"}
     fields = {
         (r["vendor"], r["parameter_id"]): r["field"]
         for r in read_reference(plant_dir, "instrument_fields.csv")
     }
     truth = read_csv_rows(plant_dir / "truth" / "instrument_results.csv")
-    parsed: dict[tuple[str, str, str], float] = {}
+    parsed: dict[tuple[str, str, str, str], list[float]] = {}
     files = sorted(p for p in (plant_dir / "landing" / "instruments").rglob("*") if p.is_file())
     documents = _parse_instruments(files)
     for path in files:
@@ -151,24 +173,37 @@ def test_instrument_files_parse_with_allotropy_and_say_what_was_meant(
         if rel in malformed:
             assert "Viable" in documents[path]["error"]
             continue
-        for (sid, field), value in _asm_values(documents[path]).items():
-            parsed[(path.parts[-2], sid, field)] = value
-    checked = 0
+        for (sid, field, target), values in _asm_values(documents[path]).items():
+            parsed.setdefault((path.parts[-2], sid, field, target), []).extend(values)
+    meant: dict[tuple[str, str, str, str], list[float]] = {}
     for row in truth:
-        field = fields[(row["vendor"], row["parameter_id"])]
-        key = (row["vendor"], row["sample_id"], field)
+        key = (
+            row["vendor"],
+            row["sample_id"],
+            fields[(row["vendor"], row["parameter_id"])],
+            row["target"],
+        )
+        meant.setdefault(key, []).append(float(row["value"]))
+    checked = Counter()
+    for key, values in meant.items():
         assert key in parsed, f"{key} missing from the parsed instrument files"
-        value, meant = parsed[key], float(row["value"])
-        if (
-            row["vendor"] == "roche_cedex_bioht"
-            and meant < 0.3
-            and value == 0
-            and math.copysign(1, value) < 0
-        ):
-            continue  # below the kit's range: allotropy's -0.0 placeholder, not a result
-        assert value == pytest.approx(meant, abs=0.006, rel=0.01), (key, value, meant)
-        checked += 1
-    assert checked > 0.9 * len(truth)
+        got = sorted(parsed[key])
+        assert len(got) == len(values), (key, got, values)
+        for value, want in zip(got, sorted(values), strict=True):
+            if (
+                key[0] == "roche_cedex_bioht"
+                and want < 0.3
+                and value == 0
+                and math.copysign(1, value) < 0
+            ):
+                continue  # below the kit's range: allotropy's -0.0 placeholder, not a result
+            assert value == pytest.approx(want, abs=0.006, rel=0.01), (key, value, want)
+            checked[key[0]] += 1
+    assert sum(checked.values()) > 0.9 * len(truth)
+    # the release assays are there: dPCR wells of both targets, flow gates of both panels
+    assert {"qiacuity_dpcr", "flowjo"} <= set(checked), checked
+    targets = {key[3] for key in meant}
+    assert {"WPRE", "RPP30", "Lymphocytes/Single Cells/Live cells/CD3+/CAR+"} <= targets
 
 
 def test_every_manifest_item_is_present_in_the_files(plant_dir: Path, manifest: dict) -> None:
@@ -195,6 +230,7 @@ def test_every_manifest_item_is_present_in_the_files(plant_dir: Path, manifest: 
         "malformed_file",
         "instrument_below_range",
         "instrument_unlinked_sample",
+        "lab_out_of_spec",
     }
     assert required <= set(kinds), required - set(kinds)
     assert {i["system"] for i in manifest["mess"] if i["kind"] == "malformed_file"} == set(SYSTEMS)
@@ -459,6 +495,20 @@ def _check_unlinked_sample(plant_dir, item, manifest):
     assert re.match(pattern, sid) is None
 
 
+def _check_lab_out_of_spec(plant_dir, item, _m):
+    """The plate's wells give the VCN the manifest names (2 x vector / reference copies, as
+    derived_parameters.csv says), above its limit; the batch record says why."""
+    path = plant_dir / item["path"]
+    values = _asm_values(_parse_instruments([path])[path])
+    sid = item["detail"]["sample_id"]
+    vector = values[(sid, "number concentration", "WPRE")]
+    reference = values[(sid, "number concentration", "RPP30")]
+    vcn = 2.0 * (sum(vector) / len(vector)) / (sum(reference) / len(reference))
+    assert vcn == pytest.approx(item["detail"]["value"], rel=1e-3)
+    assert vcn > item["detail"]["spec_max"]
+    assert "mL of vector added" in item["detail"]["cause"]
+
+
 def _check_unmapped_parameter(plant_dir, item, _m):
     listed = {r["parameter_id"] for r in read_reference(plant_dir, "parameters.csv")}
     written = set()
@@ -493,4 +543,5 @@ CHECKS = {
     "malformed_file": _check_malformed,
     "instrument_below_range": _check_below_range,
     "instrument_unlinked_sample": _check_unlinked_sample,
+    "lab_out_of_spec": _check_lab_out_of_spec,
 }

@@ -31,8 +31,15 @@ FROM_THE_FILE = {
     ),
     # qiacuity_dpcr_example01.csv: "A1,1,Sample,9234983,5p,5p,-,-,86.32"
     "qiacuity_dpcr": ("1", "A1", "5p", "number concentration", 86.32),
-    # flowjo_example_1.wsp: the first tube's name="CD3+" … count="9434"
-    "flowjo": ("1", None, "Lymphocytes/Single Cells/Single Cells/Live cells/CD3+", "count", 9434),
+    # flowjo_example_1.wsp: specimen $SRC "Spleenocytes_Tcells", the first tube "FMO- no CD4
+    # staining" (the tube is the row's well), its population name="CD3+" … count="9434"
+    "flowjo": (
+        "Spleenocytes_Tcells",
+        "FMO- no CD4 staining",
+        "Lymphocytes/Single Cells/Single Cells/Live cells/CD3+",
+        "count",
+        9434,
+    ),
     # facsdiva_example_1.xml: gates P1 > P2 > P3 > P5 > P6 and P4; the export holds no events
     "bd_biosciences_facsdiva": ("GFP", None, "P1/P2/P3/P5/P6", "count", 0),
     # Beckman_Vi-Cell-BLU_example02.csv: "CLB001",…,"Average viable diameter (μm)" 16.32

@@ -72,9 +72,19 @@ outcomes as (
 lab as (
     select
         batch_id,
-        max(case when parameter_id = 'viability' and sample_point = 'FINAL' then value end)
-            as final_viability,
-        sum(case when out_of_spec then 1 else 0 end) as n_out_of_spec
+        -- the reported (LIMS) viability, not a release assay's flow-cytometry reading of it
+        max(
+            case
+                when parameter_id = 'viability' and sample_point = 'FINAL'
+                    and source_system = 'lims' then value
+            end
+        ) as final_viability,
+        -- one per parameter and sample point, whichever systems reported it
+        count(
+            distinct case
+                when out_of_spec then {{ dbt.concat(["parameter_id", "'|'", "coalesce(sample_point, '')"]) }}
+            end
+        ) as n_out_of_spec
     from current_results
     group by batch_id
 ),

@@ -362,6 +362,35 @@ superseded_files as (
     where versions.is_superseded
 ),
 
+out_of_spec as (
+    -- a current result outside its product's specification: a rule about values, so a
+    -- warning that names the result (`biotwin trace` follows record_id to the source row)
+    select
+        'out_of_spec' as issue_type,
+        'warning' as severity,
+        case when source_system = 'lims' then 'lims' else 'instruments' end as source_system,
+        site_id,
+        batch_id,
+        {{ dbt.safe_cast('null', api.Column.translate_type('string')) }} as file_sha256,
+        _record_id as record_id,
+        1 as n_records,
+        sampled_at_utc as first_at_utc,
+        sampled_at_utc as last_at_utc,
+        {{ dbt.concat([
+            "parameter_id", "' = '", "case when censor in ('<', '>') then censor else '' end",
+            "coalesce(" ~ dbt.safe_cast('round(value, 4)', api.Column.translate_type('string'))
+                ~ ", result_text, '')",
+            "' '", "coalesce(unit, '')",
+            "' at '", "coalesce(sample_point, '?')", "' outside '",
+            "coalesce(" ~ dbt.safe_cast('spec_min', api.Column.translate_type('string')) ~ ", '')",
+            "'..'",
+            "coalesce(" ~ dbt.safe_cast('spec_max', api.Column.translate_type('string')) ~ ", '')",
+            "' ('", "coalesce(criticality, '')", "', '", "source_system", "', '", "status", "')'"
+        ]) }} as detail
+    from {{ ref('fct_lab_result') }}
+    where out_of_spec and is_current and status <> 'cancelled'
+),
+
 issues as (
     select * from historian_unconformed
     union all
@@ -384,6 +413,8 @@ issues as (
     select * from duplicate_files
     union all
     select * from superseded_files
+    union all
+    select * from out_of_spec
 )
 
 select
