@@ -401,11 +401,11 @@ def plan_plant(n_batches: int, seed: int, start_date: date, fault_fraction: floa
     return PlantPlan(tuple(_overdosed(batches, extract_at)), extract_at, seed, start_date)
 
 
-OVERDOSE = 5.0  # vector added as 5x the calculated volume (a mis-set pump, a whole vial)
+OVERDOSE = 6.0  # vector added as 6x the calculated volume (a mis-set pump, whole vials)
 
 
 def _overdosed(batches: list[BatchPlan], extract_at: datetime) -> list[BatchPlan]:
-    """One CAR-T batch whose operator added 5x the set-point vector volume: its vector copy
+    """One CAR-T batch whose operator added 6x the set-point vector volume: its vector copy
     number comes out above the 5 copies/cell limit. Of the CAR-T batches whose release
     results are in by the extract, the one with the most susceptible cells and the largest
     set-point (so that every plant's overdose is out of specification)."""

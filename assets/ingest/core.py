@@ -148,15 +148,29 @@ def append_rows(
     """Insert `frame` (must hold `_row_number`) into raw.<table> with provenance columns."""
     if frame.empty:
         return 0
+    insert_raw(con, table, raw_rows(table, frame, ctx, positions))
+    return len(frame)
+
+
+def insert_raw(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame) -> None:
+    """Insert rows made by `raw_rows` (of one file or many) into raw.<table>."""
+    insert_frame(con, "raw", stored_table(table), rows)
+
+
+def raw_rows(
+    table: str, frame: pd.DataFrame, ctx: FileContext, positions: list[str] | None = None
+) -> pd.DataFrame:
+    """`frame`'s rows as raw.<table> holds them: its columns in order, with the file's id and
+    each row's position (None: the row number is the position). A loader that takes many
+    files in one transaction concatenates these and inserts once."""
     frame = frame.copy()
-    frame["_position"] = positions  # None: the row number is the position
+    frame["_position"] = positions
     frame["_file_id"] = ctx.file_id
     names = [n for n, _ in columns(table)]
     for n in names:
         if n not in frame.columns:
             frame[n] = None
-    insert_frame(con, "raw", stored_table(table), frame[names])
-    return len(frame)
+    return frame[names]
 
 
 def register_files(con: duckdb.DuckDBPyConnection, ctxs: list[FileContext]) -> None:

@@ -25,7 +25,10 @@ from assets.ingest.core import (
     Loader,
     Rejected,
     append_rows,
+    insert_raw,
     parsed_ahead_or_here,
+    raw_rows,
+    whole_file_rejection,
 )
 from assets.ingest.limits import check_instrument_file
 
@@ -92,7 +95,19 @@ def parse(ctx: FileContext) -> Parsed:
     return Parsed(rows, positions)
 
 
-def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
+@dataclass(frozen=True)
+class Checked:
+    """A file's rows after the contract: those to load (with their positions), those refused."""
+
+    rows_read: int
+    frame: pd.DataFrame
+    positions: list[str]
+    rejected: list[Rejected]
+
+
+def checked(ctx: FileContext) -> Checked:
+    """The file parsed (or its parse-ahead result) and its rows checked against the contract;
+    raises FileRejected for a file the parser refuses or that holds no measurement."""
     parsed = parsed_ahead_or_here(ctx, parse)
     rows, positions = parsed.rows, parsed.positions
     frame = pd.DataFrame(rows)
@@ -115,11 +130,44 @@ def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
     frame["measured_at_utc"] = pd.to_datetime(
         frame["measured_at_raw"], utc=True, errors="coerce", format="ISO8601"
     )
-    loaded = append_rows(
-        con, "instrument_measurement", frame, ctx, positions=[positions[i] for i in keep]
-    )
-    checks = tuple(name for name, _ in CONTRACT.checks(RECORD))
-    return FileOutcome(len(rows), loaded, rejected, checks)
+    return Checked(len(rows), frame, [positions[i] for i in keep], rejected)
 
 
-LOADER = Loader("instruments", CONTRACT, load, parse=parse)
+CHECKS = tuple(name for name, _ in CONTRACT.checks(RECORD))
+
+
+def load(con: duckdb.DuckDBPyConnection, ctx: FileContext) -> FileOutcome:
+    result = checked(ctx)
+    loaded = append_rows(con, "instrument_measurement", result.frame, ctx, result.positions)
+    return FileOutcome(result.rows_read, loaded, result.rejected, CHECKS)
+
+
+def load_group(con: duckdb.DuckDBPyConnection, ctxs: list[FileContext]) -> dict[str, FileOutcome]:
+    """Many files in one transaction and one insert: each file's load was mostly the fixed
+    cost of its own transaction and insert (docs/performance.md). A file the parser refuses
+    is that file's whole-file rejection; the others load."""
+    outcomes: dict[str, FileOutcome] = {}
+    frames = []
+    for ctx in ctxs:
+        try:
+            result = checked(ctx)
+        except FileRejected as exc:
+            outcomes[ctx.relative_path] = whole_file_rejection(ctx, exc)
+            continue
+        if not result.frame.empty:
+            frames.append(raw_rows("instrument_measurement", result.frame, ctx, result.positions))
+        outcomes[ctx.relative_path] = FileOutcome(
+            result.rows_read, len(result.frame), result.rejected, CHECKS
+        )
+    if frames:
+        insert_raw(con, "instrument_measurement", pd.concat(frames, ignore_index=True))
+    return outcomes
+
+
+def _every_file(ctx: FileContext) -> bool:
+    return True
+
+
+LOADER = Loader(
+    "instruments", CONTRACT, load, load_group=load_group, groupable=_every_file, parse=parse
+)

@@ -111,8 +111,17 @@ def test_a_derived_result_whose_parts_no_instrument_maps_is_named(
         (landing / system / "BOS").mkdir(parents=True)
     reference = tmp_path / "reference"
     shutil.copytree(plant_dir / "reference", reference)
-    with (reference / "derived_parameters.csv").open("a", encoding="utf-8") as out:
-        out.write("vcn,vector_copies,reference_copies,2\n")  # vcn exists; its parts are unmapped
+    # the site derives vcn (derived_parameters.csv) but has not mapped its dPCR readings yet
+    fields = reference / "instrument_fields.csv"
+    kept = [
+        line
+        for line in fields.read_text(encoding="utf-8").splitlines()
+        if ",vector_copies," not in line and ",reference_copies," not in line
+    ]
+    fields.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    assert "vcn,vector_copies,reference_copies,2" in (
+        reference / "derived_parameters.csv"
+    ).read_text(encoding="utf-8")
     report = check_site(landing, reference, "BOS")
     found = sorted(f.what for f in report.findings if f.what.startswith("derived_parameters"))
     assert found == [

@@ -331,9 +331,18 @@ def test_instrument_readings_equal_the_truth_with_their_source(
     ours = query(
         conformed,
         "SELECT sample_id, parameter_id, source_system, batch_id, value, censor "
-        "FROM marts.fct_lab_result WHERE source_system LIKE 'instrument:%'",
+        "FROM marts.fct_lab_result WHERE source_system LIKE 'instrument:%' "
+        "AND status = 'measured'",
     )
     truth["source_system"] = "instrument:" + truth["vendor"]
+    # release-assay readings (a dPCR sample's wells, flow gate counts): as a set per sample
+    keys = ["sample_id", "parameter_id", "source_system"]
+    assay = truth["target"].notna()
+    for key, rows in truth[assay].groupby(keys):
+        got = ours.set_index(keys).loc[[key], "value"].sort_values().to_numpy()
+        assert np.allclose(got, np.sort(rows["value"].to_numpy()), rtol=1e-3), key
+    ours = ours[~ours["parameter_id"].isin(set(truth.loc[assay, "parameter_id"]))]
+    truth = truth[~assay]
     merged = truth.merge(
         ours, on=["sample_id", "parameter_id", "source_system"], how="left", suffixes=("", "_")
     )
@@ -345,6 +354,49 @@ def test_instrument_readings_equal_the_truth_with_their_source(
     assert (close <= 0.005 * merged.loc[measured, "value"].abs() + 0.0051).all()
     below = merged[merged["censor"] == "<"]
     assert len(below) > 0 and (below["value"] < below["value_"]).all()  # true value < limit
+
+
+def test_release_results_come_from_the_instrument_files_with_their_specifications(
+    conformed: Path, manifest: dict
+) -> None:
+    """Each tested CAR-T batch has VCN (dPCR plate) and % CAR+ (flow workspace) computed from
+    its files, equal to what the LIMS reports, with the CQA limits; the planted overdose is
+    out of specification in both and is an out_of_spec issue of its batch."""
+    results = query(
+        conformed,
+        "SELECT batch_id, parameter_id, source_system, status, value, result_text, spec_min, "
+        "spec_max, out_of_spec FROM marts.fct_lab_result WHERE is_current AND sample_point = 'FINAL' "
+        "AND parameter_id IN ('vcn', 'transduction_efficiency') AND batch_id IS NOT NULL",
+    )
+    lims = results[results["source_system"] == "lims"].set_index(["batch_id", "parameter_id"])
+    derived = results[results["status"] == "calculated"].set_index(["batch_id", "parameter_id"])
+    assert set(derived["source_system"]) == {"instrument:qiacuity_dpcr", "instrument:flowjo"}
+    both = derived.join(lims, rsuffix="_lims", how="inner")
+    assert both.index.get_level_values(1).value_counts().min() >= 3
+    # the LIMS reports the file's value as the analyst typed it: within half its last digit
+    # (in the LIMS's unit: BSL types a fraction, 0.600 for 60 %)
+    typed = both["result_text_lims"].astype(float)
+    digits = both["result_text_lims"].str.split(".").str[1].str.len()
+    half = 0.5 * 10.0 ** (-digits) * both["value_lims"] / typed
+    assert ((both["value"] - both["value_lims"]).abs() <= half + 1e-9).all()
+    vcn = both.xs("vcn", level=1)
+    assert (vcn["spec_max"] == 5.0).all() and vcn["spec_min"].isna().all()
+    te = both.xs("transduction_efficiency", level=1)
+    assert (te["spec_min"] == 15.0).all()
+    (planted,) = [i for i in manifest["mess"] if i["kind"] == "lab_out_of_spec"]
+    batch = planted["detail"]["batch_id"]
+    assert vcn.loc[batch, "out_of_spec"] and vcn.loc[batch, "out_of_spec_lims"]
+    assert vcn.loc[batch, "value"] == pytest.approx(planted["detail"]["value"], abs=1e-4)
+    assert vcn.drop(batch)["out_of_spec"].eq(False).all()
+    issues = query(
+        conformed,
+        "SELECT source_system, detail FROM marts.dq_issues "
+        "WHERE issue_type = 'out_of_spec' AND batch_id = ?",
+        [batch],
+    )
+    vcn_issues = issues[issues["detail"].str.startswith("vcn = ")]
+    assert set(vcn_issues["source_system"]) == {"lims", "instruments"}
+    assert vcn_issues["detail"].str.contains(r"outside \.\.5\.0 \(CQA").all()
 
 
 def test_genealogy_names_the_batches_that_consumed_each_vector_lot(

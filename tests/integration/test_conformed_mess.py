@@ -271,6 +271,29 @@ def unlinked_sample(wh: Path, item: dict) -> None:
     assert issues["detail"].str.contains(item["detail"]["sample_id"], regex=False).any()
 
 
+def out_of_spec(wh: Path, item: dict) -> None:
+    """The overdosed batch's VCN, computed from the plate the item names, is an out_of_spec
+    issue of its batch (a warning: the data flows on); the batch record shows the cause."""
+    d = item["detail"]
+    issues = _issues(wh, "out_of_spec", source_system="instruments", batch_id=d["batch_id"])
+    assert issues["detail"].str.startswith("vcn = ").any()
+    assert set(issues["severity"]) == {"warning"}
+    (vcn,) = query(
+        wh,
+        "SELECT value FROM marts.fct_lab_result WHERE batch_id = ? AND parameter_id = 'vcn' "
+        "AND status = 'calculated' AND sample_id = ?",
+        [d["batch_id"], d["sample_id"]],
+    )["value"]
+    assert vcn == d["value"] or abs(vcn - d["value"]) < 1e-3
+    setpoint = query(
+        wh,
+        "SELECT setpoint, actual FROM marts.fct_batch_setpoint WHERE batch_id = ? "
+        "AND parameter_id = 'vector_volume'",
+        [d["batch_id"]],
+    )
+    assert (setpoint["actual"] > 4 * setpoint["setpoint"]).all() and len(setpoint) == 1
+
+
 def malformed(wh: Path, item: dict) -> None:
     assert len(_issues(wh, "quarantined_rows", file_sha256=_sha(wh, item["path"]))) == 1
 
@@ -299,6 +322,7 @@ HANDLED_BY: dict[str, Check] = {
     "custody_unsigned_handoff": custody_unsigned,
     "instrument_below_range": below_range,
     "instrument_unlinked_sample": unlinked_sample,
+    "lab_out_of_spec": out_of_spec,
     "malformed_file": malformed,
 }
 
