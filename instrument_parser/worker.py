@@ -9,10 +9,11 @@ Protocol, one JSON object per line: first the worker says {"ready": true, "allot
 version}; then for each request {"path", "vendor" (an allotropy Vendor name, lower case),
 "timezone" (the site's IANA zone: instrument clocks are naive local time)} it answers either
 {"ok": true, "measurements": [...]} or {"ok": false, "check": rule, "reason": text}. A
-measurement is {"sample_id", "batch_id", "measured_at" (null: the file holds no time), "well", "fields": [[name, value, unit,
-flag, target], ...]} in file order (target: a PCR measurement's DNA target, a flow-cytometry
-population's gate path, else null): the ASM flattened to what the loader keeps,
-so a 500 kB flow-cytometry document does not cross the pipe. Values are as allotropy wrote
+measurement is {"sample_id", "batch_id", "measured_at" (null: the file holds no time), "well",
+"fields": [[name, value, unit, flag, target], ...]} in file order (target: a PCR
+measurement's DNA target, a flow-cytometry population's gate path, else null): the ASM
+flattened to what the loader keeps, so a 500 kB flow-cytometry document does not cross the
+pipe. Values are as allotropy wrote
 them (a below-range result is its -0.0 placeholder with the instrument's text as flag).
 """
 

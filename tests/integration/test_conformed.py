@@ -365,7 +365,8 @@ def test_release_results_come_from_the_instrument_files_with_their_specification
     results = query(
         conformed,
         "SELECT batch_id, parameter_id, source_system, status, value, result_text, spec_min, "
-        "spec_max, out_of_spec FROM marts.fct_lab_result WHERE is_current AND sample_point = 'FINAL' "
+        "spec_max, out_of_spec FROM marts.fct_lab_result "
+        "WHERE is_current AND sample_point = 'FINAL' "
         "AND parameter_id IN ('vcn', 'transduction_efficiency') AND batch_id IS NOT NULL",
     )
     lims = results[results["source_system"] == "lims"].set_index(["batch_id", "parameter_id"])
