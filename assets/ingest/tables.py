@@ -262,15 +262,22 @@ def create_statements() -> list[str]:
     out.append(f"CREATE TABLE IF NOT EXISTS raw.loaded_file ({_cols(LOADED_FILE)})")
     for name, cols in (("file_ledger", LEDGER), ("quarantine", QUARANTINE)):
         out.append(f"CREATE TABLE IF NOT EXISTS raw.{name} ({_cols(cols)})")
-    for table, data in RAW_TABLES.items():
-        stored = stored_table(table)
-        out.append(f"CREATE TABLE IF NOT EXISTS raw.{stored} ({_cols(columns(table))})")
-        data_cols = ", ".join(f'r."{n}"' for n, _ in data)
+    for table in RAW_TABLES:
         out.append(
-            f"CREATE OR REPLACE VIEW raw.{table} AS SELECT {', '.join(VIEW_PROVENANCE)}, "  # noqa: S608
-            f"{data_cols} FROM raw.{stored} AS r JOIN raw.loaded_file AS f USING (_file_id)"
+            f"CREATE TABLE IF NOT EXISTS raw.{stored_table(table)} ({_cols(columns(table))})"
         )
+        out.append(f"CREATE OR REPLACE VIEW raw.{table} AS {view_select(table)}")
     return out
+
+
+def view_select(table: str) -> str:
+    """The SELECT of the raw view `table`: the stored rows (alias `r`) with their file's
+    provenance (alias `f`). The lake export (biotwin/lake.py) adds a WHERE on r._file_id."""
+    data_cols = ", ".join(f'r."{n}"' for n, _ in RAW_TABLES[table])
+    return (
+        f"SELECT {', '.join(VIEW_PROVENANCE)}, {data_cols} "  # noqa: S608 - the project's own names
+        f"FROM raw.{stored_table(table)} AS r JOIN raw.loaded_file AS f USING (_file_id)"
+    )
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -22,3 +22,17 @@
         {{ dbt.cast("'" ~ found ~ "'", api.Column.translate_type('timestamp')) }}
     {%- endif -%}
 {%- endmacro %}
+
+
+{#
+  Rebuilding whole batches (fct_process_timeseries, fct_batch_trajectory): DuckDB deletes the
+  touched batches' rows and inserts them again; Spark (no merge without Delta or Iceberg)
+  overwrites the touched batches' partitions, the table partitioned by batch_id.
+#}
+{% macro batch_replace_strategy() -%}
+    {{ return('insert_overwrite' if target.type == 'spark' else 'delete+insert') }}
+{%- endmacro %}
+
+{% macro batch_partitions() -%}
+    {{ return(['batch_id'] if target.type == 'spark' else none) }}
+{%- endmacro %}

@@ -33,6 +33,11 @@
 {% macro default__regex_group(text, pattern, group) -%}
     regexp_extract({{ text }}, {{ pattern }}, {{ group }})
 {%- endmacro %}
+{# Java's regular expressions name a group (?<name>…), Python's and DuckDB's (?P<name>…): the
+   site patterns are written the Python way (sites.csv), so Spark reads them translated. #}
+{% macro spark__regex_group(text, pattern, group) -%}
+    regexp_extract({{ text }}, replace({{ pattern }}, '(?P<', '(?<'), {{ group }})
+{%- endmacro %}
 
 {# Every match of `pattern` replaced (DuckDB replaces only the first without the 'g' flag). #}
 {% macro regex_replace_all(text, pattern, replacement) -%}
@@ -57,8 +62,10 @@
 {%- endmacro %}
 
 {# Hours between two timestamps, fractional (elapsed time since batch start). #}
+{# (A double: Spark reads 3600.0 as a decimal, and integer / decimal stays a decimal of six
+   places, a rounding DuckDB does not do.) #}
 {% macro hours_between(start_ts, end_ts) -%}
-    ({{ dbt.datediff(start_ts, end_ts, 'second') }} / 3600.0)
+    ({{ dbt.cast(dbt.datediff(start_ts, end_ts, 'second'), api.Column.translate_type('double')) }} / 3600.0)
 {%- endmacro %}
 
 {# A batch id reduced to upper-case letters and digits: 'cart 2026 0001' = 'CART-2026-0001'. #}

@@ -8,14 +8,14 @@ import os
 import shutil
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from assets.ingest import arrival
-from assets.ingest.run import LOADERS, ingest
+from assets.ingest import instruments as instruments_loader
+from assets.ingest.run import ingest
 from biotwin.warehouse import connect
 
 
@@ -132,15 +132,16 @@ def test_hostile_files_are_quarantined_with_their_limit_and_the_others_load(
         (landing / system / "BOS").mkdir(parents=True, exist_ok=True)
         (landing / system / "BOS" / name).write_bytes(body)
     # a loader that raises on one file (a parser bug, a format nobody foresaw) stops only that
-    # file: the instrument loader is made to fail on a file named `explode`
-    real = LOADERS["instruments"].load
+    # file: the instrument loader is made to fail on a file named `explode`, in the group of
+    # files it loads together too (the group is then loaded again one file at a time)
+    real = instruments_loader.checked
 
-    def flaky(con, ctx):
+    def flaky(ctx):
         if "explode" in ctx.path.name:
             raise KeyError("measurement document")
-        return real(con, ctx)
+        return real(ctx)
 
-    monkeypatch.setitem(LOADERS, "instruments", replace(LOADERS["instruments"], load=flaky))
+    monkeypatch.setattr(instruments_loader, "checked", flaky)
     vicell = sorted((plant_dir / "landing" / "instruments" / "BOS").glob("*/*.csv"))[0]
     folder = landing / "instruments" / "BOS" / vicell.parent.name
     folder.mkdir(parents=True)

@@ -4,8 +4,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=batch_replace_strategy(),
         unique_key='batch_id',
+        partition_by=batch_partitions(),
         on_schema_change='fail'
     )
 }}

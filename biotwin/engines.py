@@ -1,0 +1,188 @@
+"""Where the marts live per engine, and the comparison of two engines' marts.
+
+DuckDB (the embedded default) builds the marts inside the warehouse file; Spark writes each
+mart as a Parquet table under `<spark home>/warehouse/marts.db/<table>/` (partitioned tables as
+`batch_id=<id>/` folders). `attach_spark_marts` makes those tables a `marts` schema of a DuckDB
+connection, so every reader (the twin, `biotwin query`, the comparison) reads either engine's
+marts with the same SQL. `compare` holds two engines' marts equal: every mart, every column,
+as a multiset of rows (order-independent), doubles to a relative `FLOAT_TOLERANCE` (sums add
+up in a different order on each engine: the last bits of a mean differ, nothing else may).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from biotwin.warehouse import plain_connection
+
+FLOAT_TOLERANCE = 1e-9  # relative difference allowed between two engines' doubles
+DIGEST_DIGITS = 6  # significant digits of the floats in a table's digest
+
+
+def spark_home(home: Path) -> Path:
+    """The Spark engine's folder in a biotwin home: warehouse, metastore, scratch."""
+    return home / "spark"
+
+
+def lake_dir(home: Path) -> Path:
+    """The raw data as Parquet (assets/lake.py) that the Spark engine reads."""
+    return home / "lake"
+
+
+def spark_tables(home: Path, schema: str = "marts") -> dict[str, Path]:
+    folder = spark_home(home) / "warehouse" / f"{schema}.db"
+    if not folder.is_dir():
+        return {}
+    return {p.name: p for p in sorted(folder.iterdir()) if p.is_dir()}
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def attach_spark_marts(
+    con: duckdb.DuckDBPyConnection, home: Path, schema: str = "marts"
+) -> list[str]:
+    """Views `<schema>.<table>` over the Spark engine's Parquet marts; returns their names."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    names = []
+    for name, folder in spark_tables(home).items():
+        files = _literal(str(folder / "**" / "*.parquet"))
+        con.execute(
+            f"CREATE OR REPLACE VIEW {schema}.{name} AS SELECT * FROM "  # noqa: S608 - folder names from dbt
+            f"read_parquet({files}, hive_partitioning = true, hive_types_autocast = false)"
+        )
+        names.append(name)
+    return names
+
+
+@dataclass(frozen=True)
+class TableComparison:
+    table: str
+    rows_left: int
+    rows_right: int
+    only_left: int  # rows (with multiplicity) the right engine lacks
+    only_right: int
+    columns_missing: tuple[str, ...]  # columns one engine has and the other not
+    digest_left: str
+    digest_right: str
+
+    @property
+    def equal(self) -> bool:
+        return not (self.only_left or self.only_right or self.columns_missing)
+
+
+def _column_kinds(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    rows = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {relation})")  # noqa: S608
+    out = {}
+    for name, kind in rows.fetchall():
+        kind = kind.upper()
+        if kind in ("DOUBLE", "FLOAT", "REAL") or kind.startswith("DECIMAL"):
+            out[name] = "float"
+        elif kind.startswith("TIMESTAMP"):
+            out[name] = "time"
+        else:
+            out[name] = "text"
+    return out
+
+
+def _normalised(relation: str, kinds: dict[str, str], columns: list[str]) -> str:
+    """The columns in a form both engines agree on: floats as doubles, timestamps as UTC
+    microseconds, everything else as text; with each row's rank in an order both sides share
+    (floats ordered at DIGEST_DIGITS, so that a last-bit difference does not reorder rows)."""
+    parts, order = [], []
+    for c in columns:
+        q = f'"{c}"'
+        if kinds[c] == "float":
+            parts.append(f"CAST({q} AS DOUBLE) AS {q}")
+            order.append(f"printf('%.{DIGEST_DIGITS - 1}e', CAST({q} AS DOUBLE))")
+        elif kinds[c] == "time":
+            parts.append(f"epoch_us(CAST({q} AS TIMESTAMPTZ)) AS {q}")
+            order.append(q)
+        else:
+            parts.append(f"CAST({q} AS VARCHAR) AS {q}")
+            order.append(q)
+    rank = f"row_number() OVER (ORDER BY {', '.join(o + ' NULLS FIRST' for o in order)}) AS _rank"
+    return f"SELECT {', '.join(parts)}, {rank} FROM {relation}"  # noqa: S608
+
+
+def _differs(column: str, kind: str) -> str:
+    a, b = f'l."{column}"', f'r."{column}"'
+    if kind != "float":
+        return f"{a} IS DISTINCT FROM {b}"
+    return (
+        f"(({a} IS NULL) <> ({b} IS NULL) OR abs({a} - {b}) > "
+        f"{FLOAT_TOLERANCE} * greatest(abs({a}), abs({b}), 1e-12))"
+    )
+
+
+def compare_tables(
+    con: duckdb.DuckDBPyConnection, left: str, right: str, table: str
+) -> TableComparison:
+    """Rows of `left` and `right` paired by their rank in one shared order; a pair differs when
+    a text or time column differs or a float differs by more than FLOAT_TOLERANCE (relative)."""
+    kinds_l, kinds_r = _column_kinds(con, left), _column_kinds(con, right)
+    common = sorted(set(kinds_l) & set(kinds_r))
+    missing = tuple(sorted(set(kinds_l) ^ set(kinds_r)))
+    kinds = {c: "float" if "float" in (kinds_l[c], kinds_r[c]) else kinds_l[c] for c in common}
+    a, b = _normalised(left, kinds, common), _normalised(right, kinds, common)
+    (n_l,) = con.execute(f"SELECT count(*) FROM {left}").fetchone()  # noqa: S608
+    (n_r,) = con.execute(f"SELECT count(*) FROM {right}").fetchone()  # noqa: S608
+    differs = " OR ".join(_differs(c, kinds[c]) for c in common) or "false"
+    (only_l, only_r) = con.execute(
+        f"SELECT count(*) FILTER (WHERE r._rank IS NULL OR ({differs})), "  # noqa: S608
+        f"count(*) FILTER (WHERE l._rank IS NULL OR ({differs})) "
+        f"FROM ({a}) AS l FULL OUTER JOIN ({b}) AS r ON l._rank = r._rank"
+    ).fetchone()
+    digests = [_digest(con, relation, kinds, common) for relation in (left, right)]
+    return TableComparison(
+        table, int(n_l), int(n_r), int(only_l), int(only_r), missing, digests[0], digests[1]
+    )
+
+
+def _digest(
+    con: duckdb.DuckDBPyConnection, relation: str, kinds: dict[str, str], columns: list[str]
+) -> str:
+    """An order-independent hash of the rows, floats at DIGEST_DIGITS significant digits (for
+    the report; equality is compare_tables' tolerant pairing)."""
+    forms = {
+        "float": "printf('%.{digits}e', CAST({q} AS DOUBLE))",
+        "time": "epoch_us(CAST({q} AS TIMESTAMPTZ))",
+        "text": "CAST({q} AS VARCHAR)",
+    }
+    parts = [forms[kinds[c]].format(q=f'"{c}"', digits=DIGEST_DIGITS - 1) for c in columns]
+    (digest,) = con.execute(
+        f"SELECT CAST(coalesce(sum(hash({', '.join(parts)})), 0) AS VARCHAR) FROM {relation}"  # noqa: S608
+    ).fetchone()
+    return str(digest)
+
+
+def compare(warehouse: Path, home: Path) -> list[TableComparison]:
+    """Every mart of the DuckDB warehouse against the Spark engine's of the same home (a mart
+    one engine lacks is a difference too)."""
+    con = plain_connection()
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET TimeZone = 'UTC'")  # a naive Parquet timestamp is a UTC instant
+    try:
+        con.execute(f"ATTACH {_literal(str(warehouse))} AS duck (READ_ONLY)")
+        duck = sorted(
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_catalog = 'duck' AND table_schema = 'marts'"
+            ).fetchall()
+        )
+        spark = attach_spark_marts(con, home, schema="spark_marts")
+        out = []
+        for table in sorted(set(duck) | set(spark)):
+            if table not in duck or table not in spark:
+                side = "duckdb" if table in duck else "spark"
+                out.append(TableComparison(table, 0, 0, 0, 0, (f"only on {side}",), "", ""))
+                continue
+            out.append(compare_tables(con, f"duck.marts.{table}", f"spark_marts.{table}", table))
+        return out
+    finally:
+        con.close()
