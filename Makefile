@@ -17,7 +17,7 @@ export UV_SYSTEM_CERTS ?= 1
 
 
 .PHONY: postgres postgres-stop
-.PHONY: install manifest demo test test-validation test-postgres test-repeat ui docs lint format bench bench-ingest bench-ingest-instruments bench-ingest-json bench-pipeline bench-incremental bench-twin-latency bench-twin-validation bench-growth bench-demo bench-peer bench-definitions clean
+.PHONY: install install-spark compare-engines manifest demo test test-validation test-postgres test-spark test-repeat ui docs lint format bench bench-ingest bench-ingest-instruments bench-ingest-json bench-pipeline bench-incremental bench-twin-latency bench-twin-validation bench-growth bench-demo bench-peer bench-definitions clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -28,11 +28,23 @@ $(PARSER_VENV)/.installed: $(UV) instrument_parser/pyproject.toml instrument_par
 		--python "$$(command -v $(PYTHON))"
 	touch $@
 
+# (an environment that has the Spark engine keeps it: `uv sync` removes what it is not asked for)
 $(VENV)/.installed: $(UV) pyproject.toml uv.lock $(PARSER_VENV)/.installed
-	$(UV) sync --frozen --python "$$(command -v $(PYTHON))"
+	$(UV) sync --frozen $(if $(wildcard $(VENV)/.spark),--group spark) \
+		--python "$$(command -v $(PYTHON))"
 	touch $@
 
 install: $(VENV)/.installed
+
+# the Spark engine, only where it is used (docs/scale-out.md): Java 17 (scripts/java.sh
+# installs Debian's if the machine has none) and the `spark` dependency group (pyspark,
+# dbt-spark) into the project's environment
+$(VENV)/.spark: $(VENV)/.installed pyproject.toml uv.lock scripts/java.sh
+	bash scripts/java.sh
+	$(UV) sync --frozen --group spark --python "$$(command -v $(PYTHON))"
+	touch $@
+
+install-spark: $(VENV)/.spark
 
 # the dbt manifest the Dagster definitions read: prepared explicitly, never at import
 MANIFEST := dbt_project/target/manifest.json
@@ -53,13 +65,22 @@ demo: manifest
 # them (`make test-postgres`: readers through whole runs, the served marts, Dagster's storage)
 test: manifest
 	$(BIN)/ruff check .
-	$(BIN)/pytest -m "not validation_plant and not postgres"
+	$(BIN)/pytest -m "not validation_plant and not postgres and not spark"
 
 test-validation: manifest
 	$(BIN)/pytest -m validation_plant
 
 test-postgres: manifest
 	$(BIN)/pytest -m postgres
+
+# the same plant built on DuckDB and on Spark (local[2]), every mart compared (make install-spark
+# first, done here): a step of its own, like the two above
+test-spark: manifest $(VENV)/.spark
+	$(BIN)/pytest -m spark
+
+# the comparison anyone can run: the 12-batch plant on both engines, a table per mart
+compare-engines: manifest $(VENV)/.spark
+	$(BIN)/biotwin compare-engines --home $(CURDIR)/.biotwin-engines
 
 # the suite twice, in file order and shuffled with another PYTHONHASHSEED, compared test by
 # test (tests/determinism.py); about twice the time of `make test`

@@ -22,6 +22,7 @@ class PlantPaths(ConfigurableResource):
     warehouse: str = ""
     lineage: str = ""
     published: str = ""
+    engine: str = ""
 
     def landing_path(self) -> Path:
         return Path(self.landing) if self.landing else settings().landing
@@ -31,6 +32,18 @@ class PlantPaths(ConfigurableResource):
 
     def warehouse_path(self) -> Path:
         return Path(self.warehouse) if self.warehouse else settings().warehouse
+
+    def engine_name(self) -> str:
+        """What builds the marts (BIOTWIN_ENGINE: duckdb, the default, or spark)."""
+        return self.engine or settings().engine
+
+    def lake_path(self) -> Path:
+        """The raw data as Parquet for the Spark engine: beside an explicitly given
+        warehouse, else the setting (BIOTWIN_LAKE)."""
+        return Path(self.warehouse).parent / "lake" if self.warehouse else settings().lake
+
+    def spark_home_path(self) -> Path:
+        return Path(self.warehouse).parent / "spark" if self.warehouse else settings().spark_home
 
     def published_path(self) -> Path:
         """Where publications go: given, else beside an explicitly given warehouse (a test's),

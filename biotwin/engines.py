@@ -22,18 +22,9 @@ FLOAT_TOLERANCE = 1e-9  # relative difference allowed between two engines' doubl
 DIGEST_DIGITS = 6  # significant digits of the floats in a table's digest
 
 
-def spark_home(home: Path) -> Path:
-    """The Spark engine's folder in a biotwin home: warehouse, metastore, scratch."""
-    return home / "spark"
-
-
-def lake_dir(home: Path) -> Path:
-    """The raw data as Parquet (assets/lake.py) that the Spark engine reads."""
-    return home / "lake"
-
-
-def spark_tables(home: Path, schema: str = "marts") -> dict[str, Path]:
-    folder = spark_home(home) / "warehouse" / f"{schema}.db"
+def spark_tables(spark_home: Path, schema: str = "marts") -> dict[str, Path]:
+    """Each Spark table of `schema` and its folder of Parquet files."""
+    folder = spark_home / "warehouse" / f"{schema}.db"
     if not folder.is_dir():
         return {}
     return {p.name: p for p in sorted(folder.iterdir()) if p.is_dir()}
@@ -44,12 +35,18 @@ def _literal(text: str) -> str:
 
 
 def attach_spark_marts(
-    con: duckdb.DuckDBPyConnection, home: Path, schema: str = "marts"
+    con: duckdb.DuckDBPyConnection,
+    spark_home: Path,
+    schema: str = "marts",
+    replace_tables: bool = False,
 ) -> list[str]:
-    """Views `<schema>.<table>` over the Spark engine's Parquet marts; returns their names."""
+    """Views `<schema>.<table>` over the Spark engine's Parquet marts; returns their names.
+    `replace_tables`: a table of that name (a DuckDB build's mart) gives way to the view."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     names = []
-    for name, folder in spark_tables(home).items():
+    for name, folder in spark_tables(spark_home).items():
+        if replace_tables:
+            con.execute(f"DROP TABLE IF EXISTS {schema}.{name}")
         files = _literal(str(folder / "**" / "*.parquet"))
         con.execute(
             f"CREATE OR REPLACE VIEW {schema}.{name} AS SELECT * FROM "  # noqa: S608 - folder names from dbt
@@ -91,28 +88,32 @@ def _column_kinds(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, st
 
 def _normalised(relation: str, kinds: dict[str, str], columns: list[str]) -> str:
     """The columns in a form both engines agree on: floats as doubles, timestamps as UTC
-    microseconds, everything else as text; with each row's rank in an order both sides share
-    (floats ordered at DIGEST_DIGITS, so that a last-bit difference does not reorder rows)."""
-    parts, order = [], []
+    microseconds, everything else as text; with each row's rank among the rows that share
+    all its exact (non-float) values, ordered by its floats."""
+    parts = []
     for c in columns:
         q = f'"{c}"'
         if kinds[c] == "float":
             parts.append(f"CAST({q} AS DOUBLE) AS {q}")
-            order.append(f"printf('%.{DIGEST_DIGITS - 1}e', CAST({q} AS DOUBLE))")
         elif kinds[c] == "time":
             parts.append(f"epoch_us(CAST({q} AS TIMESTAMPTZ)) AS {q}")
-            order.append(q)
         else:
             parts.append(f"CAST({q} AS VARCHAR) AS {q}")
-            order.append(q)
-    rank = f"row_number() OVER (ORDER BY {', '.join(o + ' NULLS FIRST' for o in order)}) AS _rank"
-    return f"SELECT {', '.join(parts)}, {rank} FROM {relation}"  # noqa: S608
+    exact = [f'"{c}"' for c in columns if kinds[c] != "float"]
+    floats = [f'"{c}"' for c in columns if kinds[c] == "float"] or ["1"]
+    window = (
+        (f"PARTITION BY {', '.join(exact)} " if exact else "")
+        + "ORDER BY "
+        + ", ".join(f"{f} NULLS FIRST" for f in floats)
+    )
+    return (
+        f"SELECT *, row_number() OVER ({window}) AS _rank "  # noqa: S608
+        f"FROM (SELECT {', '.join(parts)} FROM {relation})"
+    )
 
 
-def _differs(column: str, kind: str) -> str:
+def _float_differs(column: str) -> str:
     a, b = f'l."{column}"', f'r."{column}"'
-    if kind != "float":
-        return f"{a} IS DISTINCT FROM {b}"
     return (
         f"(({a} IS NULL) <> ({b} IS NULL) OR abs({a} - {b}) > "
         f"{FLOAT_TOLERANCE} * greatest(abs({a}), abs({b}), 1e-12))"
@@ -122,8 +123,9 @@ def _differs(column: str, kind: str) -> str:
 def compare_tables(
     con: duckdb.DuckDBPyConnection, left: str, right: str, table: str
 ) -> TableComparison:
-    """Rows of `left` and `right` paired by their rank in one shared order; a pair differs when
-    a text or time column differs or a float differs by more than FLOAT_TOLERANCE (relative)."""
+    """Rows of `left` and `right` paired on all their exact values (text, integers, times)
+    and their rank among the rows that share them; a row without a partner, or whose partner's
+    floats differ by more than FLOAT_TOLERANCE (relative), is a difference."""
     kinds_l, kinds_r = _column_kinds(con, left), _column_kinds(con, right)
     common = sorted(set(kinds_l) & set(kinds_r))
     missing = tuple(sorted(set(kinds_l) ^ set(kinds_r)))
@@ -131,11 +133,15 @@ def compare_tables(
     a, b = _normalised(left, kinds, common), _normalised(right, kinds, common)
     (n_l,) = con.execute(f"SELECT count(*) FROM {left}").fetchone()  # noqa: S608
     (n_r,) = con.execute(f"SELECT count(*) FROM {right}").fetchone()  # noqa: S608
-    differs = " OR ".join(_differs(c, kinds[c]) for c in common) or "false"
+    on = " AND ".join(
+        [f'l."{c}" IS NOT DISTINCT FROM r."{c}"' for c in common if kinds[c] != "float"]
+        + ["l._rank = r._rank"]
+    )
+    differs = " OR ".join(_float_differs(c) for c in common if kinds[c] == "float") or "false"
     (only_l, only_r) = con.execute(
-        f"SELECT count(*) FILTER (WHERE r._rank IS NULL OR ({differs})), "  # noqa: S608
-        f"count(*) FILTER (WHERE l._rank IS NULL OR ({differs})) "
-        f"FROM ({a}) AS l FULL OUTER JOIN ({b}) AS r ON l._rank = r._rank"
+        f"SELECT count(*) FILTER (WHERE l._rank IS NOT NULL AND (r._rank IS NULL OR {differs})), "  # noqa: S608
+        f"count(*) FILTER (WHERE r._rank IS NOT NULL AND (l._rank IS NULL OR {differs})) "
+        f"FROM ({a}) AS l FULL OUTER JOIN ({b}) AS r ON {on}"
     ).fetchone()
     digests = [_digest(con, relation, kinds, common) for relation in (left, right)]
     return TableComparison(
@@ -160,9 +166,9 @@ def _digest(
     return str(digest)
 
 
-def compare(warehouse: Path, home: Path) -> list[TableComparison]:
-    """Every mart of the DuckDB warehouse against the Spark engine's of the same home (a mart
-    one engine lacks is a difference too)."""
+def compare(warehouse: Path, spark_home: Path) -> list[TableComparison]:
+    """Every mart of a DuckDB build's warehouse against the Spark engine's marts (a mart one
+    engine lacks is a difference too)."""
     con = plain_connection()
     con.execute("SET enable_progress_bar = false")
     con.execute("SET TimeZone = 'UTC'")  # a naive Parquet timestamp is a UTC instant
@@ -175,7 +181,7 @@ def compare(warehouse: Path, home: Path) -> list[TableComparison]:
                 "WHERE table_catalog = 'duck' AND table_schema = 'marts'"
             ).fetchall()
         )
-        spark = attach_spark_marts(con, home, schema="spark_marts")
+        spark = attach_spark_marts(con, spark_home, schema="spark_marts")
         out = []
         for table in sorted(set(duck) | set(spark)):
             if table not in duck or table not in spark:

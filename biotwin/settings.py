@@ -29,6 +29,12 @@ class Settings:
     openlineage_namespace: str
     published_dir: Path  # the read-only states every reader reads (biotwin/publication.py)
     publications_kept: int  # how many of them stay (publish keeps at least 2)
+    engine: str  # what builds the marts: duckdb (the embedded default) or spark
+    lake: Path  # the raw data as Parquet for an engine other than DuckDB (assets/lake.py)
+    spark_home: Path  # the Spark engine's tables, metastore and scratch
+
+
+ENGINES = ("duckdb", "spark")
 
 
 def settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -54,7 +60,18 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         openlineage_namespace=env.get("OPENLINEAGE_NAMESPACE", "biotwin"),
         published_dir=path("BIOTWIN_PUBLISHED_DIR", warehouse.parent / "published"),
         publications_kept=_count(env.get("BIOTWIN_PUBLICATIONS_KEPT"), default=5),
+        engine=_engine(env.get("BIOTWIN_ENGINE")),
+        lake=path("BIOTWIN_LAKE", warehouse.parent / "lake"),
+        spark_home=path("BIOTWIN_SPARK_HOME", warehouse.parent / "spark"),
     )
+
+
+def _engine(value: str | None) -> str:
+    engine = (value or "duckdb").strip().lower()
+    if engine not in ENGINES:
+        msg = f"BIOTWIN_ENGINE={value!r}: expected one of {', '.join(ENGINES)}"
+        raise ValueError(msg)
+    return engine
 
 
 def _count(value: str | None, default: int) -> int:

@@ -15,7 +15,11 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from biotwin.settings import PROJECT_ROOT, settings
+from biotwin.settings import ENGINES, PROJECT_ROOT, settings
+
+ENGINE_HELP = (
+    "what builds the marts: duckdb (default) or spark (make install-spark; docs/scale-out.md)"
+)
 
 
 def _generate(*args, **kwargs) -> dict:
@@ -186,7 +190,15 @@ def _execute(select: str | None, log_level: str):
     return result
 
 
+def _use_engine(args: argparse.Namespace) -> None:
+    """`--engine` for this process and the dbt it starts (BIOTWIN_ENGINE, biotwin.settings)."""
+    if getattr(args, "engine", None):
+        os.environ["BIOTWIN_ENGINE"] = args.engine
+    settings()  # an unknown BIOTWIN_ENGINE is a ValueError: named, no traceback
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
+    _use_engine(args)
     try:
         result = _execute(args.select, args.log_level)
     except UnknownSelection as exc:
@@ -290,6 +302,7 @@ def _print_ledger() -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    _use_engine(args)
     s = settings()
     if not (s.home / "manifest.json").exists():
         print(f"no demo landing zone under {s.home}: generating {args.batches} batches")
@@ -707,12 +720,23 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="materialise the pipeline in-process")
     run.add_argument("--select", default=None, help="comma-separated asset keys (a/b for a.b)")
     run.add_argument("--log-level", default="WARNING", help="Dagster console log level")
+    run.add_argument("--engine", choices=ENGINES, default=None, help=ENGINE_HELP)
     run.set_defaults(func=_cmd_run)
 
     demo = sub.add_parser("demo", help="generate the demo plant if absent, then run everything")
     demo.add_argument("--batches", type=int, default=24)
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--engine", choices=ENGINES, default=None, help=ENGINE_HELP)
     demo.set_defaults(func=_cmd_demo)
+
+    compare = sub.add_parser(
+        "compare-engines",
+        help="build one plant on DuckDB and on Spark and compare every mart (docs/scale-out.md)",
+    )
+    compare.add_argument("--home", type=Path, default=Path(".biotwin-engines"))
+    compare.add_argument("--batches", type=int, default=12)
+    compare.add_argument("--seed", type=int, default=7)
+    compare.set_defaults(func=_cmd_compare_engines)
 
     query = sub.add_parser("query", help="SQL on the published state, read-only (docs/queries.md)")
     query.add_argument("sql", help='one SQL statement, e.g. "SELECT * FROM marts.dim_batch"')
@@ -800,6 +824,12 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=_cmd_ui)
     return parser
+
+
+def _cmd_compare_engines(args: argparse.Namespace) -> int:
+    from orchestration.compare_engines import run_comparison
+
+    return run_comparison(args.home.resolve(), args.batches, args.seed)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,6 +5,7 @@ session), never parsed at import: this module only reads the prepared manifest.j
 dbt runs as a subprocess with `threads: 1` in the `warehouse` pool, the one DuckDB writer.
 """
 
+import importlib.util
 import json
 import os
 from collections import Counter
@@ -32,7 +33,9 @@ from dagster_dbt import (
 )
 
 from assets.catalog import OWNERS
+from assets.lake import export as export_lake
 from assets.resources import PlantPaths
+from biotwin.engines import attach_spark_marts
 from biotwin.settings import PROJECT_ROOT
 from biotwin.warehouse import connect, open_waiting
 from lineage.asset_run import LineageRun, openlineage_run
@@ -157,9 +160,18 @@ def _build(
         "dbt_models",
         "orchestration/dbt.py",
     ) as lineage:
+        engine = paths.engine_name()
+        if engine == "spark":
+            before_spark_build(paths, context.log.info)
         target = new_build_target(paths.warehouse_path(), context.run.run_id)
         invocation = dbt.cli(
-            build_args(paths.warehouse_path(), full_refresh=config.full_refresh),
+            build_args(
+                paths.warehouse_path(),
+                full_refresh=config.full_refresh,
+                engine=engine,
+                lake=paths.lake_path(),
+                spark_home=paths.spark_home_path(),
+            ),
             context=context,
             target_path=target,
         )
@@ -174,9 +186,38 @@ def _build(
         finally:
             _record_build(context, paths, invocation, lineage, config.full_refresh)
             finish_build_target(target, paths.warehouse_path())
+            if engine == "spark":
+                after_spark_build(paths)
         yield from with_row_counts(events, table_row_counts(paths.warehouse_path(), events))
         if failure is not None:
             raise failure
+
+
+def before_spark_build(paths: PlantPaths, say) -> None:
+    """The Spark engine reads the lake: export what ingestion added since the last build."""
+    if importlib.util.find_spec("pyspark") is None:
+        msg = (
+            "BIOTWIN_ENGINE=spark, but the Spark engine is not installed in this environment: "
+            "run `make install-spark` (pyspark and dbt-spark, docs/scale-out.md)"
+        )
+        raise RuntimeError(msg)
+    con = connect(paths.warehouse_path())
+    try:
+        written = export_lake(con, paths.lake_path())
+    finally:
+        con.close()
+    new_rows = sum(n for table, n in written.items() if "." not in table)
+    say(f"lake {paths.lake_path()}: {new_rows} new raw rows exported for the Spark engine")
+
+
+def after_spark_build(paths: PlantPaths) -> None:
+    """The warehouse's `marts` become views over the Spark engine's Parquet marts, so every
+    reader (the twin, publication, `biotwin query`) reads what Spark built."""
+    con = connect(paths.warehouse_path())
+    try:
+        attach_spark_marts(con, paths.spark_home_path(), replace_tables=True)
+    finally:
+        con.close()
 
 
 def table_row_counts(warehouse: Path, events: list[Any]) -> dict[str, int]:

@@ -60,9 +60,21 @@ def prepare_manifest(force: bool = False) -> Path:
     return MANIFEST
 
 
-def build_args(warehouse: Path, full_refresh: bool = False) -> list[str]:
-    """`dbt build` arguments for one warehouse file (the profile reads the `warehouse` var)."""
-    args = ["build", "--vars", json.dumps({"biotwin_warehouse": str(warehouse)})]
+def build_args(
+    warehouse: Path,
+    full_refresh: bool = False,
+    engine: str = "duckdb",
+    lake: Path | None = None,
+    spark_home: Path | None = None,
+) -> list[str]:
+    """`dbt build` arguments for one warehouse file (the profile reads the `warehouse` var);
+    on the Spark engine, the `spark` target with the lake it reads and its own home."""
+    variables = {"biotwin_warehouse": str(warehouse)}
+    args = ["build"]
+    if engine == "spark":
+        variables |= {"biotwin_lake": str(lake), "biotwin_spark_home": str(spark_home)}
+        args += ["--target", "spark"]
+    args += ["--vars", json.dumps(variables)]
     if full_refresh:
         args.append("--full-refresh")
     return args
