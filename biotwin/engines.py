@@ -34,6 +34,15 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _is_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
+        "AND table_name = ? AND table_type = 'BASE TABLE'",
+        [schema, name],
+    ).fetchone()
+    return bool(found and found[0])
+
+
 def attach_spark_marts(
     con: duckdb.DuckDBPyConnection,
     spark_home: Path,
@@ -45,8 +54,8 @@ def attach_spark_marts(
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     names = []
     for name, folder in spark_tables(spark_home).items():
-        if replace_tables:
-            con.execute(f"DROP TABLE IF EXISTS {schema}.{name}")
+        if replace_tables and _is_table(con, schema, name):
+            con.execute(f"DROP TABLE {schema}.{name}")
         files = _literal(str(folder / "**" / "*.parquet"))
         con.execute(
             f"CREATE OR REPLACE VIEW {schema}.{name} AS SELECT * FROM "  # noqa: S608 - folder names from dbt

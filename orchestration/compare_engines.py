@@ -2,13 +2,16 @@
 DuckDB and on Spark, then every mart compared (biotwin/engines.py).
 
 Both runs are the ordinary Dagster job (`biotwin run`, once with `--engine spark`) in child
-processes, each with its own home over one landing zone: the same ingestion, contracts and
-ledger, then dbt on each engine. The plant is generated into `<home>/plant` when absent.
+processes, each with its own home over one landing zone. The Spark home starts from a copy of
+the DuckDB home's warehouse after its run, so both engines build from one ingestion (the same
+raw rows, ingestion times and ledger: two ingestions would differ in when they loaded each
+file, which the marts carry). The plant is generated into `<home>/plant` when absent.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -61,6 +64,11 @@ def run_comparison(home: Path, batches: int, seed: int) -> int:
         generate(plant, batches, seed, DEFAULT_START)
     times = {}
     for engine in ("duckdb", "spark"):
+        if engine == "spark" and not (home / "spark" / "warehouse.duckdb").exists():
+            (home / "spark").mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(
+                home / "duckdb" / "warehouse.duckdb", home / "spark" / "warehouse.duckdb"
+            )
         print(f"the pipeline on {engine} …", flush=True)
         code, seconds = _run(home / engine, plant, engine)
         times[engine] = seconds

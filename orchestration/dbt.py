@@ -37,7 +37,7 @@ from assets.lake import export as export_lake
 from assets.resources import PlantPaths
 from biotwin.engines import attach_spark_marts
 from biotwin.settings import PROJECT_ROOT
-from biotwin.warehouse import connect, open_waiting
+from biotwin.warehouse import connect, open_waiting, table_exists
 from lineage.asset_run import LineageRun, openlineage_run
 from lineage.audit_log import audit_run
 from lineage.catalogue import read_catalogue
@@ -229,14 +229,16 @@ def table_row_counts(warehouse: Path, events: list[Any]) -> dict[str, int]:
         uid = _unique_id(event)
         node = manifest.get(uid or "")
         if node and node["config"].get("materialized") in ("table", "incremental"):
-            wanted[uid] = f'"{node["schema"]}"."{node.get("alias") or node["name"]}"'
+            wanted[uid] = (node["schema"], node.get("alias") or node["name"])
     if not wanted:
         return {}
     con = open_waiting(warehouse, read_only=True)
     try:
+        # on the Spark engine only the marts are in the warehouse (views over its Parquet)
         return {
-            uid: int(con.execute(f"SELECT count(*) FROM {rel}").fetchall()[0][0])  # noqa: S608
-            for uid, rel in wanted.items()
+            uid: int(con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchall()[0][0])  # noqa: S608
+            for uid, (schema, name) in wanted.items()
+            if table_exists(con, schema, name)
         }
     finally:
         con.close()
