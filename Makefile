@@ -17,7 +17,7 @@ export UV_SYSTEM_CERTS ?= 1
 
 
 .PHONY: postgres postgres-stop
-.PHONY: install install-spark compare-engines manifest demo test test-validation test-postgres test-spark test-repeat ui docs lint format bench bench-ingest bench-ingest-instruments bench-ingest-json bench-pipeline bench-incremental bench-twin-latency bench-twin-validation bench-growth bench-demo bench-peer bench-definitions clean
+.PHONY: install install-spark compare-engines bench-engines manifest demo test test-validation test-postgres test-spark test-repeat ui docs lint format bench bench-ingest bench-ingest-instruments bench-ingest-json bench-pipeline bench-incremental bench-twin-latency bench-twin-validation bench-growth bench-demo bench-peer bench-definitions clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -77,6 +77,11 @@ test-postgres: manifest
 # first, done here): a step of its own, like the two above
 test-spark: manifest $(VENV)/.spark
 	$(BIN)/pytest -m spark
+
+# dbt on DuckDB against Spark local[2] from one ingestion, times and peak memory (JVM included);
+# BENCH_BATCHES=400 for the large plant
+bench-engines: manifest $(VENV)/.spark
+	$(BIN)/python bench/engines.py --batches $${BENCH_BATCHES:-80}
 
 # the comparison anyone can run: the 12-batch plant on both engines, a table per mart
 compare-engines: manifest $(VENV)/.spark

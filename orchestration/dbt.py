@@ -8,6 +8,7 @@ dbt runs as a subprocess with `threads: 1` in the `warehouse` pool, the one Duck
 import importlib.util
 import json
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
@@ -201,13 +202,17 @@ def before_spark_build(paths: PlantPaths, say) -> None:
             "run `make install-spark` (pyspark and dbt-spark, docs/scale-out.md)"
         )
         raise RuntimeError(msg)
+    started = time.perf_counter()
     con = connect(paths.warehouse_path())
     try:
         written = export_lake(con, paths.lake_path())
     finally:
         con.close()
     new_rows = sum(n for table, n in written.items() if "." not in table)
-    say(f"lake {paths.lake_path()}: {new_rows} new raw rows exported for the Spark engine")
+    say(
+        f"lake {paths.lake_path()}: {new_rows} new raw rows exported for the Spark engine "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
 
 
 def after_spark_build(paths: PlantPaths) -> None:
