@@ -68,6 +68,16 @@
     ({{ dbt.cast(dbt.datediff(start_ts, end_ts, 'second'), api.Column.translate_type('double')) }} / 3600.0)
 {%- endmacro %}
 
+{# A number as text the same on every engine: rounded to `places` decimals, trailing zeros
+   dropped ('9.4655', '70', '20000000'); a double's own text is not (Spark writes 2.0E7). #}
+{% macro number_text(expr, places=4) -%}
+    {{ regex_replace_all(
+        dbt.safe_cast(
+            dbt.safe_cast('round(' ~ expr ~ ', ' ~ places ~ ')', 'decimal(38, ' ~ places ~ ')'),
+            api.Column.translate_type('string')),
+        "'[.]?0+$'", "''") }}
+{%- endmacro %}
+
 {# A batch id reduced to upper-case letters and digits: 'cart 2026 0001' = 'CART-2026-0001'. #}
 {% macro normalise_batch_ref(text) -%}
     upper({{ regex_replace_all(text, "'[^A-Za-z0-9]'", "''") }})

@@ -53,7 +53,9 @@ def _served_copy(
     copy = "served_" + name.replace(".", "__")
     duck.execute(
         f"CREATE TEMP TABLE {copy} AS SELECT * FROM read_csv('{dump}', header = false, "
-        f"auto_detect = false, delim = ',', quote = '\"', columns = {{{types}}})"
+        f"auto_detect = false, delim = ',', quote = '\"', columns = {{{types}}}, "
+        # PostgreSQL writes an empty string as "" and a null as nothing: keep them apart
+        f"allow_quoted_nulls = false)"
     )
     return copy
 

@@ -362,33 +362,40 @@ superseded_files as (
     where versions.is_superseded
 ),
 
+result_files as (
+    -- the file of each lab result's record (a derived result carries its numerator's)
+    select _record_id, _file_sha256 from {{ ref('int_lims__result_versions') }}
+    union all
+    select _record_id, _file_sha256 from {{ ref('int_instruments__results_linked') }}
+),
+
 out_of_spec as (
     -- a current result outside its product's specification: a rule about values, so a
-    -- warning that names the result (`biotwin trace` follows record_id to the source row)
+    -- warning that names the result and its file (`biotwin trace` follows record_id)
     select
         'out_of_spec' as issue_type,
         'warning' as severity,
-        case when source_system = 'lims' then 'lims' else 'instruments' end as source_system,
-        site_id,
-        batch_id,
-        {{ dbt.safe_cast('null', api.Column.translate_type('string')) }} as file_sha256,
-        _record_id as record_id,
+        case when results.source_system = 'lims' then 'lims' else 'instruments' end
+            as source_system,
+        results.site_id,
+        results.batch_id,
+        result_files._file_sha256 as file_sha256,
+        results._record_id as record_id,
         1 as n_records,
         sampled_at_utc as first_at_utc,
         sampled_at_utc as last_at_utc,
         {{ dbt.concat([
             "parameter_id", "' = '", "case when censor in ('<', '>') then censor else '' end",
-            "coalesce(" ~ dbt.safe_cast('round(value, 4)', api.Column.translate_type('string'))
-                ~ ", result_text, '')",
+            "coalesce(" ~ number_text('value') ~ ", result_text, '')",
             "' '", "coalesce(unit, '')",
             "' at '", "coalesce(sample_point, '?')", "' outside '",
-            "coalesce(" ~ dbt.safe_cast('spec_min', api.Column.translate_type('string')) ~ ", '')",
-            "'..'",
-            "coalesce(" ~ dbt.safe_cast('spec_max', api.Column.translate_type('string')) ~ ", '')",
+            "coalesce(" ~ number_text('spec_min') ~ ", '')", "'..'",
+            "coalesce(" ~ number_text('spec_max') ~ ", '')",
             "' ('", "coalesce(criticality, '')", "', '", "source_system", "', '", "status", "')'"
         ]) }} as detail
-    from {{ ref('fct_lab_result') }}
-    where out_of_spec and is_current and status <> 'cancelled'
+    from {{ ref('fct_lab_result') }} as results
+    left join result_files on results._record_id = result_files._record_id
+    where results.out_of_spec and results.is_current and results.status <> 'cancelled'
 ),
 
 issues as (

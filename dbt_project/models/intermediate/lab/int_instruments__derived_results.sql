@@ -74,10 +74,7 @@ select
     computed.vendor,
     computed.derived_parameter_id as parameter_id,
     'calculated' as status,
-    -- six decimals, as text the same on every engine (a double's own text is not: 2.99E7)
-    {{ dbt.safe_cast(
-        dbt.safe_cast('round(computed.derived_value, 6)', 'decimal(38, 6)'),
-        api.Column.translate_type('string')) }} as result_text,
+    {{ number_text('computed.derived_value', 6) }} as result_text,
     {{ dbt.safe_cast('null', api.Column.translate_type('string')) }} as censor,
     computed.derived_value as value,
     parameters.canonical_unit as unit,
