@@ -10,6 +10,7 @@ file, which the marts carry). The plant is generated into `<home>/plant` when ab
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -56,6 +57,12 @@ def report(results: list[TableComparison]) -> str:
 
 
 def run_comparison(home: Path, batches: int, seed: int) -> int:
+    if importlib.util.find_spec("pyspark") is None:  # before a DuckDB run that would be wasted
+        print(
+            "compare-engines: the Spark engine is not installed in this environment: "
+            "run `make install-spark` (or `make compare-engines`, which installs it)"
+        )
+        return 2
     plant = home / "plant"
     if not (plant / "manifest.json").exists():
         from synthetic.generate import DEFAULT_START, generate

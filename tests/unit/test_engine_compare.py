@@ -55,3 +55,20 @@ def test_a_missing_row_and_a_missing_column_are_differences(con) -> None:
     assert (result.only_left, result.only_right) == (1, 0)
     con.execute("CREATE TABLE r2 AS SELECT k, n, x FROM l")
     assert compare_tables(con, "l", "r2", "t").columns_missing == ("t",)
+
+
+def test_compare_engines_without_the_spark_engine_says_how_to_install_it(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """Not a DuckDB run first and a failure minutes later: the missing engine is named at once."""
+    import importlib.util
+
+    from orchestration import compare_engines
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else real(name, *a)
+    )
+    assert compare_engines.run_comparison(tmp_path / "home", 12, 7) == 2
+    assert "make install-spark" in capsys.readouterr().out
+    assert not (tmp_path / "home").exists()
