@@ -17,34 +17,20 @@ from pathlib import Path
 
 import duckdb
 
-from assets.ingest.tables import RAW_TABLES, view_select
+from assets.contracts.reference import MODELS as REFERENCE_FILES
+from assets.ingest.tables import RAW_TABLES, stored_table, view_select
+from biotwin.warehouse import sql_literal
 
-REFERENCE_TABLES = (
-    "sites",
-    "parameters",
-    "units",
-    "tags",
-    "lab_tests",
-    "instrument_fields",
-    "specifications",
-    "processes",
-    "site_formats",
-    "derived_parameters",
-)
 WHOLE_TABLES = (
     ("raw", "file_ledger"),
     ("raw", "quarantine"),
-    *(("ref", t) for t in REFERENCE_TABLES),
+    *(("ref", name.removesuffix(".csv")) for name in REFERENCE_FILES),
 )
 STATE = "exported.json"
 
 
 def table_dir(lake: Path, schema: str, table: str) -> Path:
     return lake / schema / table
-
-
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def export(con: duckdb.DuckDBPyConnection, lake: Path) -> dict[str, int]:
@@ -58,22 +44,25 @@ def export(con: duckdb.DuckDBPyConnection, lake: Path) -> dict[str, int]:
     (last_id,) = con.execute("SELECT coalesce(max(_file_id), 0) FROM raw.loaded_file").fetchone()
     for table in RAW_TABLES:
         since = int(state.get(table, 0))
-        query = f"{view_select(table)} WHERE r._file_id > {since}"
-        (n,) = con.execute(f"SELECT count(*) FROM ({query})").fetchone()  # noqa: S608
-        if n:
+        # whether there is anything new: on the stored rows (no join, no record-id hashing)
+        (new,) = con.execute(
+            f"SELECT count(*) FROM raw.{stored_table(table)} WHERE _file_id > {since}"  # noqa: S608
+        ).fetchone()
+        if new:
             folder = table_dir(lake, "raw", table)
             folder.mkdir(parents=True, exist_ok=True)
-            target = folder / f"part-{since + 1:09d}-{last_id:09d}.parquet"
-            con.execute(f"COPY ({query}) TO {_literal(target)} (FORMAT parquet)")
-        written[table] = int(n)
+            target = sql_literal(str(folder / f"part-{since + 1:09d}-{last_id:09d}.parquet"))
+            query = f"{view_select(table)} WHERE r._file_id > {since}"
+            con.execute(f"COPY ({query}) TO {target} (FORMAT parquet)")
+        written[table] = int(new)
         state[table] = int(last_id)
     for schema, table in WHOLE_TABLES:
         folder = table_dir(lake, schema, table)
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / "data.parquet"
-        con.execute(f"COPY {schema}.{table} TO {_literal(target)} (FORMAT parquet)")
+        target = sql_literal(str(folder / "data.parquet"))
+        # COPY answers with the rows it wrote
         (written[f"{schema}.{table}"],) = con.execute(
-            f"SELECT count(*) FROM {schema}.{table}"  # noqa: S608
+            f"COPY {schema}.{table} TO {target} (FORMAT parquet)"
         ).fetchone()
     state_path.write_text(json.dumps(state, indent=1) + "\n")
     return written

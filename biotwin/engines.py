@@ -11,15 +11,27 @@ up in a different order on each engine: the last bits of a mean differ, nothing 
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from biotwin.warehouse import plain_connection
+from biotwin.warehouse import plain_connection, sql_literal, table_type
 
 FLOAT_TOLERANCE = 1e-9  # relative difference allowed between two engines' doubles
 DIGEST_DIGITS = 6  # significant digits of the floats in a table's digest
+
+
+SPARK_MISSING = (
+    "the Spark engine is not installed in this environment: run `make install-spark` "
+    "(pyspark and dbt-spark, docs/scale-out.md)"
+)
+
+
+def spark_missing() -> str | None:
+    """Why the Spark engine cannot run here (pyspark is not installed), or None."""
+    return SPARK_MISSING if importlib.util.find_spec("pyspark") is None else None
 
 
 def spark_tables(spark_home: Path, schema: str = "marts") -> dict[str, Path]:
@@ -28,19 +40,6 @@ def spark_tables(spark_home: Path, schema: str = "marts") -> dict[str, Path]:
     if not folder.is_dir():
         return {}
     return {p.name: p for p in sorted(folder.iterdir()) if p.is_dir()}
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _is_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
-        "AND table_name = ? AND table_type = 'BASE TABLE'",
-        [schema, name],
-    ).fetchone()
-    return bool(found and found[0])
 
 
 def attach_spark_marts(
@@ -54,9 +53,9 @@ def attach_spark_marts(
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     names = []
     for name, folder in spark_tables(spark_home).items():
-        if replace_tables and _is_table(con, schema, name):
+        if replace_tables and table_type(con, schema, name) == "BASE TABLE":
             con.execute(f"DROP TABLE {schema}.{name}")
-        files = _literal(str(folder / "**" / "*.parquet"))
+        files = sql_literal(str(folder / "**" / "*.parquet"))
         con.execute(
             f"CREATE OR REPLACE VIEW {schema}.{name} AS SELECT * FROM "  # noqa: S608 - folder names from dbt
             f"read_parquet({files}, hive_partitioning = true, hive_types_autocast = false)"
@@ -182,7 +181,7 @@ def compare(warehouse: Path, spark_home: Path) -> list[TableComparison]:
     con.execute("SET enable_progress_bar = false")
     con.execute("SET TimeZone = 'UTC'")  # a naive Parquet timestamp is a UTC instant
     try:
-        con.execute(f"ATTACH {_literal(str(warehouse))} AS duck (READ_ONLY)")
+        con.execute(f"ATTACH {sql_literal(str(warehouse))} AS duck (READ_ONLY)")
         duck = sorted(
             r[0]
             for r in con.execute(

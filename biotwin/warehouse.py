@@ -112,15 +112,25 @@ def plain_connection(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
     return duckdb.connect(database)
 
 
+def table_type(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str | None:
+    """`BASE TABLE` or `VIEW` for `schema.table` of the open warehouse, None if it has none."""
+    found = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_schema = ? "
+        "AND table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return found[0] if found else None
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     """Whether the open warehouse has `schema.table` (a table or a view) yet."""
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
-    )
+    return table_type(con, schema, table) is not None
+
+
+def sql_literal(text: str) -> str:
+    """A Python string as a SQL string literal, for the places DuckDB takes no parameter
+    (a COPY target, an ATTACH path, a file glob inside a view)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def read_every_table(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:

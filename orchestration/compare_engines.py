@@ -10,7 +10,6 @@ file, which the marts carry). The plant is generated into `<home>/plant` when ab
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -18,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from biotwin.engines import TableComparison, compare
+from biotwin.engines import TableComparison, compare, spark_missing
 from biotwin.query import format_table
 
 
@@ -57,11 +56,9 @@ def report(results: list[TableComparison]) -> str:
 
 
 def run_comparison(home: Path, batches: int, seed: int) -> int:
-    if importlib.util.find_spec("pyspark") is None:  # before a DuckDB run that would be wasted
-        print(
-            "compare-engines: the Spark engine is not installed in this environment: "
-            "run `make install-spark` (or `make compare-engines`, which installs it)"
-        )
+    missing = spark_missing()
+    if missing:  # said before a DuckDB run that would be wasted
+        print(f"compare-engines: {missing}")
         return 2
     plant = home / "plant"
     if not (plant / "manifest.json").exists():

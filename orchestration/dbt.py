@@ -5,7 +5,6 @@ session), never parsed at import: this module only reads the prepared manifest.j
 dbt runs as a subprocess with `threads: 1` in the `warehouse` pool, the one DuckDB writer.
 """
 
-import importlib.util
 import json
 import os
 import time
@@ -36,7 +35,7 @@ from dagster_dbt import (
 from assets.catalog import OWNERS
 from assets.lake import export as export_lake
 from assets.resources import PlantPaths
-from biotwin.engines import attach_spark_marts
+from biotwin.engines import attach_spark_marts, spark_missing
 from biotwin.settings import PROJECT_ROOT
 from biotwin.warehouse import connect, open_waiting, table_exists
 from lineage.asset_run import LineageRun, openlineage_run
@@ -196,12 +195,9 @@ def _build(
 
 def before_spark_build(paths: PlantPaths, say) -> None:
     """The Spark engine reads the lake: export what ingestion added since the last build."""
-    if importlib.util.find_spec("pyspark") is None:
-        msg = (
-            "BIOTWIN_ENGINE=spark, but the Spark engine is not installed in this environment: "
-            "run `make install-spark` (pyspark and dbt-spark, docs/scale-out.md)"
-        )
-        raise RuntimeError(msg)
+    missing = spark_missing()
+    if missing:
+        raise RuntimeError(f"BIOTWIN_ENGINE=spark, but {missing}")
     started = time.perf_counter()
     con = connect(paths.warehouse_path())
     try:

@@ -88,17 +88,21 @@ class Tube:
     tube_name: str
     gates: tuple[str, ...]
     counts: tuple[int, ...]  # all events, then one per gate
+    at: datetime  # acquisition start (UTC, whole seconds: the FCS $BTIM)
 
 
 @dataclass
 class ReleaseAssays:
+    """One batch's release assays: its dPCR wells (run at `pcr_at`), its flow tubes, what they
+    measured per (sample point, parameter) and the truth rows of their readings."""
+
     batch_id: str
     vector_added: str = ""  # an overdosed batch: what was added against the set-point
-    plates: dict[tuple[date, str], list[Reaction]] = field(default_factory=dict)
-    flow: dict[tuple[date, str], list[Tube]] = field(default_factory=dict)
-    measured: dict[tuple[str, str], float] = field(default_factory=dict)  # (point, parameter)
+    pcr_at: datetime | None = None
+    reactions: list[Reaction] = field(default_factory=list)
+    tubes: list[Tube] = field(default_factory=list)
+    measured: dict[tuple[str, str], float] = field(default_factory=dict)
     truth: list[dict] = field(default_factory=list)
-    run_at: dict[tuple[date, str], datetime] = field(default_factory=dict)
 
 
 def _dpcr_wells(rng: np.random.Generator, sid: str, role: str, copies: dict[str, float]):
@@ -112,6 +116,7 @@ def _dpcr_wells(rng: np.random.Generator, sid: str, role: str, copies: dict[str,
 
 def _in_lab_hours(at: datetime, tz: str, rng: np.random.Generator) -> datetime:
     """The run as the QC lab does it: a sample ready after hours waits for the next morning."""
+    at = at.replace(microsecond=0)
     local = at.astimezone(ZoneInfo(tz))
     if 8 <= local.hour < 16:
         return at
@@ -128,8 +133,7 @@ def _gate_counts(rng: np.random.Generator, total: int, fractions: list[float]) -
 
 
 def assays(run: BatchRun) -> ReleaseAssays:
-    """The release assays of one batch (none for allogeneic lots), each file keyed by the
-    (local day, kind) it was run on."""
+    """The release assays of one batch (none for allogeneic lots)."""
     plan = run.plan
     out = ReleaseAssays(plan.batch_id)
     if plan.vector_added_ml is not None:
@@ -144,22 +148,21 @@ def assays(run: BatchRun) -> ReleaseAssays:
         sid = sample_id(plan.site, plan.batch_id, "FINAL")
         pcr_at = _in_lab_hours(plan.end + timedelta(hours=54 + float(rng.uniform(0, 8))), tz, rng)
         ref = float(rng.uniform(150.0, 400.0))  # reference-gene copies/uL from the DNA input
-        wells = list(
+        out.pcr_at = pcr_at
+        out.reactions = list(
             _dpcr_wells(
                 rng, sid, "Sample", {VECTOR_TARGET: o["vcn"] * ref / 2.0, REFERENCE_TARGET: ref}
             )
         )
-        key = (local_day(pcr_at, tz), "dpcr")
-        out.plates[key] = wells
-        out.run_at[key] = pcr_at
         mean = {
-            t: float(np.mean([float(w.concentration) for w in wells if w.target == t]))
+            t: float(np.mean([float(w.concentration) for w in out.reactions if w.target == t]))
             for t in (VECTOR_TARGET, REFERENCE_TARGET)
         }
         out.measured[("FINAL", "vcn")] = 2.0 * mean[VECTOR_TARGET] / mean[REFERENCE_TARGET]
-        for w in wells:
+        for w in out.reactions:
             param = _PARAMETER[(DPCR_VENDOR, w.target)]
-            out.truth.append(_truth(run, sid, pcr_at, DPCR_VENDOR, param, w.target, w))
+            value = float(w.concentration)
+            out.truth.append(_truth(run, sid, pcr_at, DPCR_VENDOR, param, w.target, value))
 
         flow_at = _in_lab_hours(plan.end + timedelta(hours=30 + float(rng.uniform(0, 8))), tz, rng)
         viability = o["final_viability"] / 100.0
@@ -174,8 +177,7 @@ def assays(run: BatchRun) -> ReleaseAssays:
                 o["transduction_efficiency"] / 100.0,
             ],
         )
-        tube = Tube(sid, "CAR CD3 7-AAD", CART_GATES, counts)
-        _add_tube(out, run, (local_day(flow_at, tz), "flow"), flow_at, tube)
+        _add_tube(out, run, Tube(sid, "CAR CD3 7-AAD", CART_GATES, counts, flow_at))
         out.measured[("FINAL", "transduction_efficiency")] = 100.0 * counts[5] / counts[4]
     elif plan.process is LVV:
         sid = sample_id(plan.site, plan.batch_id, "HARVEST")
@@ -192,25 +194,26 @@ def assays(run: BatchRun) -> ReleaseAssays:
                 o["vector_titer"] / TITER_FACTOR,
             ],
         )
-        tube = Tube(sid, "Titer HEK293T CAR", TITER_GATES, counts)
-        _add_tube(out, run, (local_day(flow_at, tz), "flow"), flow_at, tube)
+        _add_tube(out, run, Tube(sid, "Titer HEK293T CAR", TITER_GATES, counts, flow_at))
         out.measured[("HARVEST", "vector_titer")] = TITER_FACTOR * counts[4] / counts[3]
     return out
 
 
-def _add_tube(out: ReleaseAssays, run: BatchRun, key, at: datetime, tube: Tube) -> None:
-    out.flow[key] = [tube]
-    out.run_at[key] = at
+def _add_tube(out: ReleaseAssays, run: BatchRun, tube: Tube) -> None:
+    out.tubes.append(tube)
     for depth in range(1, len(tube.gates) + 1):
         target = "/".join(tube.gates[:depth])
         param = _PARAMETER.get((FLOW_VENDOR, target))
         if param:
+            count = tube.counts[depth]
             out.truth.append(
-                _truth(run, tube.sample_id, at, FLOW_VENDOR, param, target, tube.counts[depth])
+                _truth(run, tube.sample_id, tube.at, FLOW_VENDOR, param, target, count)
             )
 
 
-def _truth(run: BatchRun, sid: str, at: datetime, vendor: str, param: str, target: str, value):
+def _truth(
+    run: BatchRun, sid: str, at: datetime, vendor: str, param: str, target: str, value: float
+) -> dict:
     plan = run.plan
     return {
         "batch_id": plan.batch_id,
@@ -220,7 +223,7 @@ def _truth(run: BatchRun, sid: str, at: datetime, vendor: str, param: str, targe
         "parameter_id": param,
         "measured_at_utc": at.isoformat(),
         "elapsed_h": round((at - plan.start).total_seconds() / 3600.0, 4),
-        "value": float(value.concentration) if isinstance(value, Reaction) else value,
+        "value": value,
         "target": target,
     }
 
@@ -336,14 +339,14 @@ def _populations(tube: Tube, number: int, depth: int = 0, parent: str | None = N
     )
 
 
-def write_flowjo(path: Path, tz: str, run_at: datetime, tubes: list[Tube], cytometer: str):
+def write_flowjo(path: Path, tz: str, tubes: list[Tube], cytometer: str) -> None:
     """FlowJo 10 workspace (.wsp): per tube its FCS keywords (specimen `$SRC` = the sample id,
     acquisition `$DATE`/`$BTIM` on the cytometer's local clock) and its gating tree with each
     population's event count."""
-    local = local_time(run_at, tz)
+    local = local_time(tubes[0].at, tz)
     samples = []
     for number, tube in enumerate(tubes, start=1):
-        at = local + timedelta(minutes=6 * (number - 1))
+        at = local_time(tube.at, tz)
         fcs = f"{tube.sample_id}_{tube.tube_name.replace(' ', '-')}_{number:03d}.fcs"
         keywords = {
             "$FIL": fcs,
@@ -370,7 +373,7 @@ def write_flowjo(path: Path, tz: str, run_at: datetime, tubes: list[Tube], cytom
             f"<Subpopulations>{_populations(tube, number)}</Subpopulations>"
             "</SampleNode></Sample>"
         )
-    saved = local + timedelta(minutes=6 * len(tubes) + 20)
+    saved = local_time(max(t.at for t in tubes), tz) + timedelta(minutes=20)
     text = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<Workspace version="20.0" modDate="{saved:%a %b %d %H:%M:%S} {saved:%Y}" '
@@ -406,20 +409,19 @@ def write_site(
     """A site's plates and workspaces, one per run day and assay, with the day's controls
     (a positive control and a no-template well on each plate; an unstained tube in each
     workspace), for the runs done by the extract. A VCN above its limit is a manifest item."""
-    plates: dict[date, list[Reaction]] = defaultdict(list)
+    tz = site.timezone
+    plates: dict[date, list[ReleaseAssays]] = defaultdict(list)  # the batches on each day's plate
     flows: dict[date, list[Tube]] = defaultdict(list)
-    run_at: dict[tuple[date, str], datetime] = {}
     for b in batches:
-        for (day, kind), at in b.run_at.items():
-            if at > extract_at:
-                continue
-            run_at[(day, kind)] = max(run_at.get((day, kind), at), at)
-            (plates[day].extend if kind == "dpcr" else flows[day].extend)(
-                b.plates.get((day, kind), []) if kind == "dpcr" else b.flow[(day, kind)]
-            )
+        if b.pcr_at is not None and b.pcr_at <= extract_at:
+            plates[local_day(b.pcr_at, tz)].append(b)
+        for tube in b.tubes:
+            if tube.at <= extract_at:
+                flows[local_day(tube.at, tz)].append(tube)
     pcr_dir = landing / "instruments" / site.site_id / DPCR_VENDOR
     flow_dir = landing / "instruments" / site.site_id / FLOW_VENDOR
-    for day, reactions in sorted(plates.items()):
+    for day, on_plate in sorted(plates.items()):
+        reactions = [r for b in on_plate for r in b.reactions]
         rng = np.random.default_rng([int(day.strftime("%Y%m%d")), len(reactions)])
         controls = list(
             _dpcr_wells(
@@ -432,16 +434,16 @@ def write_site(
         pcr_dir.mkdir(parents=True, exist_ok=True)
         path = pcr_dir / f"QIAcuity_{site.site_id}_{day:%Y%m%d}_VCN.csv"
         write_qiacuity(path, f"{site.site_id}{day:%y%m%d}", reactions + controls)
-        for b in batches:
-            vcn = b.measured.get(("FINAL", "vcn"))
-            if (day, "dpcr") in b.plates and vcn is not None and vcn > VCN_LIMIT:
+        for b in on_plate:
+            vcn = b.measured[("FINAL", "vcn")]
+            if vcn > VCN_LIMIT:
                 manifest.add(
                     "lab_out_of_spec",
                     "instruments",
                     site.site_id,
                     path,
                     batch_id=b.batch_id,
-                    sample_id=b.plates[(day, "dpcr")][0].sample_id,
+                    sample_id=b.reactions[0].sample_id,
                     parameter_id="vcn",
                     value=round(vcn, 4),
                     spec_max=VCN_LIMIT,
@@ -450,6 +452,7 @@ def write_site(
     for day, tubes in sorted(flows.items()):
         flow_dir.mkdir(parents=True, exist_ok=True)
         path = flow_dir / f"Release_{site.site_id}_{day:%Y%m%d}.wsp"
+        tubes = sorted(tubes, key=lambda t: (t.at, t.sample_id))
         first = tubes[0]
         rng = np.random.default_rng([int(day.strftime("%Y%m%d")), len(tubes)])
         # an unstained tube: cells in the scatter and viability gates, none stained positive
@@ -459,11 +462,6 @@ def write_site(
             "Unstained",
             first.gates,
             (*scatter, *[0] * (len(first.gates) + 1 - len(scatter))),
+            first.at - timedelta(minutes=10),  # run first, to set the gates
         )
-        write_flowjo(
-            path,
-            site.timezone,
-            run_at[(day, "flow")],
-            [unstained, *tubes],
-            f"FACSLyric-{site.site_id}",
-        )
+        write_flowjo(path, tz, [unstained, *tubes], f"FACSLyric-{site.site_id}")

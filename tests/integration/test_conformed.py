@@ -330,7 +330,7 @@ def test_instrument_readings_equal_the_truth_with_their_source(
     truth = pd.read_csv(plant_dir / "truth" / "instrument_results.csv")
     ours = query(
         conformed,
-        "SELECT sample_id, parameter_id, source_system, batch_id, value, censor "
+        "SELECT sample_id, parameter_id, source_system, batch_id, value, censor, sampled_at_utc "
         "FROM marts.fct_lab_result WHERE source_system LIKE 'instrument:%' "
         "AND status = 'measured'",
     )
@@ -339,8 +339,15 @@ def test_instrument_readings_equal_the_truth_with_their_source(
     keys = ["sample_id", "parameter_id", "source_system"]
     assay = truth["target"].notna()
     for key, rows in truth[assay].groupby(keys):
-        got = ours.set_index(keys).loc[[key], "value"].sort_values().to_numpy()
+        found = ours.set_index(keys).loc[[key]]
+        got = found["value"].sort_values().to_numpy()
         assert np.allclose(got, np.sort(rows["value"].to_numpy()), rtol=1e-3), key
+        # a flow tube's acquisition time is the file's ($DATE/$BTIM); a dPCR plate has none
+        times = set(found["sampled_at_utc"].dropna())
+        if key[2] == "instrument:flowjo":
+            assert times == set(pd.to_datetime(rows["measured_at_utc"], utc=True)), key
+        else:
+            assert times == set(), key
     ours = ours[~ours["parameter_id"].isin(set(truth.loc[assay, "parameter_id"]))]
     truth = truth[~assay]
     merged = truth.merge(

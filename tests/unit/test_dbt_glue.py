@@ -25,6 +25,35 @@ def test_build_args_pass_the_warehouse_as_a_var_and_full_refresh_on_request() ->
     assert build_args(Path("/x"), full_refresh=True)[-1] == "--full-refresh"
 
 
+def test_the_spark_engine_builds_the_spark_target_from_the_lake_in_its_own_home() -> None:
+    args = build_args(
+        Path("/h/w.duckdb"), engine="spark", lake=Path("/h/lake"), spark_home=Path("/h/spark")
+    )
+    assert args[args.index("--target") + 1] == "spark"
+    assert json.loads(args[args.index("--vars") + 1]) == {
+        "biotwin_warehouse": "/h/w.duckdb",
+        "biotwin_lake": "/h/lake",
+        "biotwin_spark_home": "/h/spark",
+    }
+    assert "--target" not in build_args(Path("/h/w.duckdb"))
+
+
+def test_a_spark_build_without_the_spark_engine_says_how_to_install_it(monkeypatch) -> None:
+    import importlib.util
+
+    import pytest
+
+    from assets.resources import PlantPaths
+    from orchestration.dbt import before_spark_build
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else real(name, *a)
+    )
+    with pytest.raises(RuntimeError, match=r"BIOTWIN_ENGINE=spark, but .* `make install-spark`"):
+        before_spark_build(PlantPaths(warehouse="/nonexistent/w.duckdb"), print)
+
+
 def test_each_build_starts_from_the_last_parse_state_and_only_the_newest_builds_stay(
     tmp_path: Path,
 ) -> None:
