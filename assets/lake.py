@@ -19,7 +19,7 @@ import duckdb
 
 from assets.contracts.reference import MODELS as REFERENCE_FILES
 from assets.ingest.tables import RAW_TABLES, stored_table, view_select
-from biotwin.warehouse import sql_literal
+from biotwin.warehouse import one_row, sql_literal
 
 WHOLE_TABLES = (
     ("raw", "file_ledger"),
@@ -41,13 +41,14 @@ def export(con: duckdb.DuckDBPyConnection, lake: Path) -> dict[str, int]:
     state_path = lake / STATE
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
     written: dict[str, int] = {}
-    (last_id,) = con.execute("SELECT coalesce(max(_file_id), 0) FROM raw.loaded_file").fetchone()
+    (last_id,) = one_row(con, "SELECT coalesce(max(_file_id), 0) FROM raw.loaded_file")
     for table in RAW_TABLES:
         since = int(state.get(table, 0))
         # whether there is anything new: on the stored rows (no join, no record-id hashing)
-        (new,) = con.execute(
-            f"SELECT count(*) FROM raw.{stored_table(table)} WHERE _file_id > {since}"  # noqa: S608
-        ).fetchone()
+        (new,) = one_row(
+            con,
+            f"SELECT count(*) FROM raw.{stored_table(table)} WHERE _file_id > {since}",  # noqa: S608
+        )
         if new:
             folder = table_dir(lake, "raw", table)
             folder.mkdir(parents=True, exist_ok=True)
@@ -61,8 +62,8 @@ def export(con: duckdb.DuckDBPyConnection, lake: Path) -> dict[str, int]:
         folder.mkdir(parents=True, exist_ok=True)
         target = sql_literal(str(folder / "data.parquet"))
         # COPY answers with the rows it wrote
-        (written[f"{schema}.{table}"],) = con.execute(
-            f"COPY {schema}.{table} TO {target} (FORMAT parquet)"
-        ).fetchone()
+        (written[f"{schema}.{table}"],) = one_row(
+            con, f"COPY {schema}.{table} TO {target} (FORMAT parquet)"
+        )
     state_path.write_text(json.dumps(state, indent=1) + "\n")
     return written

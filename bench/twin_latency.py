@@ -27,16 +27,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from biotwin.warehouse import connect  # noqa: E402 - after the project is on the path
+from biotwin.warehouse import connect, one_row  # noqa: E402 - after the project is on the path
 
 RESULTS = Path(__file__).parent / "results" / "twin_latency.jsonl"
 
 
 def _last_monitored(warehouse: Path, batch: str) -> float | None:
     with connect(warehouse, read_only=True) as con:
-        return con.execute(
-            "SELECT max(elapsed_h) FROM twin.batch_monitoring WHERE batch_id = ?", [batch]
-        ).fetchone()[0]
+        return one_row(
+            con, "SELECT max(elapsed_h) FROM twin.batch_monitoring WHERE batch_id = ?", [batch]
+        )[0]
 
 
 def main() -> None:

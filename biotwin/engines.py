@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from biotwin.warehouse import plain_connection, sql_literal, table_type
+from biotwin.warehouse import one_row, plain_connection, sql_literal, table_type
 
 FLOAT_TOLERANCE = 1e-9  # relative difference allowed between two engines' doubles
 DIGEST_DIGITS = 6  # significant digits of the floats in a table's digest
@@ -139,18 +139,19 @@ def compare_tables(
     missing = tuple(sorted(set(kinds_l) ^ set(kinds_r)))
     kinds = {c: "float" if "float" in (kinds_l[c], kinds_r[c]) else kinds_l[c] for c in common}
     a, b = _normalised(left, kinds, common), _normalised(right, kinds, common)
-    (n_l,) = con.execute(f"SELECT count(*) FROM {left}").fetchone()  # noqa: S608
-    (n_r,) = con.execute(f"SELECT count(*) FROM {right}").fetchone()  # noqa: S608
+    (n_l,) = one_row(con, f"SELECT count(*) FROM {left}")  # noqa: S608
+    (n_r,) = one_row(con, f"SELECT count(*) FROM {right}")  # noqa: S608
     on = " AND ".join(
         [f'l."{c}" IS NOT DISTINCT FROM r."{c}"' for c in common if kinds[c] != "float"]
         + ["l._rank = r._rank"]
     )
     differs = " OR ".join(_float_differs(c) for c in common if kinds[c] == "float") or "false"
-    (only_l, only_r) = con.execute(
+    (only_l, only_r) = one_row(
+        con,
         f"SELECT count(*) FILTER (WHERE l._rank IS NOT NULL AND (r._rank IS NULL OR {differs})), "  # noqa: S608
         f"count(*) FILTER (WHERE r._rank IS NOT NULL AND (l._rank IS NULL OR {differs})) "
-        f"FROM ({a}) AS l FULL OUTER JOIN ({b}) AS r ON {on}"
-    ).fetchone()
+        f"FROM ({a}) AS l FULL OUTER JOIN ({b}) AS r ON {on}",
+    )
     digests = [_digest(con, relation, kinds, common) for relation in (left, right)]
     return TableComparison(
         table, int(n_l), int(n_r), int(only_l), int(only_r), missing, digests[0], digests[1]
@@ -168,9 +169,10 @@ def _digest(
         "text": "CAST({q} AS VARCHAR)",
     }
     parts = [forms[kinds[c]].format(q=f'"{c}"', digits=DIGEST_DIGITS - 1) for c in columns]
-    (digest,) = con.execute(
-        f"SELECT CAST(coalesce(sum(hash({', '.join(parts)})), 0) AS VARCHAR) FROM {relation}"  # noqa: S608
-    ).fetchone()
+    (digest,) = one_row(
+        con,
+        f"SELECT CAST(coalesce(sum(hash({', '.join(parts)})), 0) AS VARCHAR) FROM {relation}",  # noqa: S608
+    )
     return str(digest)
 
 

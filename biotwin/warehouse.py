@@ -4,8 +4,9 @@ Every connection to the warehouse file comes from `connect` (or `open_waiting`, 
 waits for the file): the UTC session time zone, the memory limit and the spill folder are set
 once here, and a file another process holds is waited for with one message, never an error at
 once. `plain_connection` is the one plain connection (an in-memory database, or a benchmark's
-baseline) that has none of biotwin's settings. `table_exists`, `read_every_table` and
-`cut_short` are the questions every layer asks of an open warehouse.
+baseline) that has none of biotwin's settings. `rows_of`/`one_row` (whole results only),
+`table_exists`, `read_every_table` and `cut_short` are the questions every layer asks of an
+open warehouse.
 """
 
 from __future__ import annotations
@@ -112,14 +113,30 @@ def plain_connection(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
     return duckdb.connect(database)
 
 
+def rows_of(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
+    """Every row of a query, read to the end. `fetchone()` leaves DuckDB (2.0 and later) with
+    an unfinished result that refuses the next `con.sql()` on the connection: the project reads
+    whole results only (tests/unit/test_layers.py holds it to that)."""
+    return con.execute(sql, params or []).fetchall()
+
+
+def one_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple:
+    """The single row of a query that has exactly one (an aggregate, a COPY's count)."""
+    found = rows_of(con, sql, params)
+    if len(found) != 1:
+        raise ValueError(f"expected one row, got {len(found)}: {sql}")
+    return found[0]
+
+
 def table_type(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str | None:
     """`BASE TABLE` or `VIEW` for `schema.table` of the open warehouse, None if it has none."""
-    found = con.execute(
+    found = rows_of(
+        con,
         "SELECT table_type FROM information_schema.tables WHERE table_schema = ? "
         "AND table_name = ?",
         [schema, table],
-    ).fetchone()
-    return found[0] if found else None
+    )
+    return found[0][0] if found else None
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

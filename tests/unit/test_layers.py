@@ -56,3 +56,18 @@ def test_only_the_warehouse_module_opens_duckdb() -> None:
                 ):
                     opening.append(str(path.relative_to(PROJECT_ROOT)))
     assert sorted(set(opening)) == ["biotwin/warehouse.py"]
+
+
+def test_project_code_reads_whole_duckdb_results() -> None:
+    # DuckDB 2.0 keeps a result read with fetchone() open, and the connection's next con.sql()
+    # fails ("unfinished result"): project code reads through biotwin.warehouse.rows_of/one_row.
+    # biotwin/postgres.py talks to PostgreSQL (psycopg), where fetchone() is the idiom.
+    reading = []
+    for package in [*PROJECT, "bench"]:
+        for path in _modules(package):
+            if path == PROJECT_ROOT / "biotwin" / "postgres.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Attribute) and node.attr == "fetchone":
+                    reading.append(f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}")
+    assert reading == []
