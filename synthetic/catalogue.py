@@ -488,6 +488,7 @@ SPECIFICATIONS: tuple[tuple[str, str, str, float | None, float | None, str], ...
     ("LVV-CD19", "endotoxin", "FINAL", None, 10.0, "CQA"),
     ("LVV-CD19", "temperature", "", 36.0, 38.0, "CPP"),
     ("LVV-CD19", "ph", "", 6.8, 7.4, "CPP"),
+    ("LVV-CD19", "dissolved_oxygen", "", 20.0, 80.0, "CPP"),
     ("MAB-CHO01", "product_titer", "HARVEST", 1.5, None, "CQA"),
     ("MAB-CHO01", "temperature", "", 31.0, 38.0, "CPP"),
     ("MAB-CHO01", "ph", "", 6.8, 7.3, "CPP"),

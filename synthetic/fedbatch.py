@@ -35,6 +35,9 @@ from synthetic.plan import PhasePlan, batch_rng
 from synthetic.records import phase_entry
 from synthetic.units import round_for_unit, to_canonical, to_source
 
+# the phases of a fed-batch record, in order (the reference requires their signatures)
+PHASES = ("Inoculation", "Fed-batch production", "Harvest")
+
 STEP_MIN = 5  # the site's historian records every 5 minutes
 PAD_H = 3.0  # the historian records the vessel this long before and after a culture
 TURNAROUND_H = 24.0
@@ -120,11 +123,11 @@ def plan_campaign(n: int, seed: int, first: datetime, extract_at: datetime) -> l
         inoculation_end = start + timedelta(hours=2)
         production_end = inoculation_end + timedelta(hours=production_days * 24.0)
         phases = (
-            PhasePlan("Production", "Inoculation", "Inoculation", reactor, start, inoculation_end),
+            PhasePlan("Production", "Inoculation", PHASES[0], reactor, start, inoculation_end),
             PhasePlan(
                 "Production",
                 "Culture",
-                "Fed-batch production",
+                PHASES[1],
                 reactor,
                 inoculation_end,
                 production_end,
@@ -132,7 +135,7 @@ def plan_campaign(n: int, seed: int, first: datetime, extract_at: datetime) -> l
             PhasePlan(
                 "Harvest",
                 "Clarification",
-                "Harvest",
+                PHASES[2],
                 HARVEST_CENTRIFUGE,
                 production_end,
                 production_end + timedelta(hours=6),

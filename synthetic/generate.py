@@ -82,6 +82,7 @@ def generate(
     assays_by_site: dict[str, list[release_assays.ReleaseAssays]] = defaultdict(list)
     counters = {s.site_id: [10_000 * (1 + k)] for k, s in enumerate(SITES)}
     extra_deviation_batch = records.extra_deviation_batch(plant)
+    signature_mess = records.signature_mess_batches(plant)
 
     ordered = sorted(plant.batches, key=lambda b: b.index)
     for done, plan in enumerate(ordered):
@@ -92,7 +93,12 @@ def generate(
             titers[plan.batch_id] = run.outcomes["vector_titer"]
         released = plan.release_at <= plant.extract_at and records.cqa_pass(run)
         records.write_batch_records(
-            run, plant, landing, manifest, plan.batch_id == extra_deviation_batch
+            run,
+            plant,
+            landing,
+            manifest,
+            plan.batch_id == extra_deviation_batch,
+            signature_mess.get(plan.batch_id),
         )
         samples = instrument_samples(run)
         samples_by_site[plan.site.site_id] += [

@@ -295,6 +295,32 @@ def dump(record: dict) -> bytes:
     return (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+# what the reference's required_signatures.csv allows between a phase's end and its signature
+SIGNATURE_WITHIN_H = 24.0
+LATE_SIGNATURE_H = 72.0  # the planted late verification: three days after the phase
+
+
+def signature_mess_batches(plant: PlantPlan) -> dict[str, str]:
+    """Two clean, finished batches whose records carry a planted signature problem: one phase
+    never verified ("missing"), one verified three days late ("late"); none on a tiny plant."""
+    clean = [b for b in plant.batches if b.fault is None and b.end <= plant.extract_at]
+    clean = [b for b in clean if b.batch_id != extra_deviation_batch(plant)]
+    return dict(zip([b.batch_id for b in clean[:2]], ("missing", "late"), strict=False))
+
+
+def _plant_signature_mess(doc: dict, mess_kind: str) -> dict:
+    """The record with the second phase's verification removed or signed late; returns what
+    was done, for the manifest."""
+    verified = [s for s in doc["signatures"] if s["meaning"] == "verified"]
+    target = verified[min(1, len(verified) - 1)]
+    if mess_kind == "missing":
+        doc["signatures"].remove(target)
+    else:
+        signed = datetime.fromisoformat(target["signed_at"]) + timedelta(hours=LATE_SIGNATURE_H)
+        target["signed_at"] = signed.isoformat()
+    return {"phase": target["phase"], "meaning": target["meaning"]}
+
+
 def extra_deviation_batch(plant: PlantPlan) -> str:
     """The clean, finished batch whose record carries one deviation no fault explains."""
     clean = [b for b in plant.batches if b.fault is None and b.end <= plant.extract_at]
@@ -302,10 +328,16 @@ def extra_deviation_batch(plant: PlantPlan) -> str:
 
 
 def write_batch_records(
-    run: BatchRun, plant: PlantPlan, landing: Path, manifest: Manifest, extra_deviation: bool
+    run: BatchRun,
+    plant: PlantPlan,
+    landing: Path,
+    manifest: Manifest,
+    extra_deviation: bool,
+    signature_mess: str | None = None,
 ) -> None:
     """Every version of the batch's record the extract holds (v2 once it was released),
-    and the site's planted mess: a first export that stopped part-way."""
+    and the site's planted mess: a first export that stopped part-way, a verification
+    missing or signed late (`signature_mess`: "missing" or "late", in every version)."""
     plan = run.plan
     if plan.start > plant.extract_at:
         return
@@ -314,6 +346,7 @@ def write_batch_records(
     versions = [1] + ([2] if plan.release_at <= plant.extract_at else [])
     for version in versions:
         doc = batch_record(run, version, plant.extract_at, extra_deviation)
+        planted = _plant_signature_mess(doc, signature_mess) if signature_mess else None
         path = folder / f"{plan.batch_id}_v{version}.json"
         data = dump(doc)
         path.write_bytes(data)
@@ -327,6 +360,15 @@ def write_batch_records(
                 record_version=2,
                 status=doc["status"],
                 supersedes=manifest.rel(folder / f"{plan.batch_id}_v1.json"),
+            )
+        if version == versions[-1] and planted:
+            manifest.add(
+                f"mes_{signature_mess}_signature",
+                "mes",
+                plan.site.site_id,
+                path,
+                batch_id=plan.batch_id,
+                **planted,
             )
         if version == versions[-1]:
             for dev in doc["deviations"]:

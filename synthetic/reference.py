@@ -19,6 +19,8 @@ from synthetic.catalogue import (
     equipment_parameters,
     format_tag,
 )
+from synthetic.fedbatch import PHASES as MAB_PHASES
+from synthetic.records import SIGNATURE_WITHIN_H
 from synthetic.release_assays import DERIVED_PARAMETERS
 from synthetic.release_assays import INSTRUMENT_FIELDS as RELEASE_ASSAY_FIELDS
 
@@ -109,6 +111,16 @@ def reference_tables() -> dict[str, list[list[str]]]:
             ["parameter_id", "numerator_parameter_id", "denominator_parameter_id", "factor"]
         ]
         + [[d, n, den, _num(f)] for d, n, den, f in DERIVED_PARAMETERS],
+        # every phase performed and verified within a day of its end (the fed-batch site's
+        # record has no verifier: performed only); the disposition is QA's, not required here
+        "required_signatures.csv": [["product_id", "phase", "meaning", "within_h"]]
+        + [
+            [p.product_id, ph.phase, meaning, _num(SIGNATURE_WITHIN_H)]
+            for p in PROCESSES
+            for ph in p.phases
+            for meaning in ("performed", "verified")
+        ]
+        + [[MAB.product_id, phase, "performed", _num(SIGNATURE_WITHIN_H)] for phase in MAB_PHASES],
     }
 
 

@@ -108,6 +108,18 @@ class DerivedParameters(pa.DataFrameModel):
     factor: Series[float] = pa.Field(gt=0)
 
 
+class RequiredSignatures(pa.DataFrameModel):
+    """The signatures a product's batch record must carry before release review: per phase
+    (as the MES names it) the meaning (performed, verified …) and how many hours after the
+    phase's end it may be signed at the latest (empty: no deadline). The release readiness
+    (release/readiness.py) calls a batch without one of them blocked, a late one a review."""
+
+    product_id: Series[str]
+    phase: Series[str]
+    meaning: Series[str]
+    within_h: Series[float] = pa.Field(nullable=True, ge=0)
+
+
 MODELS: dict[str, type[pa.DataFrameModel]] = {
     "sites.csv": Sites,
     "parameters.csv": Parameters,
@@ -119,9 +131,10 @@ MODELS: dict[str, type[pa.DataFrameModel]] = {
     "processes.csv": Processes,
     "site_formats.csv": SiteFormats,
     "derived_parameters.csv": DerivedParameters,
+    "required_signatures.csv": RequiredSignatures,
 }
 # reference folders written before these files existed still load (an empty table)
-OPTIONAL = {"site_formats.csv", "derived_parameters.csv"}
+OPTIONAL = {"site_formats.csv", "derived_parameters.csv", "required_signatures.csv"}
 
 # What identifies a row of each file: two rows with one key are refused (which one would a
 # result use?), and the audit trail says which row was added, removed or changed by it.
@@ -136,4 +149,5 @@ KEYS: dict[str, tuple[str, ...]] = {
     "processes.csv": ("product_id",),
     "site_formats.csv": ("site_id", "system"),
     "derived_parameters.csv": ("parameter_id",),
+    "required_signatures.csv": ("product_id", "phase", "meaning"),
 }

@@ -8,13 +8,14 @@ from pathlib import Path
 
 from biotwin.settings import PROJECT_ROOT
 
-PROJECT = {"biotwin", "synthetic", "lineage", "twin", "assets", "orchestration"}
+PROJECT = {"biotwin", "synthetic", "lineage", "twin", "release", "assets", "orchestration"}
 MAY_IMPORT = {
     "biotwin": {"biotwin"},
     "synthetic": {"synthetic", "biotwin"},
     "lineage": {"lineage", "biotwin"},
     "twin": {"twin", "biotwin"},
-    "assets": {"assets", "lineage", "twin", "biotwin"},
+    "release": {"release", "lineage", "biotwin"},
+    "assets": {"assets", "lineage", "twin", "release", "biotwin"},
     "orchestration": PROJECT,
 }
 
