@@ -30,7 +30,7 @@ class TraceError(ValueError):
     """The table or key does not name a conformed row; the message says what would."""
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -38,10 +38,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict]:
+def rows_as_dicts(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
+) -> list[dict]:
     cursor = con.execute(sql, list(params))
     names = [d[0] for d in cursor.description]
-    return [{n: _plain(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
+    return [
+        {n: plain_value(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()
+    ]
 
 
 def _node(manifest: Mapping[str, Any], table: str) -> Mapping[str, Any]:
@@ -134,7 +138,7 @@ def _superseded_by(con: duckdb.DuckDBPyConnection, sha256: str) -> dict | None:
     """The later version of the file's path, as the marts' file lineage (dim_source_file,
     the one place the rule lives) records it; None if current or never built."""
     try:
-        found = _rows(
+        found = rows_as_dicts(
             con,
             "SELECT superseded_by_sha256 AS sha256, superseded_at_utc AS ingested_at "
             "FROM marts.dim_source_file WHERE file_sha256 = ? AND is_superseded",
@@ -162,10 +166,10 @@ def _raw_record(
         if row.get("_file_sha256"):  # narrows the view to one file before hashing row ids
             sql += " AND _file_sha256 = ?"
             params.append(row["_file_sha256"])
-        found = _rows(con, sql, params)
+        found = rows_as_dicts(con, sql, params)
         if found:
             record = found[0]
-            ledger = _rows(
+            ledger = rows_as_dicts(
                 con,
                 "SELECT status, contract, contract_version, rows_read, rows_loaded, "
                 "rows_quarantined, run_id, processed_at FROM raw.file_ledger "
@@ -203,7 +207,8 @@ def _reference_rows(
         if any(v is None for v in where.values()):
             return
         condition = " AND ".join(f'"{c}" = ?' for c in where)
-        for found in _rows(con, f"SELECT * FROM {table} WHERE {condition}", list(where.values())):  # noqa: S608
+        sql = f"SELECT * FROM {table} WHERE {condition}"  # noqa: S608
+        for found in rows_as_dicts(con, sql, list(where.values())):
             out.append({"purpose": purpose, "table": table, "row": found})
 
     if row.get("source_tag"):
@@ -225,7 +230,7 @@ def _reference_rows(
         )
     product = row.get("product_id")
     if not product and row.get("batch_id"):
-        batch = _rows(
+        batch = rows_as_dicts(
             con, "SELECT product_id FROM marts.dim_batch WHERE batch_id = ?", [row["batch_id"]]
         )
         product = batch[0]["product_id"] if batch else None
@@ -241,7 +246,7 @@ def _built_by(con: duckdb.DuckDBPyConnection, written_at: str | None) -> dict | 
     """The dbt build that wrote the row, from the audit log: the first build recorded after
     the row's load time when the mart keeps one (incremental marts), else the last build."""
     after = "AND recorded_at >= CAST(? AS TIMESTAMPTZ) ORDER BY seq" if written_at else ""
-    found = _rows(
+    found = rows_as_dicts(
         con,
         "SELECT seq, recorded_at, subject, detail FROM audit.audit_log "  # noqa: S608
         f"WHERE kind = 'asset_run' AND subject LIKE 'dbt_models@%' {after or 'ORDER BY seq DESC'} "
@@ -275,13 +280,13 @@ def trace(
     keys = [c for c in key_columns(manifest, node) if c in columns]
     condition = " OR ".join(f'"{c}" = ?' for c in keys)
     query = f"SELECT * FROM {relation} WHERE {condition} LIMIT {MAX_ROWS}"  # noqa: S608
-    rows = _rows(con, query, [key] * len(keys))
+    rows = rows_as_dicts(con, query, [key] * len(keys))
     if not rows:
         raise TraceError(f"no row of {relation} has {key!r} in {', '.join(keys)}")
     logical = LOGICAL_KEYS.get(node["name"])
     if logical:  # every version of the result(s), oldest first
         ids = sorted({r[logical] for r in rows})
-        rows = _rows(
+        rows = rows_as_dicts(
             con,
             f"SELECT * FROM {relation} WHERE {logical} IN ({', '.join('?' * len(ids))}) "  # noqa: S608
             "ORDER BY " + logical + (", version" if "version" in columns else ""),

@@ -416,6 +416,50 @@ def _cmd_audit_acknowledge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_release_dossier(args: argparse.Namespace) -> int:
+    """Write one batch's release dossier from the warehouse (waits while a run writes it) and
+    record the files' sha256 in the audit log."""
+    import getpass
+
+    from biotwin.warehouse import WarehouseBusy, open_waiting
+    from release.dossier import DossierError, write_dossier
+
+    if _missing_warehouse():
+        return 2
+    try:
+        con = open_waiting(settings().warehouse, read_only=False, say=_to_stderr)
+    except WarehouseBusy as exc:
+        print(f"biotwin: {exc}", file=sys.stderr)
+        return 1
+    try:
+        actor = f"{getpass.getuser()} via biotwin release dossier"
+        written = write_dossier(con, args.batch, Path(args.out), actor)
+    except DossierError as exc:
+        print(f"biotwin: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    for path, digest in written.files.items():
+        print(f"wrote {path} (sha256 {digest[:16]}…)")
+    print(f"verdict: {written.verdict}; recorded in audit entry {written.audit_seq}")
+    return 0
+
+
+def _cmd_release_verify(args: argparse.Namespace) -> int:
+    """Exit 0 when the file is byte for byte a dossier the audit log recorded, else 1."""
+    from release.dossier import verify_file
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"biotwin: {path}: no such file", file=sys.stderr)
+        return 2
+    failed, verdict = _reading(lambda con: verify_file(con, path))
+    if failed is not None:
+        return failed
+    print(verdict.message, file=sys.stdout if verdict.ok else sys.stderr)
+    return 0 if verdict.ok else 1
+
+
 def _cmd_warehouse_check(args: argparse.Namespace) -> int:
     """Read every table of the warehouse in full (read-only): a truncated or damaged file is
     reported in one line, with the recovery procedure to follow."""
@@ -807,6 +851,20 @@ def build_parser() -> argparse.ArgumentParser:
     ack.add_argument("through", type=int, help="the last such entry (audit verify names it)")
     ack.add_argument("--reason", required=True, help="what the review found")
     ack.set_defaults(func=_cmd_audit_acknowledge)
+
+    release = sub.add_parser("release", help="batch release readiness (docs/gmp.md)")
+    release_sub = release.add_subparsers(dest="release_command", required=True)
+    dossier = release_sub.add_parser(
+        "dossier", help="a batch's release dossier: HTML, PDF and JSON, recorded in the audit log"
+    )
+    dossier.add_argument("--batch", required=True)
+    dossier.add_argument("--out", required=True, help="the folder to write into")
+    dossier.set_defaults(func=_cmd_release_dossier)
+    rverify = release_sub.add_parser(
+        "verify", help="check a dossier file against the sha256 the audit log recorded"
+    )
+    rverify.add_argument("file")
+    rverify.set_defaults(func=_cmd_release_verify)
 
     lineage = sub.add_parser("lineage", help="OpenLineage events")
     lineage_sub = lineage.add_subparsers(dest="lineage_command", required=True)

@@ -4,6 +4,7 @@ from dagster import Definitions, colored_console_logger
 
 from assets.landing import BOOKKEEPING_SPECS, INGESTION_ASSETS, reference_data
 from assets.publication import published_state_asset
+from assets.release import release_readiness_asset
 from assets.resources import PlantPaths
 from assets.twin import TWIN_ASSETS
 from orchestration.dbt import dbt_models, dbt_resource
@@ -12,10 +13,11 @@ from orchestration.lineage_runs import lineage_dagster_runs
 from orchestration.progress import progress_logger
 from orchestration.sensors import LANDING_SENSORS
 
-# readers read the published state, made after every model and twin asset
-published_state = published_state_asset(
-    [*dbt_models().keys, *(key for twin in TWIN_ASSETS for key in twin.keys)]
-)
+# the release readiness follows every model and twin asset; readers read the published state,
+# made after all of them
+MODELS_AND_TWIN = [*dbt_models().keys, *(key for twin in TWIN_ASSETS for key in twin.keys)]
+release_readiness = release_readiness_asset(MODELS_AND_TWIN)
+published_state = published_state_asset([*MODELS_AND_TWIN, *release_readiness.keys])
 
 defs = Definitions(
     assets=[
@@ -24,6 +26,7 @@ defs = Definitions(
         *BOOKKEEPING_SPECS,
         dbt_models(),
         *TWIN_ASSETS,
+        release_readiness,
         published_state,
     ],
     jobs=JOBS,

@@ -19,16 +19,11 @@ from biotwin.warehouse import table_exists
 from lineage import audit_log as audit
 from lineage.reference_changes import reference_changes
 
-NUMERIC = {
-    "plausible_min",
-    "plausible_max",
-    "factor",
-    "offset",
-    "spec_min",
-    "spec_max",
-    "expected_duration_h",
-    "grid_step_h",
-}
+
+def numeric_columns(model: type) -> set[str]:
+    """The columns the contract types as numbers: read as floats (an empty cell is null), so
+    a new numeric column of a new reference file needs no list kept here."""
+    return {c for c, spec in model.to_schema().columns.items() if str(spec.dtype) == "float64"}
 
 
 class ReferenceError(ValueError):
@@ -61,8 +56,9 @@ def read_reference(folder: Path) -> list[ReferenceTable]:
         for column, spec in model.to_schema().columns.items():
             if column not in frame.columns and not spec.required:
                 frame[column] = ""
+        numeric = numeric_columns(model)
         for column in frame.columns:
-            if column in NUMERIC:
+            if column in numeric:
                 frame[column] = pd.to_numeric(
                     frame[column].replace("", None), errors="coerce"
                 ).astype("float64")
