@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from biotwin.warehouse import one_row, plain_connection, sql_literal, table_type
+from biotwin.warehouse import one_row, plain_connection, rows_of, sql_literal, table_type
 
 FLOAT_TOLERANCE = 1e-9  # relative difference allowed between two engines' doubles
 DIGEST_DIGITS = 6  # significant digits of the floats in a table's digest
@@ -62,6 +62,19 @@ def attach_spark_marts(
         )
         names.append(name)
     return names
+
+
+def _marts_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
+    """The base tables of an attached warehouse's marts schema (views over Parquet are not)."""
+    return [
+        r[0]
+        for r in rows_of(
+            con,
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? "
+            "AND table_schema = 'marts' AND table_type = 'BASE TABLE' ORDER BY 1",
+            [catalog],
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -176,29 +189,30 @@ def _digest(
     return str(digest)
 
 
-def compare(warehouse: Path, spark_home: Path) -> list[TableComparison]:
+def compare(
+    warehouse: Path, spark_home: Path, spark_warehouse: Path | None = None
+) -> list[TableComparison]:
     """Every mart of a DuckDB build's warehouse against the Spark engine's marts (a mart one
-    engine lacks is a difference too)."""
+    engine lacks is a difference too). The marts a Python asset writes after the twin (the
+    release readiness) live in the warehouse file on either engine: with `spark_warehouse`
+    (the Spark run's DuckDB file), its marts tables are compared too."""
     con = plain_connection()
     con.execute("SET enable_progress_bar = false")
     con.execute("SET TimeZone = 'UTC'")  # a naive Parquet timestamp is a UTC instant
     try:
         con.execute(f"ATTACH {sql_literal(str(warehouse))} AS duck (READ_ONLY)")
-        duck = sorted(
-            r[0]
-            for r in con.execute(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_catalog = 'duck' AND table_schema = 'marts'"
-            ).fetchall()
-        )
-        spark = attach_spark_marts(con, spark_home, schema="spark_marts")
+        duck = _marts_tables(con, "duck")
+        spark = {t: f"spark_marts.{t}" for t in attach_spark_marts(con, spark_home, "spark_marts")}
+        if spark_warehouse is not None:
+            con.execute(f"ATTACH {sql_literal(str(spark_warehouse))} AS spark_file (READ_ONLY)")
+            spark |= {t: f"spark_file.marts.{t}" for t in _marts_tables(con, "spark_file")}
         out = []
         for table in sorted(set(duck) | set(spark)):
             if table not in duck or table not in spark:
                 side = "duckdb" if table in duck else "spark"
                 out.append(TableComparison(table, 0, 0, 0, 0, (f"only on {side}",), "", ""))
                 continue
-            out.append(compare_tables(con, f"duck.marts.{table}", f"spark_marts.{table}", table))
+            out.append(compare_tables(con, f"duck.marts.{table}", spark[table], table))
         return out
     finally:
         con.close()

@@ -79,7 +79,11 @@ def run_comparison(home: Path, batches: int, seed: int) -> int:
         if code != 0:
             print(f"compare-engines: the {engine} run failed (exit {code}): see its output above")
             return 1
-    results = compare(home / "duckdb" / "warehouse.duckdb", home / "spark" / "spark")
+    results = compare(
+        home / "duckdb" / "warehouse.duckdb",
+        home / "spark" / "spark",
+        home / "spark" / "warehouse.duckdb",
+    )
     print(report(results))
     different = [r.table for r in results if not r.equal]
     print(

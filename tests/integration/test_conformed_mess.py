@@ -215,6 +215,32 @@ def deviation(wh: Path, item: dict) -> None:
     assert rows["classification"].tolist() == [d["classification"]]
 
 
+def _signature(wh: Path, item: dict):
+    """The planted phase's end and its signatures of the planted meaning (the marts keep
+    what the record says; marts.batch_exceptions judges it, tests/integration/test_release.py)."""
+    d = item["detail"]
+    return query(
+        wh,
+        "SELECT p.ended_at_utc, s.signed_at_utc FROM marts.fct_batch_phase AS p "
+        "LEFT JOIN marts.fct_signature AS s ON s.batch_id = p.batch_id AND s.phase = p.phase "
+        "AND s.meaning = ? WHERE p.batch_id = ? AND p.phase = ?",
+        [d["meaning"], d["batch_id"], d["phase"]],
+    )
+
+
+def missing_signature(wh: Path, item: dict) -> None:
+    rows = _signature(wh, item)
+    assert len(rows) == 1 and rows["ended_at_utc"].notna().all()
+    assert rows["signed_at_utc"].isna().all()
+
+
+def late_signature(wh: Path, item: dict) -> None:
+    rows = _signature(wh, item)
+    assert len(rows) == 1
+    late_h = (rows["signed_at_utc"] - rows["ended_at_utc"]).dt.total_seconds().iloc[0] / 3600
+    assert late_h > 24
+
+
 def _custody(wh: Path, item: dict):
     d = item["detail"]
     rows = query(
@@ -317,6 +343,8 @@ HANDLED_BY: dict[str, Check] = {
     "mes_record_reexport": record_reexport,
     "mes_deviation": deviation,
     "mes_unmapped_parameter": unmapped_parameter,
+    "mes_missing_signature": missing_signature,
+    "mes_late_signature": late_signature,
     "custody_gap": custody_gap,
     "custody_temperature_excursion": custody_excursion,
     "custody_unsigned_handoff": custody_unsigned,

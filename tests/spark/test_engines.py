@@ -26,13 +26,20 @@ def homes(plant_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_every_mart_is_equal_on_duckdb_and_spark(homes: Path) -> None:
-    results = compare(homes / "duckdb" / "warehouse.duckdb", homes / "spark" / "spark")
+    results = compare(
+        homes / "duckdb" / "warehouse.duckdb",
+        homes / "spark" / "spark",
+        homes / "spark" / "warehouse.duckdb",
+    )
     assert len(results) >= 17, report(results)
     assert [r.table for r in results if not r.equal] == [], report(results)
     # the comparison saw real rows: the big marts are there on both sides
     rows = {r.table: (r.rows_left, r.rows_right) for r in results}
     assert rows["fct_process_timeseries"][0] == rows["fct_process_timeseries"][1] > 100_000
     assert rows["fct_lab_result"][0] == rows["fct_lab_result"][1] > 500
+    # the release readiness, computed after the twin from each engine's marts
+    assert rows["batch_exceptions"][0] == rows["batch_exceptions"][1] > 10
+    assert rows["batch_release_readiness"][0] == rows["batch_release_readiness"][1] > 10
 
 
 def test_the_spark_home_reads_its_marts_from_spark_and_the_twin_ran_on_them(homes: Path) -> None:
