@@ -224,6 +224,8 @@ def test_every_manifest_item_is_present_in_the_files(plant_dir: Path, manifest: 
         "lims_unlinkable",
         "mes_record_reexport",
         "mes_deviation",
+        "mes_missing_signature",
+        "mes_late_signature",
         "custody_gap",
         "custody_temperature_excursion",
         "custody_unsigned_handoff",
@@ -418,6 +420,32 @@ def _check_deviation(plant_dir, item, _m):
     assert item["detail"]["deviation_id"] in {d["id"] for d in doc["deviations"]}
 
 
+def _phase_signatures(plant_dir, item) -> tuple[str, list[str]]:
+    """The planted phase's end and its signatures of the planted meaning, in the record."""
+    doc = json.loads((plant_dir / item["path"]).read_text())
+    d = item["detail"]
+    (phase,) = [p for p in doc["phases"] if p["phase"] == d["phase"]]
+    signed = [
+        s["signed_at"]
+        for s in doc["signatures"]
+        if s["phase"] == d["phase"] and s["meaning"] == d["meaning"]
+    ]
+    return phase["end"], signed
+
+
+def _check_missing_signature(plant_dir, item, _m):
+    end, signed = _phase_signatures(plant_dir, item)
+    assert end is not None and signed == []
+
+
+def _check_late_signature(plant_dir, item, _m):
+    from datetime import datetime
+
+    end, signed = _phase_signatures(plant_dir, item)
+    hours = (datetime.fromisoformat(signed[0]) - datetime.fromisoformat(end)).total_seconds() / 3600
+    assert len(signed) == 1 and hours > 24
+
+
 def _custody_rows(plant_dir: Path, site: str) -> list[dict]:
     rows = []
     for path in sorted((plant_dir / "landing" / "custody" / site).glob("*.csv")):
@@ -536,6 +564,8 @@ CHECKS = {
     "lims_censored": _check_censored,
     "mes_record_reexport": _check_reexport,
     "mes_deviation": _check_deviation,
+    "mes_missing_signature": _check_missing_signature,
+    "mes_late_signature": _check_late_signature,
     "mes_unmapped_parameter": _check_unmapped_parameter,
     "custody_gap": _check_gap,
     "custody_temperature_excursion": _check_excursion,
