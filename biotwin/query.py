@@ -125,6 +125,12 @@ def mart_row_counts(warehouse: Path) -> tuple[list[str], Rows]:
     return run_query(warehouse, union + " ORDER BY mart")
 
 
+READINESS_SUMMARY_SQL = """
+SELECT verdict, count(*) AS batches, string_agg(batch_id, ', ' ORDER BY batch_id) AS batch_ids
+FROM marts.batch_release_readiness
+GROUP BY verdict ORDER BY CASE verdict WHEN 'ready' THEN 0 WHEN 'review' THEN 1 ELSE 2 END
+"""
+
 DQ_SUMMARY_SQL = """
 SELECT source_system, issue_type, severity, count(*) AS issues, sum(n_records) AS records
 FROM marts.dq_issues GROUP BY ALL ORDER BY source_system, severity, issue_type

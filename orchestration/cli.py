@@ -320,7 +320,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _print_marts_summary() -> None:
     """Row counts of every mart and the data-quality issues, from the published state."""
     from biotwin.publication import NotPublished, current
-    from biotwin.query import DQ_SUMMARY_SQL, format_table, mart_row_counts, run_query
+    from biotwin.query import (
+        DQ_SUMMARY_SQL,
+        READINESS_SUMMARY_SQL,
+        format_table,
+        mart_row_counts,
+        run_query,
+    )
 
     folder = settings().published_dir
     try:
@@ -335,6 +341,9 @@ def _print_marts_summary() -> None:
     if any(mart == "dq_issues" for mart, _ in rows):
         print("\ndata-quality issues (marts.dq_issues):")
         print(format_table(*run_query(warehouse, DQ_SUMMARY_SQL)))
+    if any(mart == "batch_release_readiness" for mart, _ in rows):
+        print("\nrelease readiness (marts.batch_release_readiness; biotwin release dossier):")
+        print(format_table(*run_query(warehouse, READINESS_SUMMARY_SQL)))
 
 
 class _Damaged(Exception):
