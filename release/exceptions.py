@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import duckdb
 
-from biotwin.warehouse import table_exists
+from biotwin.warehouse import rows_of, table_exists
 
 TABLE = "marts.batch_exceptions"
 SEVERITIES = ("critical", "major", "minor")
@@ -64,7 +64,9 @@ def _dq_issues() -> str:
     return f"""
 SELECT i.batch_id, CASE i.issue_type {kinds} END,
        CASE
-         WHEN i.issue_type = 'out_of_spec' AND i.detail LIKE '%(CQA,%' THEN 'critical'
+         WHEN i.issue_type = 'out_of_spec' AND EXISTS (
+              SELECT 1 FROM marts.fct_lab_result AS r WHERE r._record_id = i.record_id
+              AND r.out_of_spec AND r.criticality = 'CQA') THEN 'critical'
          WHEN i.issue_type IN ('custody_gap', 'unsigned_handoff') THEN 'critical'
          WHEN i.issue_type IN ('flagged_reading', 'implausible_value') AND cpp.parameter_id
               IS NOT NULL THEN 'major'
@@ -222,7 +224,9 @@ WITH latest AS (
     JOIN marts.dim_batch AS b USING (batch_id)
     WHERE b.is_in_progress AND f.actual IS NULL
 )
-SELECT l.batch_id, 'forecast_out_of_spec', 'major', b.started_at_utc,
+SELECT l.batch_id, 'forecast_out_of_spec', 'major',
+       (SELECT min(p.ts_utc) FROM marts.fct_process_timeseries AS p
+        WHERE p.batch_id = l.batch_id AND p.elapsed_h >= l.checkpoint_h),
        'Forecast ' || l.outcome_parameter_id || ' at ' || round(l.checkpoint_h, 1) || ' h: '
            || round(l.predicted, 3) || ' (90 % interval ' || round(l.lower, 3) || '..'
            || round(l.upper, 3) || ') outside ' || coalesce(CAST(s.spec_min AS VARCHAR), '')
@@ -254,7 +258,24 @@ ORDER BY batch_id, occurred_at_utc NULLS LAST, kind, trace_key
 """
 
 
+class RepeatedExceptions(RuntimeError):
+    """One exception would be counted twice (a kind's SELECT multiplied its rows): structural,
+    so the readiness is not written from it."""
+
+
 def build_exceptions(con: duckdb.DuckDBPyConnection) -> int:
-    """(Re)write marts.batch_exceptions in the open transaction; returns its rows."""
+    """(Re)write marts.batch_exceptions in the open transaction; returns its rows. Raises
+    RepeatedExceptions (the caller's transaction then rolls back) if an id repeats."""
     con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS {exceptions_sql(con)}")
-    return int(con.execute(f"SELECT count(*) FROM {TABLE}").fetchall()[0][0])
+    rows, ids, example = rows_of(
+        con,
+        f"SELECT count(*), count(DISTINCT exception_id), "
+        f"(SELECT any_value(kind || ' of ' || batch_id) FROM {TABLE} GROUP BY exception_id "
+        f"HAVING count(*) > 1 LIMIT 1) FROM {TABLE}",
+    )[0]
+    if rows != ids:
+        raise RepeatedExceptions(
+            f"{TABLE}: {rows - ids} exception rows repeat another (e.g. {example}): a kind's "
+            "query in release/exceptions.py joins to more than one row"
+        )
+    return int(rows)

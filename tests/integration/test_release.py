@@ -187,3 +187,126 @@ def test_the_dossier_renders_is_recorded_and_a_changed_byte_fails_verify(
         assert verify_log(con).ok
     finally:
         con.close()
+
+
+def test_the_twins_alarms_and_forecasts_outside_specification_are_exceptions(
+    released: Path, tmp_path: Path
+) -> None:
+    # the twin's tables as its assets write them (twin/pipeline.py), with one alarm and one
+    # in-progress batch forecast below its outcome's specification: the session plant's twin
+    # raises neither, and running the twin here would cost a minute of the suite
+    import pandas as pd
+
+    from release.exceptions import build_exceptions
+    from twin.pipeline import FORECAST_COLUMNS, MONITORING_COLUMNS
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    _copy_warehouse(released, warehouse)
+    con = connect(warehouse)
+    try:
+        alarmed, running = rows_of(
+            con,
+            "SELECT (SELECT min(batch_id) FROM marts.dim_batch WHERE NOT is_in_progress), "
+            "(SELECT min(batch_id) FROM marts.dim_batch AS b WHERE is_in_progress AND EXISTS "
+            "(SELECT 1 FROM ref.specifications AS s JOIN ref.processes AS p USING (product_id) "
+            "WHERE s.product_id = b.product_id AND s.parameter_id = p.outcome_parameter_id "
+            "AND s.spec_min IS NOT NULL))",
+        )[0]
+        product, outcome, spec_min = rows_of(
+            con,
+            "SELECT b.product_id, p.outcome_parameter_id, s.spec_min FROM marts.dim_batch AS b "
+            "JOIN ref.processes AS p USING (product_id) JOIN ref.specifications AS s "
+            "ON s.product_id = b.product_id AND s.parameter_id = p.outcome_parameter_id "
+            "WHERE b.batch_id = ?",
+            [running],
+        )[0]
+        monitoring = pd.DataFrame(
+            [
+                [
+                    alarmed,
+                    "P",
+                    40.0,
+                    90.0,
+                    1.0,
+                    30.0,
+                    5.0,
+                    0.0,
+                    1.0,
+                    True,
+                    True,
+                    40.0,
+                    "ph 80%",
+                    False,
+                    "golden_batch:x",
+                ],
+                [
+                    alarmed,
+                    "P",
+                    41.0,
+                    95.0,
+                    1.0,
+                    30.0,
+                    5.0,
+                    0.0,
+                    1.0,
+                    True,
+                    False,
+                    40.0,
+                    "ph 80%",
+                    False,
+                    "golden_batch:x",
+                ],
+            ],
+            columns=list(MONITORING_COLUMNS),
+        )
+        forecasts = pd.DataFrame(
+            [
+                [
+                    running,
+                    product,
+                    0.2,
+                    20.0,
+                    spec_min * 2,
+                    spec_min,
+                    spec_min * 3,
+                    None,
+                    "in_progress",
+                    "forecast:a",
+                    outcome,
+                ],
+                [
+                    running,
+                    product,
+                    0.4,
+                    40.0,
+                    spec_min / 2,
+                    spec_min / 4,
+                    spec_min,
+                    None,
+                    "in_progress",
+                    "forecast:b",
+                    outcome,
+                ],
+            ],
+            columns=list(FORECAST_COLUMNS),
+        )
+        con.execute("CREATE SCHEMA IF NOT EXISTS twin")
+        for name, frame in (("batch_monitoring", monitoring), ("outcome_forecast", forecasts)):
+            con.register("_frame", frame)
+            con.execute(f"CREATE OR REPLACE TABLE twin.{name} AS SELECT * FROM _frame")
+            con.unregister("_frame")
+        build_exceptions(con)
+        found = rows_of(
+            con,
+            "SELECT batch_id, kind, trace_key, occurred_at_utc IS NOT NULL FROM "
+            "marts.batch_exceptions WHERE kind IN ('monitoring_alarm', 'forecast_out_of_spec') "
+            "ORDER BY kind",
+        )
+        # one alarm per batch (its first), the latest checkpoint's forecast (below spec; the
+        # 20 % one was inside), each traced to the model that made it
+        assert found == [
+            (running, "forecast_out_of_spec", "forecast:b", True),
+            (alarmed, "monitoring_alarm", "golden_batch:x", True),
+        ]
+    finally:
+        con.close()
