@@ -220,44 +220,14 @@ def test_the_twins_alarms_and_forecasts_outside_specification_are_exceptions(
             "WHERE b.batch_id = ?",
             [running],
         )[0]
+
+        def scored(hour: float, first: bool) -> list:
+            # a step beyond the limits; the first such step is the batch's alarm
+            return [alarmed, "P", hour, 90.0, 1.0, 30.0, 5.0, 0.0, 1.0, True, first, 40.0,
+                    "ph 80%", False, "golden_batch:x"]  # fmt: skip
+
         monitoring = pd.DataFrame(
-            [
-                [
-                    alarmed,
-                    "P",
-                    40.0,
-                    90.0,
-                    1.0,
-                    30.0,
-                    5.0,
-                    0.0,
-                    1.0,
-                    True,
-                    True,
-                    40.0,
-                    "ph 80%",
-                    False,
-                    "golden_batch:x",
-                ],
-                [
-                    alarmed,
-                    "P",
-                    41.0,
-                    95.0,
-                    1.0,
-                    30.0,
-                    5.0,
-                    0.0,
-                    1.0,
-                    True,
-                    False,
-                    40.0,
-                    "ph 80%",
-                    False,
-                    "golden_batch:x",
-                ],
-            ],
-            columns=list(MONITORING_COLUMNS),
+            [scored(40.0, True), scored(41.0, False)], columns=list(MONITORING_COLUMNS)
         )
         forecasts = pd.DataFrame(
             [
