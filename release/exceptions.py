@@ -7,6 +7,7 @@ follows to the source file and row. Severity (docs/gmp.md, "Review by exception"
 - `critical`: the batch cannot be released as it stands (an out-of-specification CQA, a
   missing required signature, a break in the chain of identity, a critical deviation);
 - `major`: a reviewer must assess it (an amended or cancelled result, a late signature, a
+  required phase a finished batch's record does not have, a
   temperature excursion in transit, a CPP outside its range or a gap in its record, a
   monitoring alarm, a forecast outside specification, quarantined data, a major deviation);
 - `minor`: listed for completeness (a minor deviation, an implausible reading, a flagged
@@ -151,6 +152,23 @@ WHERE s.signed_at_utc IS NULL
        AND s.signed_at_utc > q.ended_at_utc + to_microseconds(CAST(q.within_h * 3600e6 AS BIGINT)))
 """
 
+# a finished batch whose record lacks a phase the reference requires signatures of: the phase
+# was skipped, or the reference names it differently from the MES (then no signature of it
+# would ever be asked for: say so instead of passing silently)
+UNRECORDED_PHASES = """
+SELECT b.batch_id, 'unrecorded_phase', 'major', b.ended_at_utc,
+       'The reference requires signatures of phase "' || r.phase || '" ('
+           || string_agg(r.meaning, ', ' ORDER BY r.meaning)
+           || '), which the batch record does not have',
+       'mes', 'marts.dim_batch', b.batch_id, NULL
+FROM marts.dim_batch AS b
+JOIN ref.required_signatures AS r ON r.product_id = b.product_id
+WHERE NOT b.is_in_progress
+  AND NOT EXISTS (SELECT 1 FROM marts.fct_batch_phase AS ph
+                  WHERE ph.batch_id = b.batch_id AND ph.phase = r.phase)
+GROUP BY b.batch_id, b.ended_at_utc, r.phase
+"""
+
 # runs of consecutive usable CPP readings outside the product's CPP range, and gaps
 CPP_READINGS = """
     SELECT p.batch_id, p.parameter_id, p.ts_utc, p.value, p.unit, p._record_id, p._file_sha256,
@@ -244,7 +262,7 @@ def exceptions_sql(con: duckdb.DuckDBPyConnection) -> str:
     """The SELECT of every exception the warehouse holds (the twin's where it has run)."""
     parts = [DEVIATIONS, _dq_issues(), CHANGED_RESULTS, CPP_EXCURSIONS, CPP_GAPS]
     if table_exists(con, "ref", "required_signatures"):
-        parts.append(SIGNATURES)
+        parts += [SIGNATURES, UNRECORDED_PHASES]
     if table_exists(con, "twin", "batch_monitoring"):
         parts.append(MONITORING)
     if table_exists(con, "twin", "outcome_forecast"):

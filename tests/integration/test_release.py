@@ -280,3 +280,37 @@ def test_the_twins_alarms_and_forecasts_outside_specification_are_exceptions(
         ]
     finally:
         con.close()
+
+
+def test_a_required_phase_no_record_has_is_named_not_passed_silently(
+    released: Path, tmp_path: Path
+) -> None:
+    # a site's reference spelling a phase differently from its MES ("Expansion" for the
+    # record's "Fed expansion") would require nothing: every finished batch of the product says
+    # the phase is missing from its record instead
+    from release.exceptions import build_exceptions
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    _copy_warehouse(released, warehouse)
+    con = connect(warehouse)
+    try:
+        assert not rows_of(
+            con, "SELECT 1 FROM marts.batch_exceptions WHERE kind = 'unrecorded_phase'"
+        )
+        con.execute(
+            "INSERT INTO ref.required_signatures VALUES ('CART-CD19', 'Expansion', 'verified', 24)"
+        )
+        build_exceptions(con)
+        named = rows_of(
+            con,
+            "SELECT batch_id FROM marts.batch_exceptions WHERE kind = 'unrecorded_phase' "
+            "AND sentence LIKE '%phase \"Expansion\" (verified)%' ORDER BY 1",
+        )
+        finished = rows_of(
+            con,
+            "SELECT batch_id FROM marts.dim_batch WHERE product_id = 'CART-CD19' "
+            "AND NOT is_in_progress ORDER BY 1",
+        )
+        assert named == finished and finished
+    finally:
+        con.close()
