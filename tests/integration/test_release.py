@@ -5,9 +5,11 @@ missing required signature blocks; the dossier renders, is recorded and verified
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 from dagster import DagsterInstance, materialize
 
@@ -61,6 +63,16 @@ def released(conformed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert set(checks) == {"batches_blocked", "batches_ready"}
     return warehouse
+
+
+@pytest.fixture
+def con(released: Path, tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection on a copy of the released warehouse (and its anchor)."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    _copy_warehouse(released, warehouse)
+    connection = connect(warehouse)
+    yield connection
+    connection.close()
 
 
 def _batch_of(con, item: dict) -> str | None:
@@ -147,7 +159,7 @@ def test_a_missing_signature_blocks_and_a_batch_without_exceptions_is_ready(
 
 
 def test_the_dossier_renders_is_recorded_and_a_changed_byte_fails_verify(
-    released: Path, manifest: dict, tmp_path: Path
+    con, manifest: dict, tmp_path: Path
 ) -> None:
     import pypdfium2
 
@@ -155,43 +167,35 @@ def test_the_dossier_renders_is_recorded_and_a_changed_byte_fails_verify(
 
     batch = next(i for i in manifest["mess"] if i["kind"] == "mes_missing_signature")
     batch = batch["detail"]["batch_id"]
-    warehouse = tmp_path / "warehouse.duckdb"
-    _copy_warehouse(released, warehouse)
-    con = connect(warehouse)
-    try:
-        # the session's warehouse was built by test helpers that anchor only some of their
-        # entries: vouch for them as a reviewer would, so the check below is the dossier's
-        before = verify_log(con)
-        if not before.ok:
-            through = int(before.reason.split("entries 1-")[1].split(" ")[0])
-            acknowledge(con, through, "test fixture entries", "test")
-        assert verify_log(con).ok
-        written = write_dossier(con, batch, tmp_path / "dossier", actor="test")
-        pdf_path = next(Path(p) for p in written.files if p.endswith(".pdf"))
-        pdf = pypdfium2.PdfDocument(str(pdf_path))
-        assert len(pdf) >= 3  # summary, exceptions and results, CPP plots
-        page = pdf[0].render(scale=1).to_pil()
-        page.save(tmp_path / "page1.png")
-        # a rendered page with text on it, not a blank sheet
-        assert len(page.convert("L").getcolors(maxcolors=256 * 256)) > 10
-        text = pdf[0].get_textpage().get_text_range()
-        assert batch in text and "blocked" in text
-        pdf.close()
-        for path in written.files:
-            assert verify_file(con, Path(path)).ok
-        changed = tmp_path / "changed.json"
-        data = bytearray(Path(next(p for p in written.files if p.endswith(".json"))).read_bytes())
-        data[10] ^= 1
-        changed.write_bytes(bytes(data))
-        assert not verify_file(con, changed).ok
-        assert verify_log(con).ok
-    finally:
-        con.close()
+    # the session's warehouse was built by test helpers that anchor only some of their
+    # entries: vouch for them as a reviewer would, so the check below is the dossier's
+    before = verify_log(con)
+    if not before.ok:
+        through = int(before.reason.split("entries 1-")[1].split(" ")[0])
+        acknowledge(con, through, "test fixture entries", "test")
+    assert verify_log(con).ok
+    written = write_dossier(con, batch, tmp_path / "dossier", actor="test")
+    pdf_path = next(Path(p) for p in written.files if p.endswith(".pdf"))
+    pdf = pypdfium2.PdfDocument(str(pdf_path))
+    assert len(pdf) >= 3  # summary, exceptions and results, CPP plots
+    page = pdf[0].render(scale=1).to_pil()
+    page.save(tmp_path / "page1.png")
+    # a rendered page with text on it, not a blank sheet
+    assert len(page.convert("L").getcolors(maxcolors=256 * 256)) > 10
+    text = pdf[0].get_textpage().get_text_range()
+    assert batch in text and "blocked" in text
+    pdf.close()
+    for path in written.files:
+        assert verify_file(con, Path(path)).ok
+    changed = tmp_path / "changed.json"
+    data = bytearray(Path(next(p for p in written.files if p.endswith(".json"))).read_bytes())
+    data[10] ^= 1
+    changed.write_bytes(bytes(data))
+    assert not verify_file(con, changed).ok
+    assert verify_log(con).ok
 
 
-def test_the_twins_alarms_and_forecasts_outside_specification_are_exceptions(
-    released: Path, tmp_path: Path
-) -> None:
+def test_the_twins_alarms_and_forecasts_outside_specification_are_exceptions(con) -> None:
     # the twin's tables as its assets write them (twin/pipeline.py), with one alarm and one
     # in-progress batch forecast below its outcome's specification: the session plant's twin
     # raises neither, and running the twin here would cost a minute of the suite
@@ -200,117 +204,101 @@ def test_the_twins_alarms_and_forecasts_outside_specification_are_exceptions(
     from release.exceptions import build_exceptions
     from twin.pipeline import FORECAST_COLUMNS, MONITORING_COLUMNS
 
-    warehouse = tmp_path / "warehouse.duckdb"
-    _copy_warehouse(released, warehouse)
-    con = connect(warehouse)
-    try:
-        alarmed, running = rows_of(
-            con,
-            "SELECT (SELECT min(batch_id) FROM marts.dim_batch WHERE NOT is_in_progress), "
-            "(SELECT min(batch_id) FROM marts.dim_batch AS b WHERE is_in_progress AND EXISTS "
-            "(SELECT 1 FROM ref.specifications AS s JOIN ref.processes AS p USING (product_id) "
-            "WHERE s.product_id = b.product_id AND s.parameter_id = p.outcome_parameter_id "
-            "AND s.spec_min IS NOT NULL))",
-        )[0]
-        product, outcome, spec_min = rows_of(
-            con,
-            "SELECT b.product_id, p.outcome_parameter_id, s.spec_min FROM marts.dim_batch AS b "
-            "JOIN ref.processes AS p USING (product_id) JOIN ref.specifications AS s "
-            "ON s.product_id = b.product_id AND s.parameter_id = p.outcome_parameter_id "
-            "WHERE b.batch_id = ?",
-            [running],
-        )[0]
+    alarmed, running = rows_of(
+        con,
+        "SELECT (SELECT min(batch_id) FROM marts.dim_batch WHERE NOT is_in_progress), "
+        "(SELECT min(batch_id) FROM marts.dim_batch AS b WHERE is_in_progress AND EXISTS "
+        "(SELECT 1 FROM ref.specifications AS s JOIN ref.processes AS p USING (product_id) "
+        "WHERE s.product_id = b.product_id AND s.parameter_id = p.outcome_parameter_id "
+        "AND s.spec_min IS NOT NULL))",
+    )[0]
+    product, outcome, spec_min = rows_of(
+        con,
+        "SELECT b.product_id, p.outcome_parameter_id, s.spec_min FROM marts.dim_batch AS b "
+        "JOIN ref.processes AS p USING (product_id) JOIN ref.specifications AS s "
+        "ON s.product_id = b.product_id AND s.parameter_id = p.outcome_parameter_id "
+        "WHERE b.batch_id = ?",
+        [running],
+    )[0]
 
-        def scored(hour: float, first: bool) -> list:
-            # a step beyond the limits; the first such step is the batch's alarm
-            return [alarmed, "P", hour, 90.0, 1.0, 30.0, 5.0, 0.0, 1.0, True, first, 40.0,
-                    "ph 80%", False, "golden_batch:x"]  # fmt: skip
+    def scored(hour: float, first: bool) -> list:
+        # a step beyond the limits; the first such step is the batch's alarm
+        return [alarmed, "P", hour, 90.0, 1.0, 30.0, 5.0, 0.0, 1.0, True, first, 40.0,
+                "ph 80%", False, "golden_batch:x"]  # fmt: skip
 
-        monitoring = pd.DataFrame(
-            [scored(40.0, True), scored(41.0, False)], columns=list(MONITORING_COLUMNS)
-        )
-        forecasts = pd.DataFrame(
+    monitoring = pd.DataFrame(
+        [scored(40.0, True), scored(41.0, False)], columns=list(MONITORING_COLUMNS)
+    )
+    forecasts = pd.DataFrame(
+        [
             [
-                [
-                    running,
-                    product,
-                    0.2,
-                    20.0,
-                    spec_min * 2,
-                    spec_min,
-                    spec_min * 3,
-                    None,
-                    "in_progress",
-                    "forecast:a",
-                    outcome,
-                ],
-                [
-                    running,
-                    product,
-                    0.4,
-                    40.0,
-                    spec_min / 2,
-                    spec_min / 4,
-                    spec_min,
-                    None,
-                    "in_progress",
-                    "forecast:b",
-                    outcome,
-                ],
+                running,
+                product,
+                0.2,
+                20.0,
+                spec_min * 2,
+                spec_min,
+                spec_min * 3,
+                None,
+                "in_progress",
+                "forecast:a",
+                outcome,
             ],
-            columns=list(FORECAST_COLUMNS),
-        )
-        con.execute("CREATE SCHEMA IF NOT EXISTS twin")
-        for name, frame in (("batch_monitoring", monitoring), ("outcome_forecast", forecasts)):
-            con.register("_frame", frame)
-            con.execute(f"CREATE OR REPLACE TABLE twin.{name} AS SELECT * FROM _frame")
-            con.unregister("_frame")
-        build_exceptions(con)
-        found = rows_of(
-            con,
-            "SELECT batch_id, kind, trace_key, occurred_at_utc IS NOT NULL FROM "
-            "marts.batch_exceptions WHERE kind IN ('monitoring_alarm', 'forecast_out_of_spec') "
-            "ORDER BY kind",
-        )
-        # one alarm per batch (its first), the latest checkpoint's forecast (below spec; the
-        # 20 % one was inside), each traced to the model that made it
-        assert found == [
-            (running, "forecast_out_of_spec", "forecast:b", True),
-            (alarmed, "monitoring_alarm", "golden_batch:x", True),
-        ]
-    finally:
-        con.close()
+            [
+                running,
+                product,
+                0.4,
+                40.0,
+                spec_min / 2,
+                spec_min / 4,
+                spec_min,
+                None,
+                "in_progress",
+                "forecast:b",
+                outcome,
+            ],
+        ],
+        columns=list(FORECAST_COLUMNS),
+    )
+    con.execute("CREATE SCHEMA IF NOT EXISTS twin")
+    for name, frame in (("batch_monitoring", monitoring), ("outcome_forecast", forecasts)):
+        con.register("_frame", frame)
+        con.execute(f"CREATE OR REPLACE TABLE twin.{name} AS SELECT * FROM _frame")
+        con.unregister("_frame")
+    build_exceptions(con)
+    found = rows_of(
+        con,
+        "SELECT batch_id, kind, trace_key, occurred_at_utc IS NOT NULL FROM "
+        "marts.batch_exceptions WHERE kind IN ('monitoring_alarm', 'forecast_out_of_spec') "
+        "ORDER BY kind",
+    )
+    # one alarm per batch (its first), the latest checkpoint's forecast (below spec; the
+    # 20 % one was inside), each traced to the model that made it
+    assert found == [
+        (running, "forecast_out_of_spec", "forecast:b", True),
+        (alarmed, "monitoring_alarm", "golden_batch:x", True),
+    ]
 
 
-def test_a_required_phase_no_record_has_is_named_not_passed_silently(
-    released: Path, tmp_path: Path
-) -> None:
+def test_a_required_phase_no_record_has_is_named_not_passed_silently(con) -> None:
     # a site's reference spelling a phase differently from its MES ("Expansion" for the
     # record's "Fed expansion") would require nothing: every finished batch of the product says
     # the phase is missing from its record instead
     from release.exceptions import build_exceptions
 
-    warehouse = tmp_path / "warehouse.duckdb"
-    _copy_warehouse(released, warehouse)
-    con = connect(warehouse)
-    try:
-        assert not rows_of(
-            con, "SELECT 1 FROM marts.batch_exceptions WHERE kind = 'unrecorded_phase'"
-        )
-        con.execute(
-            "INSERT INTO ref.required_signatures VALUES ('CART-CD19', 'Expansion', 'verified', 24)"
-        )
-        build_exceptions(con)
-        named = rows_of(
-            con,
-            "SELECT batch_id FROM marts.batch_exceptions WHERE kind = 'unrecorded_phase' "
-            "AND sentence LIKE '%phase \"Expansion\" (verified)%' ORDER BY 1",
-        )
-        finished = rows_of(
-            con,
-            "SELECT batch_id FROM marts.dim_batch WHERE product_id = 'CART-CD19' "
-            "AND NOT is_in_progress ORDER BY 1",
-        )
-        assert named == finished and finished
-    finally:
-        con.close()
+    assert not rows_of(con, "SELECT 1 FROM marts.batch_exceptions WHERE kind = 'unrecorded_phase'")
+    con.execute(
+        "INSERT INTO ref.required_signatures VALUES ('CART-CD19', 'Expansion', 'verified', 24)"
+    )
+    build_exceptions(con)
+    named = rows_of(
+        con,
+        "SELECT batch_id FROM marts.batch_exceptions WHERE kind = 'unrecorded_phase' "
+        "AND sentence LIKE '%phase \"Expansion\" (verified)%' ORDER BY 1",
+    )
+    finished = rows_of(
+        con,
+        "SELECT batch_id FROM marts.dim_batch WHERE product_id = 'CART-CD19' "
+        "AND NOT is_in_progress ORDER BY 1",
+    )
+    assert named == finished and finished
