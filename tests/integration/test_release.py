@@ -302,3 +302,24 @@ def test_a_required_phase_no_record_has_is_named_not_passed_silently(con) -> Non
         "AND NOT is_in_progress ORDER BY 1",
     )
     assert named == finished and finished
+
+
+def test_a_reference_without_required_signatures_requires_none(con) -> None:
+    # required_signatures.csv is optional (a reference folder written before it existed)
+    from release.exceptions import build_exceptions
+    from release.readiness import build_readiness
+
+    con.execute("DROP TABLE ref.required_signatures")
+    build_exceptions(con)
+    verdicts = build_readiness(con, has_signatures=False)
+    assert sum(verdicts.values()) == rows_of(con, "SELECT count(*) FROM marts.dim_batch")[0][0]
+    assert not rows_of(
+        con,
+        "SELECT 1 FROM marts.batch_exceptions WHERE kind IN "
+        "('missing_signature', 'late_signature', 'unrecorded_phase')",
+    )
+    assert rows_of(
+        con,
+        "SELECT max(n_signatures_required), count(*) FILTER (WHERE reasons LIKE '%signature%') "
+        "FROM marts.batch_release_readiness",
+    ) == [(0, 0)]
