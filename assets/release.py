@@ -25,7 +25,7 @@ from dagster import (
 
 from assets.catalog import OWNERS
 from assets.resources import PlantPaths
-from biotwin.warehouse import connect, rows_of, table_exists
+from biotwin.warehouse import connect, rows_of
 from lineage.audit_log import audit_run
 from release.exceptions import build_exceptions
 from release.readiness import TABLE as READINESS
@@ -40,6 +40,17 @@ def _rows(con, where: str) -> list[dict]:
         f"SELECT batch_id, verdict, reasons FROM {READINESS} WHERE {where} ORDER BY batch_id",  # noqa: S608 - constants
     )
     return [{"batch_id": b, "verdict": v, "reasons": r} for b, v, r in found]
+
+
+def _warning(name: str, passed: bool, summary: str, rows: list[dict], checked: int):
+    """A check result that warns, never blocks, with its batches as metadata."""
+    return AssetCheckResult(
+        check_name=name,
+        passed=passed,
+        severity=AssetCheckSeverity.WARN,
+        description=summary,
+        metadata={"batches": len(rows), "checked": checked, "rows": MetadataValue.json(rows)},
+    )
 
 
 def release_readiness_asset(upstream: Sequence[AssetKey]) -> AssetsDefinition:
@@ -78,7 +89,7 @@ def release_readiness_asset(upstream: Sequence[AssetKey]) -> AssetsDefinition:
         try:
             con.execute("BEGIN TRANSACTION")
             exceptions = build_exceptions(con)
-            verdicts = build_readiness(con, table_exists(con, "ref", "required_signatures"))
+            verdicts = build_readiness(con)
             con.execute("COMMIT")
             blocked = _rows(con, "verdict = 'blocked' AND NOT is_in_progress")
             ready = _rows(con, "verdict = 'ready'")
@@ -105,27 +116,19 @@ def release_readiness_asset(upstream: Sequence[AssetKey]) -> AssetsDefinition:
                 ),
             },
             check_results=[
-                AssetCheckResult(
-                    check_name="batches_blocked",
-                    passed=not blocked,
-                    severity=AssetCheckSeverity.WARN,
-                    description=f"{len(blocked)} of {n_finished} finished batches blocked",
-                    metadata={
-                        "failing": len(blocked),
-                        "checked": n_finished,
-                        "rows": MetadataValue.json(blocked),
-                    },
+                _warning(
+                    "batches_blocked",
+                    not blocked,
+                    f"{len(blocked)} of {n_finished} finished batches blocked",
+                    blocked,
+                    n_finished,
                 ),
-                AssetCheckResult(
-                    check_name="batches_ready",
-                    passed=n_finished == 0 or bool(ready),
-                    severity=AssetCheckSeverity.WARN,
-                    description=f"{len(ready)} batches ready for release review",
-                    metadata={
-                        "ready": len(ready),
-                        "checked": n_finished,
-                        "rows": MetadataValue.json(ready),
-                    },
+                _warning(
+                    "batches_ready",
+                    n_finished == 0 or bool(ready),
+                    f"{len(ready)} batches ready for release review",
+                    ready,
+                    n_finished,
                 ),
             ],
         )

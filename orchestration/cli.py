@@ -399,21 +399,30 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if verdict.ok else 1
 
 
+def _writing():
+    """(None, a read-write connection) on the warehouse, waiting while a run holds it, or
+    (exit code, None) after saying why not: 2 when there is none yet, 1 when it stays busy."""
+    from biotwin.warehouse import WarehouseBusy, open_waiting
+
+    if _missing_warehouse():
+        return 2, None
+    try:
+        return None, open_waiting(settings().warehouse, read_only=False, say=_to_stderr)
+    except WarehouseBusy as exc:
+        print(f"biotwin: {exc}", file=sys.stderr)
+        return 1, None
+
+
 def _cmd_audit_acknowledge(args: argparse.Namespace) -> int:
     """After a person reviewed the entries `audit verify` says no anchor vouches for: record
     the review in the log and anchor them (docs/gmp.md)."""
     import getpass
 
-    from biotwin.warehouse import WarehouseBusy, open_waiting
     from lineage.audit_log import NothingToAcknowledge, acknowledge
 
-    if _missing_warehouse():
-        return 2
-    try:
-        con = open_waiting(settings().warehouse, read_only=False, say=_to_stderr)
-    except WarehouseBusy as exc:
-        print(f"biotwin: {exc}", file=sys.stderr)
-        return 1
+    failed, con = _writing()
+    if failed is not None:
+        return failed
     try:
         actor = f"{getpass.getuser()} via biotwin audit acknowledge"
         print(acknowledge(con, args.through, args.reason, actor))
@@ -430,16 +439,11 @@ def _cmd_release_dossier(args: argparse.Namespace) -> int:
     record the files' sha256 in the audit log."""
     import getpass
 
-    from biotwin.warehouse import WarehouseBusy, open_waiting
     from release.dossier import DossierError, write_dossier
 
-    if _missing_warehouse():
-        return 2
-    try:
-        con = open_waiting(settings().warehouse, read_only=False, say=_to_stderr)
-    except WarehouseBusy as exc:
-        print(f"biotwin: {exc}", file=sys.stderr)
-        return 1
+    failed, con = _writing()
+    if failed is not None:
+        return failed
     try:
         actor = f"{getpass.getuser()} via biotwin release dossier"
         written = write_dossier(con, args.batch, Path(args.out), actor)

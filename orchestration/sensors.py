@@ -24,8 +24,8 @@ from dagster import (
 
 from assets.ingest.listing import list_landing
 from assets.ingest.run import LOADERS
-from assets.landing_files import sha256_of
 from assets.resources import PlantPaths
+from biotwin.files import sha256_of
 from biotwin.warehouse import WarehouseBusy, connect, table_exists
 
 

@@ -10,7 +10,7 @@ changed after it was written.
 
 from __future__ import annotations
 
-import hashlib
+import base64
 import html
 import json
 from dataclasses import dataclass
@@ -20,10 +20,12 @@ from typing import Any
 
 import duckdb
 
+from biotwin.files import sha256_of
 from biotwin.warehouse import rows_of, table_exists
 from lineage.audit_log import append_committed, verify_log
 from lineage.trace import plain_value as _plain
 from lineage.trace import rows_as_dicts as _records
+from release.dossier_pdf import cpp_plots, render_pdf
 from release.exceptions import TABLE as EXCEPTIONS
 from release.readiness import TABLE as READINESS
 
@@ -108,14 +110,6 @@ def gather(con: duckdb.DuckDBPyConnection, batch: str) -> dict[str, Any]:
         ),
         "audit_chain": {"ok": verdict.ok, "message": verdict.message()},
     }
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _cell(value: Any) -> str:
@@ -211,10 +205,6 @@ class Written:
 def write_dossier(con: duckdb.DuckDBPyConnection, batch: str, out: Path, actor: str) -> Written:
     """Write the batch's dossier (HTML, PDF, JSON) into `out` and record their sha256 in the
     audit log, on a read-write connection."""
-    import base64
-
-    from release.dossier_pdf import cpp_plots, render_pdf
-
     doc = gather(con, batch)
     doc["generated_at_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
     plots = cpp_plots(doc)
@@ -227,9 +217,9 @@ def write_dossier(con: duckdb.DuckDBPyConnection, batch: str, out: Path, actor: 
     }
     encoded = {p: base64.b64encode(png).decode("ascii") for p, png in plots.items()}
     paths["html"].write_text(render_html(doc, encoded), encoding="utf-8")
-    paths["pdf"].write_bytes(render_pdf(doc, plots))
+    paths["pdf"].write_bytes(render_pdf(doc, summary_lines(doc), plots))
     paths["json"].write_text(json.dumps(doc, indent=1, default=str) + "\n", encoding="utf-8")
-    files = {str(p.resolve()): sha256_file(p) for p in paths.values()}
+    files = {str(p.resolve()): sha256_of(p) for p in paths.values()}
     entry = {
         "kind": KIND,
         "subject": batch,
@@ -253,7 +243,7 @@ class Verification:
 
 def verify_file(con: duckdb.DuckDBPyConnection, path: Path) -> Verification:
     """Whether `path` is byte for byte a dossier file the audit log recorded."""
-    digest = sha256_file(path)
+    digest = sha256_of(path)
     if not table_exists(con, "audit", "audit_log"):
         return Verification(False, "the warehouse has no audit log: nothing to verify against")
     for seq, subject, recorded_at, detail in rows_of(

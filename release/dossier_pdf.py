@@ -110,10 +110,10 @@ def _rows(pdf: FPDF, rows: list[dict], columns: list[tuple[str, str, int]]) -> N
                 row.cell("" if value is None else str(value))
 
 
-def render_pdf(doc: dict[str, Any], plots: dict[str, bytes]) -> bytes:
+def render_pdf(
+    doc: dict[str, Any], summary: list[tuple[str, str]], plots: dict[str, bytes]
+) -> bytes:
     """The dossier as PDF bytes: page 1 the summary, then exceptions, CQAs, signatures, CPPs."""
-    from release.dossier import summary_lines
-
     pdf = _Dossier(doc["batch_id"])
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 16)
@@ -130,7 +130,7 @@ def render_pdf(doc: dict[str, Any], plots: dict[str, bytes]) -> bytes:
     _heading(pdf, "Summary")
     pdf.set_font("DejaVu", "", 9)
     with pdf.table(col_widths=(55, 125), text_align="LEFT") as table:
-        for label, value in summary_lines(doc):
+        for label, value in summary:
             row = table.row()
             row.cell(label)
             row.cell(value)

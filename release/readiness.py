@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import duckdb
 
+from biotwin.warehouse import table_exists
 from release.exceptions import TABLE as EXCEPTIONS
 
 TABLE = "marts.batch_release_readiness"
@@ -133,9 +134,10 @@ NO_SIGNATURES = (
 )
 
 
-def build_readiness(con: duckdb.DuckDBPyConnection, has_signatures: bool) -> dict[str, int]:
+def build_readiness(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """(Re)write marts.batch_release_readiness after marts.batch_exceptions; returns batches
     per verdict."""
+    has_signatures = table_exists(con, "ref", "required_signatures")
     signatures = "ref.required_signatures" if has_signatures else NO_SIGNATURES
     con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS {READINESS.format(signatures=signatures)}")
     rows = con.execute(f"SELECT verdict, count(*) FROM {TABLE} GROUP BY verdict").fetchall()

@@ -303,8 +303,12 @@ LATE_SIGNATURE_H = 72.0  # the planted late verification: three days after the p
 def signature_mess_batches(plant: PlantPlan) -> dict[str, str]:
     """Two clean, finished batches whose records carry a planted signature problem: one phase
     never verified ("missing"), one verified three days late ("late"); none on a tiny plant."""
-    clean = [b for b in plant.batches if b.fault is None and b.end <= plant.extract_at]
-    clean = [b for b in clean if b.batch_id != extra_deviation_batch(plant)]
+    extra = extra_deviation_batch(plant)
+    clean = [
+        b
+        for b in plant.batches
+        if b.fault is None and b.end <= plant.extract_at and b.batch_id != extra
+    ]
     return dict(zip([b.batch_id for b in clean[:2]], ("missing", "late"), strict=False))
 
 

@@ -32,7 +32,7 @@ from assets.ingest.listing import list_landing
 from assets.ingest.sql import ident
 from assets.ingest.sql import table as sql_table
 from assets.ingest.tables import LEDGER, QUARANTINE, columns, stored_table
-from assets.landing_files import sha256_of
+from biotwin.files import sha256_of
 
 
 @dataclass

@@ -14,7 +14,7 @@ from assets.contracts import reference as contract
 from assets.contracts.base import FileRejected, group_reasons, row_failures
 from assets.ingest.formats import SiteFormat, site_format_from_row
 from assets.ingest.sql import table as sql_table
-from assets.landing_files import sha256_of
+from biotwin.files import sha256_of
 from biotwin.warehouse import table_exists
 from lineage import audit_log as audit
 from lineage.reference_changes import reference_changes

@@ -311,7 +311,7 @@ def test_a_reference_without_required_signatures_requires_none(con) -> None:
 
     con.execute("DROP TABLE ref.required_signatures")
     build_exceptions(con)
-    verdicts = build_readiness(con, has_signatures=False)
+    verdicts = build_readiness(con)
     assert sum(verdicts.values()) == rows_of(con, "SELECT count(*) FROM marts.dim_batch")[0][0]
     assert not rows_of(
         con,

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.landing_files import sha256_of
+from biotwin.files import sha256_of
 from biotwin.publication import (
     NotPublished,
     as_of,

@@ -1,4 +1,4 @@
-"""File identity in the landing zone: the sha256 of a file's bytes, not its name."""
+"""File identity: the sha256 of a file's bytes, not its name (landing files, release dossiers)."""
 
 from __future__ import annotations
 
