@@ -7,8 +7,9 @@ log of the outcome, and reads only the columns it is made for:
   fallback: a checkpoint where nothing beats it in inner cross-validation gets it, so a forecast
   is never silently worse than doing nothing;
 - `ridge_labs`: ridge regression on what the lab said last (latest result of each lab quantity,
-  its rate since the sample before), the soft sensors' estimates of those quantities now, and
-  the recipe: what a process scientist reads first;
+  its rate since the sample before), the soft sensors' estimates of those quantities now, the
+  recipe and the growth projection to the planned harvest (twin.projection): what a process
+  scientist reads first;
 - `lasso_all`: a sparse linear model (lasso, penalty by its own CV) on the summaries (recipe,
   latest lab results, and per online parameter the mean so far, the recent mean, the specific
   rate and its product with the planned hours): of some two hundred summaries a few carry the
@@ -47,6 +48,7 @@ LAB_PREFIX = "lab__"
 LAB_RATE_PREFIX = "labrate__"
 RECIPE_PREFIX = "setpoint__"
 SOFT_PREFIX = "soft__"  # a soft sensor's estimate of a lab quantity now
+GROWTH_PREFIX = "growth__"  # the growth projection (twin.projection)
 
 
 class OutcomeMean(BaseEstimator, RegressorMixin):
@@ -105,7 +107,9 @@ def _is_summary(column: str) -> bool:
 
 
 def _is_lab_or_recipe(column: str) -> bool:
-    return column.startswith((LAB_PREFIX, LAB_RATE_PREFIX, RECIPE_PREFIX, SOFT_PREFIX))
+    return column.startswith(
+        (LAB_PREFIX, LAB_RATE_PREFIX, RECIPE_PREFIX, SOFT_PREFIX, GROWTH_PREFIX)
+    )
 
 
 def _is_trajectory_or_recipe(column: str) -> bool:

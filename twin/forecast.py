@@ -43,7 +43,8 @@ from twin.candidates import (
 )
 from twin.data import batch_cube
 from twin.nan import quiet_empty_slices
-from twin.process import Process
+from twin.process import GROWTH_DENSITY, Process
+from twin.projection import REMAINING, applies, fit_capacity, remaining_hours, with_projection
 
 COVERAGE = 0.9
 INNER_FOLDS = 5
@@ -96,6 +97,9 @@ def features_at(
         # growth rate now × planned culture hours: the exponent of growth still to come
         for column in [c for c in out.columns if c.endswith("__logslope")]:
             out[f"{column}_x_harvest_h"] = out[column] * hours.to_numpy()
+        if applies(process):  # the growth projection's clock (twin.projection)
+            density = upto[:, :, process.parameters.index(GROWTH_DENSITY)]
+            out[REMAINING] = remaining_hours(process, density, hours.to_numpy(float), hour)
     # growth is multiplicative: the log of every positive value is a feature too
     logs = {f"{c}__log": np.log(out[c].where(out[c] > 0)) for c in out.columns}
     return pd.concat(
@@ -215,12 +219,14 @@ class Forecaster:
     n_train: int
     log_range: tuple[float, float]  # forecasts stay near the training outcomes (CLIP_LOG)
     candidate_mape: dict[str, float]  # inner CV, every candidate that could be fitted
+    capacity: float | None = None  # the growth projection's, fitted on the training batches
 
     @property
     def columns(self) -> list[str]:
         return sorted({c for columns, _ in self.members for c in columns})
 
     def predict(self, x: pd.DataFrame) -> pd.DataFrame:
+        x = with_projection(x, self.capacity)
         logs = [model.predict(x.reindex(columns=columns)) for columns, model in self.members]
         log_pred = np.clip(np.mean(logs, axis=0), *self.log_range)
         return pd.DataFrame(
@@ -299,13 +305,18 @@ def fit_forecaster(
     conformal quantile of that mean's out-of-fold residuals. Where nothing may be learned
     (`learn` False, or fewer than MIN_BATCHES_TO_LEARN batches) the other candidates are scored
     only if `score_all` (the registry's record of the final model; not inside outer folds).
-    `given` (candidates, half-width) refits a choice made before on the same batches."""
-    usable = _usable(x)
+    `given` (candidates, half-width) refits a choice made before on the same batches. The
+    growth projection (twin.projection) is a column of its own, its capacity fitted on these
+    batches: inner folds share it, held-out batches of an outer fold never inform it."""
     log_y = np.log(y)
+    capacity = fit_capacity(x, log_y)
+    x = with_projection(x, capacity)
+    usable = _usable(x)
     log_range = (float(log_y.min()) - CLIP_LOG, float(log_y.max()) + CLIP_LOG)
     if given is not None:
         members = [_fitted(name, x, usable, log_y) for name in given[0]]
-        return Forecaster(hour, "+".join(given[0]), members, given[1], len(y), log_range, {})
+        chosen = "+".join(given[0])
+        return Forecaster(hour, chosen, members, given[1], len(y), log_range, {}, capacity)
     may_learn = learn and len(y) >= MIN_BATCHES_TO_LEARN
     scores, residuals, errors = {}, {}, {}
     for candidate in CANDIDATES:
@@ -321,7 +332,9 @@ def fit_forecaster(
     members = [_fitted(name, x, usable, log_y) for name in chosen]
     mean_residuals = np.mean([residuals[name] for name in chosen], axis=0)
     half_width = conformal_half_width(mean_residuals, COVERAGE)
-    return Forecaster(hour, "+".join(chosen), members, half_width, len(y), log_range, scores)
+    return Forecaster(
+        hour, "+".join(chosen), members, half_width, len(y), log_range, scores, capacity
+    )
 
 
 @dataclass(frozen=True)

@@ -24,14 +24,14 @@ from scipy.optimize import least_squares
 from scipy.sparse import block_diag
 
 from twin.data import batch_cube
-from twin.process import Process
+from twin.process import GROWTH_DENSITY, GROWTH_VOLUME, Process
 
 NAMES = ("mu_max", "x_max", "k_d", "ks", "q", "g_feed", "y_l", "k_l", "l_crit")
 START = np.array([0.04, 10.0, 0.002, 0.3, 0.02, 15.0, 0.8, 0.005, 2.0])
 LOWER = np.array([1e-3, 0.5, 1e-5, 1e-3, 1e-4, 0.5, 0.05, 1e-5, 0.1])
 UPPER = np.array([0.3, 200.0, 0.2, 10.0, 0.5, 100.0, 3.0, 0.5, 10.0])
 SUBSTEPS = 2
-NEEDS = ("vcd_online", "culture_volume", "feed_rate")
+NEEDS = (GROWTH_DENSITY, GROWTH_VOLUME, "feed_rate")
 BOOTSTRAP = 10
 LAB_WEIGHT = 0.3  # one g/L of glucose or lactate weighs like 0.3 in log density
 

@@ -384,6 +384,7 @@ def _forecast_registry_row(kind, process, ids, code_version, m, model) -> dict:
             "chosen_in_outer_folds": m.chosen,
             "learned_mape": m.learned_mape,
             "fell_back_out_of_fold": m.fell_back,
+            "growth_capacity": model.capacity,  # twin.projection; None where it does not apply
             "cv": "5-fold grouped by batch; the choice repeated by inner 5-fold CV in every fold",
         },
         {"outcome_parameter_id": process.outcome_parameter_id, "features": model.columns},

@@ -17,6 +17,9 @@ import pandas as pd
 CHECKPOINTS = (0.2, 0.4, 0.6, 0.8)  # fractions of the expected duration
 MIN_COVERAGE = 0.5  # a parameter is monitored where at least half the batches record it
 NAIVE_FORECAST = "training_mean"  # the fallback forecast's name (twin.candidates, twin.checks)
+# the trajectories a growth model reads: viable cell density (a probe) and culture volume
+GROWTH_DENSITY = "vcd_online"
+GROWTH_VOLUME = "culture_volume"
 
 
 @dataclass(frozen=True)
