@@ -20,8 +20,10 @@ log of the outcome, and reads only the columns it is made for:
 - `gradient_boosting`: shallow boosted trees on the summaries and the lab rates, for
   interactions and thresholds a linear model misses.
 
-The mechanistic growth model is not a candidate yet: its fit takes seconds per batch set, and
-inner cross-validation would refit it 5 times per checkpoint and outer fold (docs/twin.md).
+The mechanistic growth model is not a candidate: its fit takes seconds per batch set, and
+inner cross-validation would refit it 5 times per checkpoint and outer fold (docs/twin.md). Its
+closed-form projection to the planned harvest (twin.projection) is a column the linear
+candidates read instead.
 """
 
 from __future__ import annotations
