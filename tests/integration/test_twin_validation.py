@@ -60,9 +60,8 @@ def test_monitoring_detects_the_injected_faults_with_few_false_alarms(plant) -> 
 
 def test_no_forecast_is_worse_than_naive_and_cart_beats_it_at_40_percent(plant, sensors) -> None:
     # a checkpoint whose learned forecasts lose to the training mean out of fold forecasts the
-    # training mean (docs/twin.md); measured on this plant: CART 40 % is 24 % below naive (the
-    # issue asks 30 %; 31 % on the 45 batches without an injected fault: five of its nine
-    # largest errors are faults that began after the checkpoint), CART 20 % falls back
+    # training mean (docs/twin.md); measured on this plant: CART 40 % is 34 % below naive (the
+    # issue asks 30 %; 24 % before the growth projection), 80 % 41 %, CART 20 % falls back
     data, _ = plant
     every = forecast_metrics(data, sensors)
     assert set(every) == {CART, "ALLO-NK01", "LVV-CD19", "MAB-CHO01"}
@@ -72,8 +71,8 @@ def test_no_forecast_is_worse_than_naive_and_cart_beats_it_at_40_percent(plant, 
             assert m.fell_back == (m.learned_mape > m.naive_mape + 1e-9)
     metrics = {round(m.share * 100): m for m in every[CART]}
     assert metrics[40].n_batches > 30
-    assert metrics[40].mape_reduction >= 0.20, metrics[40]
-    assert metrics[80].mape_reduction >= 0.40, metrics[80]
+    assert metrics[40].mape_reduction >= 0.30, metrics[40]
+    assert metrics[80].mape_reduction >= 0.35, metrics[80]
     for share, m in metrics.items():
         # conformal: >= 0.90 in expectation; on ~54 batches one batch is 0.019, and a
         # calibrated interval scatters by a binomial SD of about 0.04 (docs/twin.md)
