@@ -17,8 +17,9 @@ held-out batches of a cross-validation never inform it.
 
 Why: the learned candidates (twin.candidates) see the density, its rate and the planned hours as
 separate columns. Harvest day, growth rate and saturation combine multiplicatively and
-non-linearly; from 40-odd batches a linear model does not find that product, and the batches
-harvested a day early at a slow rate were forecast 45 % too high (docs/twin.md). The projection
+non-linearly; from 40-odd batches a linear model does not find that product, and four slow
+batches harvested after 6 culture days (most ran 7) were forecast 27–47 % too high at 40 %
+(seed-7 plant, docs/twin.md). The projection
 hands the candidates the product a process scientist would compute first.
 """
 
@@ -83,9 +84,9 @@ def fit_capacity(x: pd.DataFrame, log_y: np.ndarray) -> float | None:
     mean absolute deviation of log outcome minus projection from its median (one offset takes
     units and what the harvest loses). Absolute, not squared: a batch whose fault came after
     the checkpoint is far below its projection, and a few such batches must not set the
-    process's capacity (least squares chose 6.5 where the robust fit chose 7.6 on the seed-7
-    plant, whose cells saturate near 8). None where the features hold no projection or fewer
-    than MIN_ROWS batches have one."""
+    process's capacity (at 40 % on the seed-7 plant, whose cells saturate near 8, least squares
+    chose 6.5–7.5 in the five outer folds, the robust fit 7.6–8.2). None where the features
+    hold no projection or fewer than MIN_ROWS batches have one."""
     parts = _parts(x)
     if parts is None:
         return None
